@@ -8,6 +8,8 @@
 #define ATTACKLOG_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "pillory.h"
@@ -32,5 +34,183 @@ struct attack_record {
 const char *attack_kind_name(enum attack_kind kind);
 /* Inverse of attack_kind_name; -1 when unknown. */
 int attack_kind_from_name(const char *name);
+
+/*
+ * Engine API. attacklog_open() runs in the engine process (after the fork
+ * and the privilege drop: it starts a thread); attacklog_record() is called
+ * from the event loop and never blocks on the disk.
+ */
+struct config;
+struct store;
+
+/* Records waiting for the writer thread; beyond this they are dropped. */
+#define ATTACKLOG_QUEUE_MAX	65536
+/* The writer purges records older than `retention` at most this often. */
+#define ATTACKLOG_PURGE_INTERVAL_US	(3600LL * 1000000)
+
+struct attacklog;
+
+struct attacklog_counters {
+	uint64_t	recorded;	/* accepted into the queue */
+	uint64_t	written;	/* committed to the store */
+	uint64_t	dropped;	/* queue full, or the store failed */
+	uint64_t	purged;		/* attack rows removed by retention */
+};
+
+/*
+ * Open the store named by cfg ([attacklog] db, else STATE_DIR/attacklog.db;
+ * created and migrated as needed) and start the one writer thread. NULL
+ * with a message in err on failure (a start-up error: exit 1). Close with
+ * attacklog_close().
+ */
+struct attacklog *attacklog_open(const struct config *cfg, char *err,
+    size_t errlen);
+
+/*
+ * Copy rec into the in-memory queue and wake the writer. Never blocks on
+ * the disk and never fails: when ATTACKLOG_QUEUE_MAX records are waiting
+ * the record is counted as dropped (the writer logs a warning). al may be
+ * NULL (no attack log): then nothing happens. Thread-safe.
+ */
+void attacklog_record(struct attacklog *al, const struct attack_record *rec);
+
+/* A snapshot of al's counters. Thread-safe. */
+void attacklog_counters(struct attacklog *al,
+    struct attacklog_counters *out);
+
+/*
+ * Write everything queued, stop and join the writer, close the store and
+ * free al (NULL is fine). Records passed to attacklog_record() before the
+ * call are on disk when it returns, unless the store failed (then they are
+ * counted as dropped and logged).
+ */
+void attacklog_close(struct attacklog *al);
+
+/*
+ * The store file for cfg: cfg->attacklog_db when set, else
+ * STATE_DIR/attacklog.db. False (with a message in err) when neither is
+ * set or the path does not fit in outlen.
+ */
+bool attacklog_db_path(const struct config *cfg, char *out, size_t outlen,
+    char *err, size_t errlen);
+
+/*
+ * Open the store for cfg with its backend; `pillory log`, `stats` and the
+ * publisher open it readonly. NULL with a message in err on failure.
+ */
+struct store *attacklog_store_open(const struct config *cfg, bool readonly,
+    char *err, size_t errlen);
+
+/*
+ * Pure helpers, shared by the store backends, the CLI and the publisher.
+ */
+
+/* A burst ends after this much silence from its client address. */
+#define ATTACKLOG_INCIDENT_GAP_US	(30LL * 60 * 1000000)
+/* An incident keeps at most this many distinct senders ... */
+#define ATTACKLOG_SENDERS_MAX		20
+/* ... in a comma-separated list of at most this many bytes with NUL. */
+#define ATTACKLOG_SENDERS_LEN		1024
+/* Longest text line / JSON object of one record, with NUL. */
+#define ATTACKLOG_LINE_MAX		8192
+#define ATTACKLOG_JSON_MAX		16384
+/* What a masked recipient local part becomes. */
+#define ATTACKLOG_MASK			"******"
+
+/* True for the kinds that claim one of our domains as the sender
+ * (spoofed-relay, forged-local): the incident is "targeted". */
+bool attack_kind_is_targeted(enum attack_kind kind);
+
+/*
+ * True when a record at t_us belongs to the incident that spans
+ * [first_us, last_us]: it falls less than ATTACKLOG_INCIDENT_GAP_US after
+ * last_us (or inside the incident, or less than the gap before its start,
+ * for records that arrive out of order). 30 minutes of silence or more
+ * starts a new incident.
+ */
+bool attacklog_incident_joins(int64_t first_us, int64_t last_us,
+    int64_t t_us);
+
+/*
+ * Add sender to the comma-separated list in list (listlen bytes, NUL
+ * included) unless it is already there, the list holds
+ * ATTACKLOG_SENDERS_MAX senders, or it would not fit. An empty sender is
+ * written "<>"; commas inside a sender become ';' so that the list stays
+ * splittable. Returns true when the list changed.
+ */
+bool attacklog_senders_add(char *list, size_t listlen, const char *sender);
+
+/* A client network in binary: the /24 of IPv4 (v4-mapped IPv6 counts as
+ * IPv4) or the /48 of IPv6, host bits zero. Compare with memcmp. */
+struct attacklog_netkey {
+	uint8_t		v6;		/* 0: IPv4, addr[0..2] used */
+	uint8_t		addr[16];
+};
+
+/*
+ * The network of a textual address ("[v6]" and a "%zone" are tolerated).
+ * False when ip is not an address.
+ */
+bool attacklog_network_key(const char *ip, struct attacklog_netkey *key_out);
+
+/* "a.b.c.0/24" or "2001:db8:1::/48"; false when out is too small. */
+bool attacklog_network_format(const struct attacklog_netkey *key, char *out,
+    size_t outlen);
+
+/* attacklog_network_key() then attacklog_network_format(). */
+bool attacklog_network_of(const char *ip, char *out, size_t outlen);
+
+/*
+ * The site's log line for rec, in local time (TZ applies), no newline:
+ *   "Mar  8 06:32:50  unknown [211.219.235.140] from=<a@b> to=<c@d>"
+ * for relay, spoofed-relay and forged-local: strftime "%b %e %H:%M:%S",
+ * two spaces, the client name, " [address] ", "from=<..> to=<..>". Other
+ * kinds put the kind name where from/to would be, then the fields that
+ * apply, each only when set:
+ *   "... [1.2.3.4] auth-fail user=<bob> reply="535 5.7.8 ...""
+ *   "... [1.2.3.4] protocol helo=<x> reply="554 5.5.2 bare LF""
+ * i.e. KIND [helo=<H>] [from=<F>] [to=<T>] [user=<U>] [reply="R"].
+ * With mask the recipient's local part becomes ATTACKLOG_MASK and a login
+ * user is masked whole. Control characters, DEL and backslash in fields
+ * are written \xHH so a line stays one line on a terminal. Returns false
+ * when out (outlen bytes; ATTACKLOG_LINE_MAX always suffices) is too small.
+ */
+bool attacklog_format_line(const struct attack_record *rec, bool mask,
+    char *out, size_t outlen);
+
+/*
+ * rec as one JSON object (no newline) with time (RFC 3339, local offset,
+ * microseconds), kind, client_ip, client_name, helo, from, to, port,
+ * session, reply and user; mask as for attacklog_format_line(). Strings
+ * are escaped by attacklog_json_escape(). False when out (outlen bytes;
+ * ATTACKLOG_JSON_MAX always suffices) is too small.
+ */
+bool attacklog_format_json(const struct attack_record *rec, bool mask,
+    char *out, size_t outlen);
+
+/*
+ * s as a quoted JSON string into out: '"' and '\' escaped, control
+ * characters and '<', '>', '&' as \u00XX (safe inside HTML), invalid UTF-8
+ * as \ufffd. False when out is too small (6 bytes per input byte plus 3
+ * always suffice).
+ */
+bool attacklog_json_escape(const char *s, char *out, size_t outlen);
+
+/*
+ * RFC 3339 time of t_us in local time with its offset
+ * ("2024-03-08T06:32:50.000000+09:00"); with_us false drops the fraction.
+ * False when out is too small (40 bytes suffice).
+ */
+bool attacklog_format_time(int64_t t_us, bool with_us, char *out,
+    size_t outlen);
+
+/*
+ * Parse a --since argument into microseconds since the epoch: RFC 3339
+ * ("2024-03-08T06:32:50Z", "...+09:00", optional fraction; without an
+ * offset: local time), "YYYY-MM-DD" (local midnight), or a duration
+ * "N" followed by s, m, h, d or w meaning that long before now_us.
+ * Returns false on anything else.
+ */
+bool attacklog_parse_time(const char *s, int64_t now_us, int64_t *us_out);
 
 #endif

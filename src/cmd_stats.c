@@ -1,0 +1,313 @@
+/*
+ * cmd_stats.c: `pillory stats`, the attack log in numbers: total
+ * detections and by kind (from the daily counts, so they include purged
+ * records), the last STATS_DAYS days, the top source addresses and /24 or
+ * /48 networks, and the most recent incidents.
+ *
+ * Runs in the CLI process and reads the store read-only while the daemon
+ * writes. Addresses, names and senders are attacker-controlled: the text
+ * form escapes control characters (log_sanitize()), the JSON form goes
+ * through attacklog_json_escape().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attacklog.h"
+#include "cmd.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+#define STATS_DAYS	30
+#define STATS_TOP	10
+#define STATS_INCIDENTS	10
+
+struct stats {
+	struct store_totals	 totals;
+	struct store_day	 days[STATS_DAYS];
+	struct store_top	 addrs[STATS_TOP];
+	size_t			 naddrs;
+	struct store_top	 nets[STATS_TOP];
+	size_t			 nnets;
+	struct store_incident	 incidents[STATS_INCIDENTS];
+	size_t			 nincidents;
+};
+
+static void
+stats_usage(FILE *fp)
+{
+	fprintf(fp, "usage: pillory stats [--json]\n"
+	    "  --json  one JSON object instead of text\n");
+}
+
+static int64_t
+stats_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* Read everything from the store; -1 with the message on stderr. */
+static int
+stats_load(struct store *st, struct stats *s)
+{
+	if (store_totals(st, &s->totals) != 0 ||
+	    store_daily(st, stats_now_us(), STATS_DAYS, s->days) != 0 ||
+	    store_top(st, s->addrs, STATS_TOP, &s->naddrs, s->nets, STATS_TOP,
+	    &s->nnets) != 0 ||
+	    store_incidents(st, s->incidents, STATS_INCIDENTS,
+	    &s->nincidents) != 0) {
+		fprintf(stderr, "pillory stats: %s\n", store_errmsg(st));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Local "YYYY-MM-DD HH:MM:SS" of t_us. */
+static const char *
+stats_time(int64_t t_us, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(t_us / 1000000);
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		buf[0] = '\0';
+	return (buf);
+}
+
+static void
+stats_print_kinds(uint32_t kinds, const char *sep, bool json)
+{
+	const char	*s = "";
+	int		 k;
+
+	for (k = 0; k < ATTACK_KIND_COUNT; k++) {
+		if ((kinds & ((uint32_t)1 << k)) == 0)
+			continue;
+		if (json)
+			printf("%s\"%s\"", s, attack_kind_name(k));
+		else
+			printf("%s%s", s, attack_kind_name(k));
+		s = sep;
+	}
+}
+
+static void
+stats_text(const struct stats *s)
+{
+	const struct store_incident	*in;
+	char				 a[64], b[64];
+	char				 safe[ATTACKLOG_SENDERS_LEN * 4];
+	char				 safe2[(DOMAIN_MAX + 1) * 4];
+	size_t				 i;
+	int				 k;
+
+	printf("detections: %llu\n", (unsigned long long)s->totals.total);
+	for (k = 0; k < ATTACK_KIND_COUNT; k++)
+		printf("  %-16s %10llu\n", attack_kind_name(k),
+		    (unsigned long long)s->totals.by_kind[k]);
+
+	printf("\nper day (UTC), last %d days:\n", STATS_DAYS);
+	for (i = 0; i < STATS_DAYS; i++)
+		printf("  %s %10llu\n", s->days[i].day,
+		    (unsigned long long)s->days[i].count);
+
+	printf("\ntop source addresses:\n");
+	for (i = 0; i < s->naddrs; i++)
+		printf("  %-40s %10llu\n", log_sanitize(s->addrs[i].key, safe,
+		    sizeof(safe)), (unsigned long long)s->addrs[i].count);
+	printf("\ntop networks:\n");
+	for (i = 0; i < s->nnets; i++)
+		printf("  %-40s %10llu\n", s->nets[i].key,
+		    (unsigned long long)s->nets[i].count);
+
+	printf("\nincidents: %llu", (unsigned long long)s->totals.incidents);
+	if (s->nincidents > 0)
+		printf(", the %zu most recent:", s->nincidents);
+	printf("\n");
+	for (i = 0; i < s->nincidents; i++) {
+		in = &s->incidents[i];
+		printf("  #%lld %s [%s] %s .. %s, %llu attempts%s\n",
+		    (long long)in->id, log_sanitize(in->client_name, safe2,
+		    sizeof(safe2)), log_sanitize(in->client_ip, safe,
+		    sizeof(safe)), stats_time(in->first_us, a, sizeof(a)),
+		    stats_time(in->last_us, b, sizeof(b)),
+		    (unsigned long long)in->count,
+		    in->targeted ? ", targeted" : "");
+		printf("      kinds: ");
+		stats_print_kinds(in->kinds, ", ", false);
+		printf("\n");
+		if (in->senders[0] != '\0')
+			printf("      senders: %s\n", log_sanitize(in->senders,
+			    safe, sizeof(safe)));
+	}
+}
+
+/* A JSON string; buffers are sized for the longest field. */
+static void
+json_str(const char *str)
+{
+	char	buf[ATTACKLOG_SENDERS_LEN * 6 + 3];
+
+	if (!attacklog_json_escape(str, buf, sizeof(buf)))
+		(void)attacklog_json_escape("", buf, sizeof(buf));
+	fputs(buf, stdout);
+}
+
+static void
+json_by_kind(const uint64_t *by_kind)
+{
+	int	k;
+
+	printf("{");
+	for (k = 0; k < ATTACK_KIND_COUNT; k++)
+		printf("%s\"%s\":%llu", k > 0 ? "," : "", attack_kind_name(k),
+		    (unsigned long long)by_kind[k]);
+	printf("}");
+}
+
+static void
+json_top(const char *name, const char *keyname, const struct store_top *t,
+    size_t n)
+{
+	size_t	i;
+
+	printf(",\"%s\":[", name);
+	for (i = 0; i < n; i++) {
+		printf("%s{\"%s\":", i > 0 ? "," : "", keyname);
+		json_str(t[i].key);
+		printf(",\"count\":%llu}", (unsigned long long)t[i].count);
+	}
+	printf("]");
+}
+
+/* The comma-separated sender list as a JSON array. */
+static void
+json_senders(const char *list)
+{
+	char		 one[ADDRESS_MAX + 1];
+	const char	*p, *comma;
+	size_t		 len;
+
+	printf("[");
+	for (p = list; *p != '\0'; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL)
+			comma = p + strlen(p);
+		len = (size_t)(comma - p);
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (p != list)
+			printf(",");
+		json_str(one);
+		if (*comma == '\0')
+			break;
+	}
+	printf("]");
+}
+
+static void
+stats_json(const struct stats *s)
+{
+	const struct store_incident	*in;
+	char				 t[48];
+	size_t				 i;
+
+	printf("{\"total\":%llu,\"by_kind\":",
+	    (unsigned long long)s->totals.total);
+	json_by_kind(s->totals.by_kind);
+	printf(",\"days\":[");
+	for (i = 0; i < STATS_DAYS; i++) {
+		printf("%s{\"day\":\"%s\",\"count\":%llu,\"by_kind\":",
+		    i > 0 ? "," : "", s->days[i].day,
+		    (unsigned long long)s->days[i].count);
+		json_by_kind(s->days[i].by_kind);
+		printf("}");
+	}
+	printf("]");
+	json_top("top_addresses", "address", s->addrs, s->naddrs);
+	json_top("top_networks", "network", s->nets, s->nnets);
+	printf(",\"incidents\":{\"count\":%llu,\"recent\":[",
+	    (unsigned long long)s->totals.incidents);
+	for (i = 0; i < s->nincidents; i++) {
+		in = &s->incidents[i];
+		printf("%s{\"id\":%lld,\"client_ip\":", i > 0 ? "," : "",
+		    (long long)in->id);
+		json_str(in->client_ip);
+		printf(",\"client_name\":");
+		json_str(in->client_name);
+		if (!attacklog_format_time(in->first_us, false, t, sizeof(t)))
+			t[0] = '\0';
+		printf(",\"first\":\"%s\"", t);
+		if (!attacklog_format_time(in->last_us, false, t, sizeof(t)))
+			t[0] = '\0';
+		printf(",\"last\":\"%s\",\"count\":%llu,\"kinds\":[", t,
+		    (unsigned long long)in->count);
+		stats_print_kinds(in->kinds, ",", true);
+		printf("],\"targeted\":%s,\"senders\":",
+		    in->targeted ? "true" : "false");
+		json_senders(in->senders);
+		printf("}");
+	}
+	printf("]}}\n");
+}
+
+/*
+ * `pillory stats [--json]`. Returns 0, 1 when the store cannot be read or
+ * stdout fails, 2 on bad arguments (with the usage on stderr).
+ */
+int
+cmd_stats(const struct config *cfg, int argc, char **argv)
+{
+	struct stats	*s;
+	struct store	*st;
+	char		 err[512];
+	bool		 json = false;
+	int		 i, rc = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			stats_usage(stdout);
+			return (0);
+		} else {
+			fprintf(stderr, "pillory stats: bad argument \"%s\"\n",
+			    argv[i]);
+			stats_usage(stderr);
+			return (2);
+		}
+	}
+	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory stats: %s\n", err);
+		return (1);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		fprintf(stderr, "pillory stats: out of memory\n");
+		goto done;
+	}
+	if (stats_load(st, s) != 0)
+		goto done;
+	if (json)
+		stats_json(s);
+	else
+		stats_text(s);
+	rc = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "pillory stats: stdout: %s\n",
+		    strerror(errno));
+		rc = 1;
+	}
+done:
+	free(s);
+	store_close(st);
+	return (rc);
+}

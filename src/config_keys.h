@@ -1,0 +1,40 @@
+/*
+ * config_keys.h: the one table of configuration keys. config.c walks it to
+ * parse, default, validate, print and free; `pillory --help-config` and the
+ * README's key list are printed from it.
+ */
+#ifndef CONFIG_KEYS_H
+#define CONFIG_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_type {
+	CONFIG_STRING,		/* free text, no list */
+	CONFIG_PATH,		/* a file or directory path; must be absolute */
+	CONFIG_BOOL,		/* yes/no/true/false/on/off/1/0 */
+	CONFIG_UINT,		/* decimal integer */
+	CONFIG_SIZE,		/* integer with K/M/G suffix (1024-based) */
+	CONFIG_DURATION,	/* integer with s/m/h/d/w suffix, in seconds */
+	CONFIG_DOMAINS,		/* list of domain names, lower-cased */
+	CONFIG_ENDPOINTS,	/* list of host:port / [v6]:port */
+	CONFIG_CIDRS,		/* list of IPv4/IPv6 networks */
+	CONFIG_WORDS,		/* list of simple words */
+	CONFIG_DURATIONS,	/* list of durations */
+};
+
+struct config_key {
+	const char		*section;
+	const char		*name;
+	enum config_type	 type;
+	const char		*def;	/* default, in config syntax */
+	uint64_t		 min;	/* numeric bounds (UINT/SIZE/DURATION) */
+	uint64_t		 max;
+	size_t			 offset; /* into struct config */
+	const char		*help;
+};
+
+extern const struct config_key config_keys[];
+extern const size_t config_keys_count;
+
+#endif

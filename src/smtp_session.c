@@ -1,0 +1,1273 @@
+/*
+ * smtp_session.c: the SMTP server state machine (RFC 5321, with RFC 1870
+ * SIZE, RFC 6152 8BITMIME, RFC 2920 PIPELINING, RFC 2034 enhanced status
+ * codes, RFC 3848 Received "with" keywords). Runs in the unprivileged
+ * engine; every byte it reads is untrusted.
+ *
+ *   PROXY --header--> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
+ *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
+ *   COMMIT --durable--> IDLE            RSET/HELO/EHLO: MAIL|RCPT -> IDLE
+ *   any --QUIT, error limit, timeout, early talk, peer gone--> CLOSING
+ *
+ * PROXY is only entered on listeners named in [smtp] proxy_protocol;
+ * GREET_PAUSE only when greet_pause > 0. One transition function,
+ * smtp_enter_state(), logs every change at debug level.
+ *
+ * Line discipline (STYLE.md, Buffers): a line ends only at CRLF. A bare
+ * CR or LF inside a command makes it invalid; inside DATA it poisons the
+ * message, which is refused at the end (SMTP smuggling, CVE-2023-51764).
+ * Over-long lines get exactly one reply and their rest is discarded.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "aliases.h"
+#include "attacklog.h"
+#include "config.h"
+#include "dns.h"
+#include "engine.h"
+#include "listener.h"
+#include "log.h"
+#include "passwd_file.h"
+#include "proxy_proto.h"
+#include "relay.h"
+#include "smtp_parse.h"
+#include "smtp_session.h"
+#include "spool.h"
+#include "text.h"
+
+/* Input we hold before we stop reading from the socket (pipelining and
+ * data are processed as they come; this bounds what waits meanwhile). */
+#define SMTP_INPUT_HIGH_WATER	(256 * 1024)
+#define SMTP_WRITE_TIMEOUT	60
+
+enum smtp_state {
+	SMTP_STATE_PROXY = 0,
+	SMTP_STATE_GREET_PAUSE,
+	SMTP_STATE_HELO,
+	SMTP_STATE_IDLE,
+	SMTP_STATE_MAIL,
+	SMTP_STATE_RCPT,
+	SMTP_STATE_DATA,
+	SMTP_STATE_COMMIT,
+	SMTP_STATE_CLOSING,
+};
+
+static const char *const smtp_state_names[] = {
+	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
+	"COMMIT", "CLOSING",
+};
+
+#define ST(x)	(1u << SMTP_STATE_##x)
+#define ST_SESSION	(ST(HELO) | ST(IDLE) | ST(MAIL) | ST(RCPT))
+
+/* One accepted recipient and where it goes. */
+struct smtp_rcpt {
+	char	addr[ADDRESS_MAX + 1];
+};
+
+/* What the DATA phase found; the message is refused at "." if any. */
+struct smtp_data {
+	uint64_t	octets;
+	unsigned	hops;
+	bool		in_headers;
+	bool		in_long_line;
+	bool		long_line;
+	bool		bare_eol;
+	bool		nul;
+	bool		too_big;
+};
+
+/* The mail transaction: exists from MAIL to the end of DATA or RSET. */
+struct smtp_txn {
+	struct smtp_path	 from;
+	char			 from_text[ADDRESS_MAX + 1];
+	bool			 sender_local;
+	struct smtp_rcpt	*rcpts;
+	size_t			 nrcpts, cap;
+	struct spool_msg	*msg;	/* during DATA; then the spool's */
+	/* delivery targets collected at RCPT time */
+	char			**mailboxes;	/* "domain/user" */
+	size_t			 nmailboxes, mbcap;
+	char			**remotes;
+	size_t			 nremotes, rmcap;
+	struct smtp_data	 data;
+};
+
+struct smtp_session {
+	char			 sid[SESSION_ID_MAX];
+	struct engine		*eng;
+	struct listener		*listener;
+	struct bufferevent	*bev;
+	enum smtp_state		 state;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peer_len;
+	char			 peer_ip[IPADDR_TEXT_MAX];
+	char			 client_name[DOMAIN_MAX + 1];
+	struct dns_req		*dns_req;
+	bool			 ip_counted;
+	bool			 trusted;
+	bool			 esmtp;
+	bool			 skip_line;	/* discarding an over-long line */
+	bool			 commit_pending;
+	bool			 dead;		/* connection gone */
+	char			 helo[HELO_MAX + 1];
+	unsigned		 errors;
+	unsigned		 messages;
+	struct event		*timer;		/* greet pause, PROXY timeout */
+	struct smtp_txn		*txn;
+};
+
+static void smtp_process(struct smtp_session *);
+static void smtp_close(struct smtp_session *, const char *);
+static void smtp_greet(struct smtp_session *);
+static void smtp_event_cb(struct bufferevent *, short, void *);
+
+static void
+smtp_enter_state(struct smtp_session *s, enum smtp_state next)
+{
+	log_debug("%s state %s -> %s", s->sid, smtp_state_names[s->state],
+	    smtp_state_names[next]);
+	s->state = next;
+}
+
+static const struct config *
+cfg_of(const struct smtp_session *s)
+{
+	return s->eng->cfg;
+}
+
+static void
+reply(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct smtp_session *s, const char *fmt, ...)
+{
+	struct evbuffer	*out;
+	va_list		 ap;
+
+	if (s->dead)
+		return;
+	out = bufferevent_get_output(s->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Text an attacker chose, made safe for one log line. */
+static const char *
+safe(const char *in, char *buf, size_t size)
+{
+	return log_sanitize(in, buf, size);
+}
+
+static void
+record_attack(struct smtp_session *s, enum attack_kind kind, const char *to,
+    const char *reply_text)
+{
+	struct attack_record	 rec;
+	struct timespec		 ts;
+
+	if (s->eng->alog == NULL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	rec.kind = kind;
+	text_copy(rec.client_ip, s->peer_ip, sizeof(rec.client_ip));
+	text_copy(rec.client_name, s->client_name, sizeof(rec.client_name));
+	text_copy(rec.helo, s->helo, sizeof(rec.helo));
+	if (s->txn != NULL)
+		text_copy(rec.from, s->txn->from_text, sizeof(rec.from));
+	if (to != NULL)
+		text_copy(rec.to, to, sizeof(rec.to));
+	text_copy(rec.session, s->sid, sizeof(rec.session));
+	text_copy(rec.reply, reply_text, sizeof(rec.reply));
+	rec.port = s->listener->port;
+	attacklog_record(s->eng->alog, &rec);
+}
+
+static void
+txn_free(struct smtp_txn *t)
+{
+	size_t	i;
+
+	if (t == NULL)
+		return;
+	if (t->msg != NULL)
+		spool_msg_abort(t->msg);
+	for (i = 0; i < t->nmailboxes; i++)
+		free(t->mailboxes[i]);
+	for (i = 0; i < t->nremotes; i++)
+		free(t->remotes[i]);
+	free(t->mailboxes);
+	free(t->remotes);
+	free(t->rcpts);
+	free(t);
+}
+
+static void
+txn_reset(struct smtp_session *s)
+{
+	txn_free(s->txn);
+	s->txn = NULL;
+}
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 8;
+	p = realloc(p, *cap * size);
+	if (p == NULL)
+		FATAL("out of memory");
+	return p;
+}
+
+static bool
+str_in(char **list, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void
+add_mailbox(struct smtp_txn *t, const char *domain, const char *user)
+{
+	char	key[DOMAIN_MAX + LOCAL_PART_MAX + 2];
+	char	*dup;
+
+	text_printf(key, sizeof(key), "%s/%s", domain, user);
+	if (str_in(t->mailboxes, t->nmailboxes, key))
+		return;
+	t->mailboxes = grow(t->mailboxes, &t->mbcap, t->nmailboxes,
+	    sizeof(char *));
+	if ((dup = strdup(key)) == NULL)
+		FATAL("out of memory");
+	t->mailboxes[t->nmailboxes++] = dup;
+}
+
+static void
+add_remote(struct smtp_txn *t, const char *addr)
+{
+	char	*dup;
+
+	if (str_in(t->remotes, t->nremotes, addr))
+		return;
+	t->remotes = grow(t->remotes, &t->rmcap, t->nremotes, sizeof(char *));
+	if ((dup = strdup(addr)) == NULL)
+		FATAL("out of memory");
+	t->remotes[t->nremotes++] = dup;
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+static void
+smtp_free(struct smtp_session *s)
+{
+	log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
+	    s->peer_ip, s->messages, s->errors);
+	if (s->dns_req != NULL)
+		dns_cancel(s->dns_req);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->ip_counted)
+		listener_ip_release((struct sockaddr *)&s->peer);
+	txn_reset(s);
+	s->eng->sessions--;
+	free(s);
+}
+
+static void
+smtp_write_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	smtp_free(arg);
+}
+
+/* Stop reading; free once the last reply is out (or at once). */
+static void
+smtp_close(struct smtp_session *s, const char *why)
+{
+	log_debug("%s closing: %s", s->sid, why);
+	if (s->state != SMTP_STATE_CLOSING)
+		smtp_enter_state(s, SMTP_STATE_CLOSING);
+	if (s->commit_pending) {
+		/* The spool still holds this session as its callback's
+		 * argument; it frees the session when the commit ends. */
+		s->dead = true;
+		if (s->bev != NULL) {
+			bufferevent_free(s->bev);
+			s->bev = NULL;
+		}
+		return;
+	}
+	if (s->bev == NULL || s->dead ||
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		smtp_free(s);
+		return;
+	}
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setcb(s->bev, NULL, smtp_write_drained, smtp_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+}
+
+/* Count a client error; past max_errors the session ends (421). */
+static bool
+smtp_error(struct smtp_session *s)
+{
+	if (++s->errors < cfg_of(s)->max_errors)
+		return false;
+	reply(s, "421 4.7.0 %s Error: too many errors", cfg_of(s)->hostname);
+	log_info("%s too many errors ip=%s", s->sid, s->peer_ip);
+	record_attack(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
+	smtp_close(s, "too many errors");
+	return true;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static void
+cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
+{
+	const struct config	*cfg = cfg_of(s);
+
+	if (!smtp_parse_helo(arg, s->helo)) {
+		s->helo[0] = '\0';
+		reply(s, "501 5.5.4 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		smtp_error(s);
+		return;
+	}
+	txn_reset(s);
+	s->esmtp = esmtp;
+	smtp_enter_state(s, SMTP_STATE_IDLE);
+	if (!esmtp) {
+		reply(s, "250 %s", cfg->hostname);
+		return;
+	}
+	reply(s, "250-%s Hello %s [%s]", cfg->hostname, s->client_name,
+	    s->peer_ip);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %llu", (unsigned long long)cfg->max_message_size);
+	reply(s, "250-8BITMIME");
+	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+static void
+cmd_helo(struct smtp_session *s, struct span arg)
+{
+	cmd_helo_common(s, arg, false);
+}
+
+static void
+cmd_ehlo(struct smtp_session *s, struct span arg)
+{
+	cmd_helo_common(s, arg, true);
+}
+
+static void
+cmd_mail(struct smtp_session *s, struct span arg)
+{
+	const struct config	*cfg = cfg_of(s);
+	struct smtp_txn		*t;
+	struct smtp_mail_params	 params;
+	struct smtp_path	 path;
+	char			 buf[ADDRESS_MAX * 4 + 1];
+
+	switch (smtp_parse_mail(arg, &path, &params)) {
+	case SMTP_PATH_OK:
+		break;
+	case SMTP_PATH_BAD_PARAM:
+		reply(s, "555 5.5.4 Unsupported or malformed MAIL parameter");
+		smtp_error(s);
+		return;
+	case SMTP_PATH_LOCAL_TOO_LONG:
+	case SMTP_PATH_DOMAIN_TOO_LONG:
+	case SMTP_PATH_NO_DOMAIN:
+		reply(s, "553 5.1.7 Sender address rejected: bad address "
+		    "syntax");
+		smtp_error(s);
+		return;
+	default:
+		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		smtp_error(s);
+		return;
+	}
+	if (params.has_size && params.size > cfg->max_message_size) {
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	if (path.domain_is_literal) {
+		/* Nothing legitimate sends from an address literal; and it
+		 * can never be one of our domains. Accept it (RFC 5321
+		 * 4.1.3 allows it), it only classifies. */
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		FATAL("out of memory");
+	t->from = path;
+	smtp_path_format(&path, t->from_text);
+	t->sender_local = !path.is_null &&
+	    addr_domain_is_local(&cfg->domains, path.domain);
+	s->txn = t;
+	smtp_enter_state(s, SMTP_STATE_MAIL);
+	log_debug("%s mail from=<%s>", s->sid,
+	    safe(t->from_text, buf, sizeof(buf)));
+	reply(s, "250 2.1.0 Ok");
+}
+
+struct expand_ctx {
+	struct smtp_session	*s;
+	struct smtp_txn		*t;
+	size_t			 delivered;
+};
+
+static bool
+domain_is_local_cb(const char *domain, void *arg)
+{
+	struct expand_ctx	*x = arg;
+
+	return addr_domain_is_local(&cfg_of(x->s)->domains, domain);
+}
+
+/* One final address of an alias expansion (or the address itself). */
+static void
+expand_emit(const char *addr, void *arg)
+{
+	struct expand_ctx	*x = arg;
+	const struct config	*cfg = cfg_of(x->s);
+	const char		*at = strrchr(addr, '@');
+	char			 local[LOCAL_PART_MAX + 1];
+
+	if (at == NULL)
+		return;
+	if (!addr_domain_is_local(&cfg->domains, at + 1)) {
+		add_remote(x->t, addr);
+		x->delivered++;
+		return;
+	}
+	if (!text_copy_span(local, sizeof(local), addr, (size_t)(at - addr)))
+		return;
+	if ((x->s->eng->users != NULL &&
+	    passwd_file_has_user(x->s->eng->users, addr)) ||
+	    strcmp(local, "postmaster") == 0) {
+		if (!spool_name_is_safe(local))
+			return;
+		add_mailbox(x->t, at + 1, local);
+		x->delivered++;
+		return;
+	}
+	log_warn("%s alias target <%s> is neither a user nor remote",
+	    x->s->sid, addr);
+}
+
+/* Resolve a local recipient into mailboxes and forwards; false if none. */
+static bool
+resolve_local(struct smtp_session *s, const char *local, const char *domain)
+{
+	struct expand_ctx	 x = { s, s->txn, 0 };
+	char			 key[ADDRESS_MAX + 1];
+	int			 n;
+
+	if (!addr_lookup_key(local, domain, key))
+		return false;
+	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
+		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
+		    expand_emit, &x);
+		if (n < 0)
+			log_warn("%s alias expansion of <%s> over its limits",
+			    s->sid, key);
+		return x.delivered > 0;
+	}
+	expand_emit(key, &x);
+	return x.delivered > 0;
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, struct span arg)
+{
+	const struct config	*cfg = cfg_of(s);
+	struct smtp_txn		*t = s->txn;
+	struct smtp_path	 path;
+	struct relay_input	 in;
+	struct relay_decision	 d;
+	char			 addr[ADDRESS_MAX + 1];
+	char			 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
+	char			 b3[HELO_MAX * 4 + 1], text[256];
+
+	if (t->nrcpts >= cfg->max_recipients) {
+		/* RFC 5321 4.5.3.1.10: 452, the client sends the rest in
+		 * another transaction. */
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	switch (smtp_parse_rcpt(arg, &path)) {
+	case SMTP_PATH_OK:
+		break;
+	case SMTP_PATH_BAD_PARAM:
+		reply(s, "555 5.5.4 Unsupported RCPT parameter");
+		smtp_error(s);
+		return;
+	case SMTP_PATH_LOCAL_TOO_LONG:
+	case SMTP_PATH_DOMAIN_TOO_LONG:
+	case SMTP_PATH_NO_DOMAIN:
+		reply(s, "553 5.1.3 Recipient address rejected: bad address "
+		    "syntax");
+		smtp_error(s);
+		return;
+	default:
+		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		smtp_error(s);
+		return;
+	}
+	if (path.is_bare_postmaster) {
+		/* RFC 5321 4.1.1.3: <Postmaster> means ours, any domain. */
+		text_copy(path.local, "postmaster", sizeof(path.local));
+		text_copy(path.domain, cfg->domains.names[0],
+		    sizeof(path.domain));
+	}
+	smtp_path_format(&path, addr);
+
+	memset(&in, 0, sizeof(in));
+	in.client_trusted = s->trusted;
+	in.sender_null = t->from.is_null;
+	in.sender_local = t->sender_local;
+	in.rcpt_literal = path.domain_is_literal;
+	in.rcpt_local_domain = !path.domain_is_literal &&
+	    addr_domain_is_local(&cfg->domains, path.domain);
+	in.rcpt_routing = addr_local_has_routing(&path);
+	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
+	d = relay_decide(&in);
+
+	switch (d.verdict) {
+	case RELAY_DELIVER_LOCAL:
+		if (in.rcpt_routing ||
+		    !resolve_local(s, path.local, path.domain)) {
+			/* Refused at RCPT, so we never bounce to a forged
+			 * sender later (no backscatter). */
+			text_printf(text, sizeof(text),
+			    "550 5.1.1 Recipient address rejected: "
+			    "User unknown");
+			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+			    "User unknown", safe(addr, b1, sizeof(b1)));
+			log_info("%s reject ip=%s from=<%s> to=<%s> "
+			    "reply=550-5.1.1-unknown-user", s->sid, s->peer_ip,
+			    safe(t->from_text, b2, sizeof(b2)), b1);
+			smtp_error(s);
+			return;
+		}
+		break;
+	case RELAY_ALLOW:
+		add_remote(t, addr);
+		break;
+	case RELAY_DENY:
+	case RELAY_DENY_LITERAL:
+		text_printf(text, sizeof(text), "554 5.7.1 Relay access denied");
+		reply(s, "554 5.7.1 <%s>: Relay access denied",
+		    safe(addr, b1, sizeof(b1)));
+		goto refused;
+	case RELAY_DENY_FORGED_LOCAL:
+		text_printf(text, sizeof(text), "550 5.7.1 Sender address "
+		    "rejected: local sender from an unauthenticated client");
+		reply(s, "550 5.7.1 <%s>: Sender address rejected: local "
+		    "sender from an unauthenticated client",
+		    safe(t->from_text, b1, sizeof(b1)));
+		goto refused;
+	}
+	t->rcpts = grow(t->rcpts, &t->cap, t->nrcpts, sizeof(*t->rcpts));
+	text_copy(t->rcpts[t->nrcpts++].addr, addr, ADDRESS_MAX + 1);
+	smtp_enter_state(s, SMTP_STATE_RCPT);
+	reply(s, "250 2.1.5 Ok");
+	return;
+
+refused:
+	log_info("%s reject ip=%s name=%s helo=%s from=<%s> to=<%s> "
+	    "verdict=%s%s%s", s->sid, s->peer_ip, s->client_name,
+	    safe(s->helo, b3, sizeof(b3)),
+	    safe(t->from_text, b1, sizeof(b1)), safe(addr, b2, sizeof(b2)),
+	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
+	    d.is_attack ? attack_kind_name(d.kind) : "");
+	if (d.is_attack)
+		record_attack(s, d.kind, addr, text);
+	smtp_error(s);
+}
+
+static void
+write_received(struct smtp_session *s, struct spool_msg *msg)
+{
+	const struct config	*cfg = cfg_of(s);
+	char			 line[SMTP_TEXT_LINE_MAX];
+	char			 date[64], b1[HELO_MAX * 4 + 1];
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	text_printf(line, sizeof(line), "Received: from %s (%s [%s])",
+	    safe(s->helo, b1, sizeof(b1)), s->client_name, s->peer_ip);
+	spool_msg_line(msg, line, strlen(line));
+	text_printf(line, sizeof(line), "\tby %s (pillory) with %s id %s",
+	    cfg->hostname, s->esmtp ? "ESMTP" : "SMTP", spool_msg_id(msg));
+	spool_msg_line(msg, line, strlen(line));
+	if (s->txn->nrcpts == 1)
+		text_printf(line, sizeof(line), "\tfor <%s>; %s",
+		    s->txn->rcpts[0].addr, date);
+	else
+		text_printf(line, sizeof(line), "\t; %s", date);
+	spool_msg_line(msg, line, strlen(line));
+}
+
+static void
+cmd_data(struct smtp_session *s, struct span arg)
+{
+	struct smtp_txn	*t = s->txn;
+
+	if (arg.len != 0) {
+		reply(s, "501 5.5.4 Syntax: DATA");
+		smtp_error(s);
+		return;
+	}
+	if ((t->msg = spool_msg_new(s->eng->spool)) == NULL) {
+		reply(s, "451 4.3.0 Error: queue file write error");
+		txn_reset(s);
+		smtp_enter_state(s, SMTP_STATE_IDLE);
+		return;
+	}
+	spool_msg_set_sender(t->msg, t->from_text);
+	memset(&t->data, 0, sizeof(t->data));
+	t->data.in_headers = true;
+	write_received(s, t->msg);
+	smtp_enter_state(s, SMTP_STATE_DATA);
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)cfg_of(s)->data_timeout, 0 },
+	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+cmd_rset(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	txn_reset(s);
+	if (s->state != SMTP_STATE_HELO)
+		smtp_enter_state(s, SMTP_STATE_IDLE);
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_noop(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_quit(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	reply(s, "221 2.0.0 Bye");
+	smtp_close(s, "quit");
+}
+
+static void
+cmd_vrfy(struct smtp_session *s, struct span arg)
+{
+	if (arg.len == 0) {
+		reply(s, "501 5.5.4 Syntax: VRFY address");
+		smtp_error(s);
+		return;
+	}
+	/* RFC 5321 3.5.3: 252 rather than help harvesters. */
+	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and "
+	    "attempt delivery");
+}
+
+static void
+cmd_not_implemented(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	reply(s, "502 5.5.1 Error: command not implemented");
+	smtp_error(s);
+}
+
+static void cmd_help(struct smtp_session *, struct span);
+
+struct smtp_command_desc {
+	enum smtp_verb	 verb;
+	unsigned	 states;	/* where the command is in sequence */
+	const char	*out_of_sequence; /* reply otherwise */
+	void		(*run)(struct smtp_session *, struct span);
+	bool		 advertised;	/* listed by HELP */
+};
+
+static const struct smtp_command_desc smtp_commands[] = {
+	{ SMTP_VERB_EHLO, ST_SESSION, NULL, cmd_ehlo, true },
+	{ SMTP_VERB_HELO, ST_SESSION, NULL, cmd_helo, true },
+	{ SMTP_VERB_MAIL, ST(IDLE),
+	    NULL, cmd_mail, true },
+	{ SMTP_VERB_RCPT, ST(MAIL) | ST(RCPT),
+	    "503 5.5.1 Error: need MAIL command", cmd_rcpt, true },
+	{ SMTP_VERB_DATA, ST(RCPT),
+	    NULL, cmd_data, true },
+	{ SMTP_VERB_RSET, ST_SESSION, NULL, cmd_rset, true },
+	{ SMTP_VERB_NOOP, ST_SESSION, NULL, cmd_noop, true },
+	{ SMTP_VERB_QUIT, ST_SESSION, NULL, cmd_quit, true },
+	{ SMTP_VERB_VRFY, ST_SESSION, NULL, cmd_vrfy, true },
+	{ SMTP_VERB_HELP, ST_SESSION, NULL, cmd_help, true },
+	{ SMTP_VERB_EXPN, ST_SESSION, NULL, cmd_not_implemented, false },
+	{ SMTP_VERB_STARTTLS, ST_SESSION, NULL, cmd_not_implemented, false },
+	{ SMTP_VERB_AUTH, ST_SESSION, NULL, cmd_not_implemented, false },
+	{ SMTP_VERB_BDAT, ST_SESSION, NULL, cmd_not_implemented, false },
+};
+
+static void
+cmd_help(struct smtp_session *s, struct span arg)
+{
+	char	list[256] = "";
+	size_t	i;
+
+	(void)arg;
+	for (i = 0; i < sizeof(smtp_commands) / sizeof(smtp_commands[0]); i++) {
+		if (!smtp_commands[i].advertised)
+			continue;
+		text_append(list, " ", sizeof(list));
+		text_append(list, smtp_verb_name(smtp_commands[i].verb),
+		    sizeof(list));
+	}
+	reply(s, "214 2.0.0 Commands:%s", list);
+}
+
+/* Reply for a command that is valid but not now. */
+static const char *
+out_of_sequence(const struct smtp_session *s,
+    const struct smtp_command_desc *d)
+{
+	if (s->state == SMTP_STATE_HELO && d->verb != SMTP_VERB_RCPT &&
+	    d->verb != SMTP_VERB_DATA)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	switch (d->verb) {
+	case SMTP_VERB_MAIL:
+		return "503 5.5.1 Error: nested MAIL command";
+	case SMTP_VERB_DATA:
+		return s->state == SMTP_STATE_MAIL ?
+		    "554 5.5.1 Error: no valid recipients" :
+		    "503 5.5.1 Error: need RCPT command";
+	default:
+		return d->out_of_sequence != NULL ? d->out_of_sequence :
+		    "503 5.5.1 Error: bad sequence of commands";
+	}
+}
+
+static void
+smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_command			 cmd;
+	const struct smtp_command_desc		*d = NULL;
+	size_t					 i;
+
+	switch (smtp_parse_command(line, len, &cmd)) {
+	case SMTP_PARSE_OK:
+		break;
+	case SMTP_PARSE_BARE_EOL:
+		reply(s, "500 5.5.2 Error: bare <CR> or <LF> in command");
+		log_info("%s bare CR/LF in command ip=%s", s->sid, s->peer_ip);
+		record_attack(s, ATTACK_PROTOCOL, NULL,
+		    "500 5.5.2 bare CR or LF in command");
+		smtp_error(s);
+		return;
+	case SMTP_PARSE_NUL:
+		reply(s, "500 5.5.2 Error: NUL character in command");
+		smtp_error(s);
+		return;
+	case SMTP_PARSE_8BIT:
+		reply(s, "500 5.5.2 Error: 8-bit character in command");
+		smtp_error(s);
+		return;
+	case SMTP_PARSE_TOO_LONG:
+		reply(s, "500 5.5.2 Error: line too long");
+		smtp_error(s);
+		return;
+	case SMTP_PARSE_EMPTY:
+	case SMTP_PARSE_UNKNOWN:
+		reply(s, "500 5.5.2 Error: command not recognized");
+		smtp_error(s);
+		return;
+	}
+	for (i = 0; i < sizeof(smtp_commands) / sizeof(smtp_commands[0]); i++)
+		if (smtp_commands[i].verb == cmd.verb)
+			d = &smtp_commands[i];
+	if (d == NULL)
+		FATAL("parsed verb missing from the command table");
+	if ((d->states & (1u << s->state)) == 0) {
+		reply(s, "%s", out_of_sequence(s, d));
+		smtp_error(s);
+		return;
+	}
+	d->run(s, cmd.arg);
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+static void
+drain(struct evbuffer *in, size_t n)
+{
+	evbuffer_drain(in, n);
+}
+
+/* Take one command line; false when more input is needed. */
+static bool
+smtp_command_step(struct smtp_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, avail = evbuffer_get_length(in);
+	char			 line[SMTP_LINE_MAX + 1];
+
+	if (avail == 0)
+		return false;
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
+	if (eol.pos == -1) {
+		if (s->skip_line || avail > SMTP_LINE_MAX) {
+			if (!s->skip_line) {
+				reply(s, "500 5.5.2 Error: line too long");
+				s->skip_line = true;
+				if (smtp_error(s))
+					return false;
+			}
+			/* Keep a last byte that may be the CR of CRLF. */
+			drain(in, avail - 1);
+		}
+		return false;
+	}
+	if (s->skip_line) {
+		drain(in, (size_t)eol.pos + 2);
+		s->skip_line = false;
+		return true;
+	}
+	if ((size_t)eol.pos + 2 > SMTP_LINE_MAX) {
+		drain(in, (size_t)eol.pos + 2);
+		reply(s, "500 5.5.2 Error: line too long");
+		smtp_error(s);
+		return true;
+	}
+	evbuffer_remove(in, line, (size_t)eol.pos + 2);
+	line[eol.pos] = '\0';
+	smtp_dispatch(s, line, (size_t)eol.pos);
+	return true;
+}
+
+static void smtp_commit_done(int, void *);
+
+/* The final "." arrived: refuse a poisoned message or commit it. */
+static void
+smtp_data_end(struct smtp_session *s)
+{
+	struct smtp_txn		*t = s->txn;
+	struct smtp_data	*d = &t->data;
+	const char		*refusal = NULL;
+	size_t			 i;
+
+	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	    (time_t)cfg_of(s)->command_timeout, 0 },
+	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
+	if (d->bare_eol) {
+		refusal = "554 5.6.0 Error: message contains bare <CR> or "
+		    "<LF> (RFC 5321 2.3.8); not accepted";
+		record_attack(s, ATTACK_PROTOCOL,
+		    t->nrcpts ? t->rcpts[0].addr : NULL,
+		    "554 5.6.0 bare CR or LF in message (smuggling)");
+	} else if (d->nul)
+		refusal = "554 5.6.0 Error: message contains NUL characters";
+	else if (d->too_big)
+		refusal = "552 5.3.4 Error: message size exceeds fixed limit";
+	else if (d->long_line)
+		refusal = "554 5.6.0 Error: message line longer than 998 "
+		    "characters (RFC 5321 4.5.3.1.6)";
+	else if (d->hops > RECEIVED_HOPS_MAX)
+		refusal = "554 5.4.6 Error: too many hops (mail loop?)";
+	if (refusal != NULL) {
+		reply(s, "%s", refusal);
+		log_info("%s refused ip=%s id=%s reply=\"%s\"", s->sid,
+		    s->peer_ip, spool_msg_id(t->msg), refusal);
+		txn_reset(s);
+		smtp_enter_state(s, SMTP_STATE_IDLE);
+		return;
+	}
+	for (i = 0; i < t->nmailboxes; i++) {
+		char *slash = strchr(t->mailboxes[i], '/');
+
+		*slash = '\0';
+		spool_msg_add_mailbox(t->msg, t->mailboxes[i], slash + 1);
+		*slash = '/';
+	}
+	for (i = 0; i < t->nremotes; i++)
+		spool_msg_add_remote(t->msg, t->remotes[i]);
+	smtp_enter_state(s, SMTP_STATE_COMMIT);
+	s->commit_pending = true;
+	spool_msg_commit(t->msg, smtp_commit_done, s);
+}
+
+static void
+smtp_commit_done(int status, void *arg)
+{
+	struct smtp_session	*s = arg;
+	struct smtp_txn		*t = s->txn;
+	char			 b[ADDRESS_MAX * 4 + 1];
+
+	s->commit_pending = false;
+	if (status == 0) {
+		s->messages++;
+		log_info("%s queued id=%s ip=%s from=<%s> rcpts=%zu "
+		    "mailboxes=%zu remote=%zu size=%llu", s->sid,
+		    spool_msg_id(t->msg), s->peer_ip,
+		    safe(t->from_text, b, sizeof(b)), t->nrcpts,
+		    t->nmailboxes, t->nremotes,
+		    (unsigned long long)t->data.octets);
+		reply(s, "250 2.0.0 Ok: queued as %s", spool_msg_id(t->msg));
+	} else
+		reply(s, "451 4.3.0 Error: local error in processing; "
+		    "try again later");
+	t->msg = NULL;	/* the spool freed it */
+	txn_reset(s);
+	if (s->dead) {
+		smtp_free(s);
+		return;
+	}
+	smtp_enter_state(s, SMTP_STATE_IDLE);
+	smtp_process(s);
+}
+
+static void
+data_line(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_data	*d = &s->txn->data;
+	const struct config	*cfg = cfg_of(s);
+
+	/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
+	if (len > 0 && line[0] == '.') {
+		line++;
+		len--;
+	}
+	if (memchr(line, '\r', len) != NULL || memchr(line, '\n', len) != NULL)
+		d->bare_eol = true;
+	if (memchr(line, '\0', len) != NULL)
+		d->nul = true;
+	if (d->in_headers) {
+		if (len == 0)
+			d->in_headers = false;
+		else if (len >= 9 && strncasecmp(line, "Received:", 9) == 0)
+			d->hops++;
+	}
+	d->octets += len + 2;
+	if (d->octets > cfg->max_message_size)
+		d->too_big = true;
+	if (d->bare_eol || d->nul || d->too_big || d->long_line)
+		return;		/* refused at the end; stop writing */
+	spool_msg_line(s->txn->msg, line, len);
+}
+
+/* Consume DATA lines; false when more input is needed. */
+static bool
+smtp_data_step(struct smtp_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct smtp_data	*d = &s->txn->data;
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, avail, len;
+	char			 line[SMTP_TEXT_LINE_MAX + 1];
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		if (avail == 0)
+			return false;
+		eol = evbuffer_search_eol(in, NULL, &eol_len,
+		    EVBUFFER_EOL_CRLF_STRICT);
+		if (eol.pos == -1) {
+			if (avail > SMTP_TEXT_LINE_MAX) {
+				d->long_line = true;
+				d->in_long_line = true;
+				d->octets += avail - 1;
+				drain(in, avail - 1);
+			}
+			return false;
+		}
+		len = (size_t)eol.pos;
+		if (d->in_long_line) {
+			/* The end of a line we already refused. */
+			d->in_long_line = false;
+			d->octets += len + 2;
+			drain(in, len + 2);
+			continue;
+		}
+		if (len + 2 > SMTP_TEXT_LINE_MAX) {
+			d->long_line = true;
+			d->octets += len + 2;
+			drain(in, len + 2);
+			continue;
+		}
+		evbuffer_remove(in, line, len + 2);
+		if (len == 1 && line[0] == '.') {
+			smtp_data_end(s);
+			return true;
+		}
+		data_line(s, line, len);
+	}
+}
+
+static void
+smtp_proxy_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SMTP_STATE_PROXY) {
+		log_info("%s PROXY header timeout ip=%s", s->sid, s->peer_ip);
+		smtp_close(s, "proxy timeout");
+		return;
+	}
+	if (s->state == SMTP_STATE_GREET_PAUSE)
+		smtp_greet(s);
+}
+
+static void
+peer_text(struct smtp_session *s)
+{
+	const void	*a;
+
+	if (s->peer.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s->peer;
+
+		a = &sin6->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, (const uint8_t *)a + 12, s->peer_ip,
+			    sizeof(s->peer_ip));
+			return;
+		}
+		inet_ntop(AF_INET6, a, s->peer_ip, sizeof(s->peer_ip));
+	} else {
+		a = &((struct sockaddr_in *)&s->peer)->sin_addr;
+		inet_ntop(AF_INET, a, s->peer_ip, sizeof(s->peer_ip));
+	}
+}
+
+static void
+dns_done(const char *name, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	s->dns_req = NULL;
+	text_copy(s->client_name, name, sizeof(s->client_name));
+	log_debug("%s client name %s", s->sid, name);
+}
+
+/* The client's address is known (socket or PROXY): limits, name, greet. */
+static void
+smtp_client_known(struct smtp_session *s)
+{
+	const struct config	*cfg = cfg_of(s);
+	struct timeval		 tv = { 0, 0 };
+
+	peer_text(s);
+	if (!listener_ip_acquire(s->eng, (struct sockaddr *)&s->peer)) {
+		log_info("%s refused ip=%s: too many connections from it",
+		    s->sid, s->peer_ip);
+		reply(s, "421 4.7.0 %s Error: too many connections from your "
+		    "address", cfg->hostname);
+		smtp_close(s, "per-address limit");
+		return;
+	}
+	s->ip_counted = true;
+	s->trusted = config_cidrs_contain(&cfg->trusted_networks,
+	    (struct sockaddr *)&s->peer);
+	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
+	    s->peer_ip, s->listener->port,
+	    listener_role_name(s->listener->role),
+	    s->listener->proxy ? " proxy=yes" : "",
+	    s->trusted ? " trusted=yes" : "");
+	/* The name arrives while the greeting goes out; until then (and on
+	 * any failure) the client is "unknown". */
+	if (s->eng->dns != NULL)
+		s->dns_req = dns_fcrdns(s->eng->dns,
+		    (struct sockaddr *)&s->peer, dns_done, s);
+	if (cfg->greet_pause > 0) {
+		smtp_enter_state(s, SMTP_STATE_GREET_PAUSE);
+		if (s->timer == NULL)
+			s->timer = evtimer_new(s->eng->base,
+			    smtp_proxy_timeout, s);
+		tv.tv_sec = (time_t)cfg->greet_pause;
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	smtp_greet(s);
+}
+
+static void
+smtp_greet(struct smtp_session *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+
+	if (evbuffer_get_length(in) > 0) {
+		/* RFC 5321 4.3.1: the client waits for the greeting. A
+		 * client that talks first is a spam engine in a hurry. */
+		reply(s, "554 5.5.1 %s Error: talking before the greeting",
+		    cfg_of(s)->hostname);
+		log_info("%s early talker ip=%s", s->sid, s->peer_ip);
+		record_attack(s, ATTACK_PROTOCOL, NULL,
+		    "554 5.5.1 talking before the greeting");
+		smtp_close(s, "early talker");
+		return;
+	}
+	smtp_enter_state(s, SMTP_STATE_HELO);
+	reply(s, "220 %s ESMTP pillory", cfg_of(s)->hostname);
+}
+
+/* Read the PROXY header; false when more input is needed. */
+static bool
+smtp_proxy_step(struct smtp_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	size_t			 avail = evbuffer_get_length(in);
+	size_t			 n = avail < PROXY_V2_MAX ? avail : PROXY_V2_MAX;
+	const uint8_t		*p = evbuffer_pullup(in, (ssize_t)n);
+	struct proxy_info	 info;
+
+	switch (proxy_proto_parse(p, n, &info)) {
+	case PROXY_NEED_MORE:
+		if (avail >= PROXY_V2_MAX)
+			goto invalid;
+		return false;
+	case PROXY_INVALID:
+		goto invalid;
+	case PROXY_OK:
+		break;
+	}
+	drain(in, info.consumed);
+	if (!info.use_real) {
+		memcpy(&s->peer, &info.src, info.src_len);
+		s->peer_len = info.src_len;
+	}
+	evtimer_del(s->timer);
+	smtp_client_known(s);
+	return s->state != SMTP_STATE_CLOSING;
+invalid:
+	peer_text(s);
+	log_info("%s invalid PROXY header from %s", s->sid, s->peer_ip);
+	smtp_close(s, "bad proxy header");
+	return false;
+}
+
+static void
+smtp_process(struct smtp_session *s)
+{
+	bool	more = true;
+
+	while (more && !s->dead) {
+		switch (s->state) {
+		case SMTP_STATE_PROXY:
+			more = smtp_proxy_step(s);
+			break;
+		case SMTP_STATE_GREET_PAUSE:
+		case SMTP_STATE_COMMIT:
+		case SMTP_STATE_CLOSING:
+			more = false;
+			break;
+		case SMTP_STATE_DATA:
+			more = smtp_data_step(s);
+			break;
+		default:
+			more = smtp_command_step(s);
+			break;
+		}
+	}
+}
+
+static void
+smtp_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	smtp_process(arg);
+}
+
+static void
+smtp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state != SMTP_STATE_CLOSING) {
+			reply(s, "421 4.4.2 %s Error: timeout exceeded",
+			    cfg_of(s)->hostname);
+			log_info("%s timeout ip=%s state=%s", s->sid,
+			    s->peer_ip, smtp_state_names[s->state]);
+		}
+		/* Do not wait on a client that does not read either. */
+		s->dead = s->state == SMTP_STATE_CLOSING;
+		smtp_close(s, "timeout");
+		return;
+	}
+	/* EOF or error: nobody is listening any more. */
+	s->dead = true;
+	smtp_close(s, (what & BEV_EVENT_EOF) ? "eof" : "error");
+}
+
+void
+smtp_session_start(struct engine *eng, struct listener *l,
+    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len)
+{
+	struct smtp_session	*s;
+	const struct config	*cfg = eng->cfg;
+	struct timeval		 tv = { 0, 0 };
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		FATAL("out of memory");
+	s->eng = eng;
+	s->listener = l;
+	eng->sessions++;
+	text_printf(s->sid, sizeof(s->sid), "%016llx",
+	    (unsigned long long)++eng->next_session_id);
+	memcpy(&s->peer, peer, len);
+	s->peer_len = len;
+	text_copy(s->client_name, "unknown", sizeof(s->client_name));
+	s->bev = bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		FATAL("bufferevent_socket_new");
+	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH_WATER);
+	bufferevent_set_timeouts(s->bev,
+	    &(struct timeval){ (time_t)cfg->command_timeout, 0 },
+	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (l->proxy) {
+		s->state = SMTP_STATE_PROXY;
+		s->timer = evtimer_new(eng->base, smtp_proxy_timeout, s);
+		tv.tv_sec = (time_t)cfg->proxy_timeout;
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	smtp_client_known(s);
+}

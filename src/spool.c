@@ -1,0 +1,657 @@
+/*
+ * spool.c: durable message acceptance with group commit (see spool.h).
+ * Runs in the engine: the event loop writes message text as it arrives;
+ * SPOOL_THREADS worker threads do the fsyncs, links and renames. Input is
+ * message text from untrusted clients, already bounded by the session.
+ *
+ * Crash safety: a file in tmp/ was never acknowledged and is deleted at
+ * start-up. A link in a Maildir's new/ appears only after the file's data
+ * is on disk, so a crash leaves either nothing or a complete message there.
+ * A queue entry counts only when ID.env exists; it is renamed into place
+ * after ID.msg is linked and after its own data is synced. The 250 is sent
+ * only after the directories holding the new names are fsynced.
+ */
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "spool.h"
+#include "text.h"
+
+#define SPOOL_THREADS		2
+#define SPOOL_BUF		(64 * 1024)
+#define SPOOL_PATH_MAX		1024
+
+struct spool_target {
+	char	*domain;	/* NULL for a remote recipient */
+	char	*name;		/* user, or the remote address */
+};
+
+struct spool_msg {
+	struct spool		*sp;
+	char			 id[SPOOL_ID_MAX];
+	char			 tmp_path[SPOOL_PATH_MAX];
+	int			 fd;
+	bool			 failed;
+	char			*buf;
+	size_t			 buf_len;
+	uint64_t		 size;		/* stored octets (LF) */
+	uint64_t		 wire_size;	/* CRLF octets */
+	char			*sender;
+	struct spool_target	*targets;
+	size_t			 ntargets, cap;
+	bool			 has_remote;
+	/* commit */
+	spool_done_cb		 cb;
+	void			*cb_arg;
+	int			 status;
+	struct spool_msg	*next;
+};
+
+struct spool {
+	char			 dir[SPOOL_PATH_MAX];
+	char			 host[256];	/* for Maildir names */
+	int			 dirfd;
+	struct event_base	*base;
+	struct event		*done_ev;
+	int			 efd;
+	pthread_t		 threads[SPOOL_THREADS];
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct spool_msg	*pending, **pending_tail;
+	struct spool_msg	*done, **done_tail;
+	unsigned		 in_flight;
+	bool			 stopping;
+	uint64_t		 seq;
+};
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p = calloc(n, size);
+
+	if (p == NULL)
+		FATAL("out of memory");
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	*p = strdup(s);
+
+	if (p == NULL)
+		FATAL("out of memory");
+	return p;
+}
+
+bool
+spool_name_is_safe(const char *name)
+{
+	return *name != '\0' && *name != '.' && strchr(name, '/') == NULL;
+}
+
+static int
+fsync_path(const char *path)
+{
+	int	fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* mkdir that tolerates EEXIST; a new directory makes its parent dirty. */
+static int
+make_dir(const char *path, const char *parent)
+{
+	if (mkdir(path, 0700) == 0)
+		return fsync_path(parent);
+	return errno == EEXIST ? 0 : -1;
+}
+
+static void
+maildir_name(struct spool *sp, const struct spool_msg *msg, char *out,
+    size_t size)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	/* Maildir unique name as Dovecot writes it: S= is the stored size,
+	 * W= the size with CRLF line ends, which POP3 reports. */
+	text_printf(out, size, "%lld.M%ldP%ld_%s.%s,S=%llu,W=%llu",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), msg->id,
+	    sp->host, (unsigned long long)msg->size,
+	    (unsigned long long)msg->wire_size);
+}
+
+/* Ensure mail/DOMAIN/USER/{tmp,new,cur}; path_out gets .../new. */
+static int
+maildir_prepare(struct spool *sp, const char *domain, const char *user,
+    char *path_out, size_t size)
+{
+	char	dom[SPOOL_PATH_MAX], box[SPOOL_PATH_MAX], sub[SPOOL_PATH_MAX];
+	char	mail[SPOOL_PATH_MAX];
+	static const char *subs[] = { "tmp", "cur", "new" };
+	size_t	i;
+
+	if (!text_printf(mail, sizeof(mail), "%s/mail", sp->dir) ||
+	    !text_printf(dom, sizeof(dom), "%s/%s", mail, domain) ||
+	    !text_printf(box, sizeof(box), "%s/%s", dom, user) ||
+	    !text_printf(path_out, size, "%s/new", box))
+		return -1;
+	if (access(path_out, W_OK) == 0)
+		return 0;
+	if (make_dir(dom, mail) == -1 || make_dir(box, dom) == -1)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (!text_printf(sub, sizeof(sub), "%s/%s", box, subs[i]) ||
+		    make_dir(sub, box) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write the envelope to queue/ID.env (via a temp name); no dir fsync. */
+static int
+write_envelope(struct spool *sp, struct spool_msg *msg)
+{
+	char	 tmp[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
+	char	 line[ADDRESS_MAX + 64];
+	int	 fd;
+	size_t	 i;
+
+	if (!text_printf(tmp, sizeof(tmp), "%s/queue/%s.env.tmp", sp->dir,
+	    msg->id) ||
+	    !text_printf(path, sizeof(path), "%s/queue/%s.env", sp->dir,
+	    msg->id))
+		return -1;
+	if ((fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	text_printf(line, sizeof(line), "pillory-envelope 1\nid %s\n"
+	    "arrival %lld\nsender %s\n", msg->id, (long long)time(NULL),
+	    msg->sender ? msg->sender : "");
+	if (write_all(fd, line, strlen(line)) == -1)
+		goto fail;
+	for (i = 0; i < msg->ntargets; i++) {
+		if (msg->targets[i].domain != NULL)
+			continue;
+		if (!text_printf(line, sizeof(line), "rcpt %s\n",
+		    msg->targets[i].name) ||
+		    write_all(fd, line, strlen(line)) == -1)
+			goto fail;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	close(fd);
+	return rename(tmp, path);
+fail:
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+struct dirset {
+	char	(*paths)[SPOOL_PATH_MAX];
+	size_t	 count, cap;
+};
+
+static void
+dirset_add(struct dirset *ds, const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < ds->count; i++)
+		if (strcmp(ds->paths[i], path) == 0)
+			return;
+	if (ds->count == ds->cap) {
+		ds->cap = ds->cap ? ds->cap * 2 : 16;
+		ds->paths = realloc(ds->paths, ds->cap * sizeof(*ds->paths));
+		if (ds->paths == NULL)
+			FATAL("out of memory");
+	}
+	text_copy(ds->paths[ds->count++], path, SPOOL_PATH_MAX);
+}
+
+/* Links and envelope of one message; on failure undo what was made. */
+static int
+commit_links(struct spool *sp, struct spool_msg *msg, struct dirset *ds)
+{
+	char	name[512], newdir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
+	char	(*made)[SPOOL_PATH_MAX];
+	size_t	nmade = 0, i;
+	int	rc = -1;
+
+	made = xcalloc(msg->ntargets + 1, sizeof(*made));
+	maildir_name(sp, msg, name, sizeof(name));
+	for (i = 0; i < msg->ntargets; i++) {
+		struct spool_target *t = &msg->targets[i];
+
+		if (t->domain == NULL)
+			continue;
+		if (maildir_prepare(sp, t->domain, t->name, newdir,
+		    sizeof(newdir)) == -1 ||
+		    !text_printf(path, sizeof(path), "%s/%s", newdir, name))
+			goto fail;
+		if (link(msg->tmp_path, path) == -1) {
+			if (errno == EEXIST)	/* same mailbox twice */
+				continue;
+			goto fail;
+		}
+		text_copy(made[nmade++], path, SPOOL_PATH_MAX);
+		dirset_add(ds, newdir);
+	}
+	if (msg->has_remote) {
+		if (!text_printf(path, sizeof(path), "%s/queue/%s.msg",
+		    sp->dir, msg->id) || link(msg->tmp_path, path) == -1)
+			goto fail;
+		text_copy(made[nmade++], path, SPOOL_PATH_MAX);
+		if (write_envelope(sp, msg) == -1)
+			goto fail;
+		text_printf(path, sizeof(path), "%s/queue", sp->dir);
+		dirset_add(ds, path);
+	}
+	rc = 0;
+fail:
+	if (rc == -1) {
+		log_err("spool %s: commit: %s", msg->id, strerror(errno));
+		for (i = 0; i < nmade; i++)
+			unlink(made[i]);
+	}
+	free(made);
+	return rc;
+}
+
+static void
+commit_batch(struct spool *sp, struct spool_msg *batch)
+{
+	struct spool_msg	*m;
+	struct dirset		 ds = { NULL, 0, 0 };
+	size_t			 i;
+	int			 dir_rc = 0;
+
+	/* Start writeback of every file first so that their data goes to
+	 * the device together; then wait for each. */
+	for (m = batch; m != NULL; m = m->next)
+		if (m->status == 0)
+			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	for (m = batch; m != NULL; m = m->next) {
+		if (m->status == 0 && fdatasync(m->fd) == -1) {
+			log_err("spool %s: fdatasync: %s", m->id,
+			    strerror(errno));
+			m->status = -1;
+		}
+		if (m->status == 0 && commit_links(sp, m, &ds) == -1)
+			m->status = -1;
+	}
+	for (i = 0; i < ds.count; i++) {
+		if (fsync_path(ds.paths[i]) == -1) {
+			log_err("spool: fsync %s: %s", ds.paths[i],
+			    strerror(errno));
+			dir_rc = -1;
+		}
+	}
+	free(ds.paths);
+	for (m = batch; m != NULL; m = m->next) {
+		/* A failed directory fsync leaves the links of the whole
+		 * batch of unknown durability: refuse them all (451); the
+		 * client retries and at worst we deliver twice. */
+		if (dir_rc == -1)
+			m->status = -1;
+		unlink(m->tmp_path);
+		close(m->fd);
+		m->fd = -1;
+	}
+}
+
+static void *
+commit_thread(void *arg)
+{
+	struct spool		*sp = arg;
+	struct spool_msg	*batch, *last;
+	uint64_t		 one = 1;
+
+	pthread_mutex_lock(&sp->lock);
+	for (;;) {
+		while (sp->pending == NULL && !sp->stopping)
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->pending == NULL && sp->stopping)
+			break;
+		batch = sp->pending;
+		sp->pending = NULL;
+		sp->pending_tail = &sp->pending;
+		pthread_mutex_unlock(&sp->lock);
+
+		commit_batch(sp, batch);
+
+		for (last = batch; last->next != NULL; last = last->next)
+			;
+		pthread_mutex_lock(&sp->lock);
+		*sp->done_tail = batch;
+		sp->done_tail = &last->next;
+		pthread_mutex_unlock(&sp->lock);
+		(void)!write(sp->efd, &one, sizeof(one));
+		pthread_mutex_lock(&sp->lock);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+static void
+msg_free(struct spool_msg *msg)
+{
+	size_t	i;
+
+	for (i = 0; i < msg->ntargets; i++) {
+		free(msg->targets[i].domain);
+		free(msg->targets[i].name);
+	}
+	free(msg->targets);
+	free(msg->sender);
+	free(msg->buf);
+	free(msg);
+}
+
+/* On the event loop: run the callbacks of finished commits. */
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool		*sp = arg;
+	struct spool_msg	*list, *next;
+	uint64_t		 n;
+
+	(void)what;
+	(void)!read(fd, &n, sizeof(n));
+	pthread_mutex_lock(&sp->lock);
+	list = sp->done;
+	sp->done = NULL;
+	sp->done_tail = &sp->done;
+	pthread_mutex_unlock(&sp->lock);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		sp->in_flight--;
+		list->cb(list->status, list->cb_arg);
+		msg_free(list);
+	}
+}
+
+static int
+clean_tmp(struct spool *sp)
+{
+	char		 path[SPOOL_PATH_MAX], file[SPOOL_PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+
+	text_printf(path, sizeof(path), "%s/tmp", sp->dir);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (text_printf(file, sizeof(file), "%s/%s", path, de->d_name))
+			unlink(file);
+	}
+	closedir(d);
+	return 0;
+}
+
+struct spool *
+spool_open(const char *state_dir, const char *hostname,
+    struct event_base *base, char *err, size_t errlen)
+{
+	struct spool	*sp = xcalloc(1, sizeof(*sp));
+	static const char *dirs[] = { "tmp", "queue", "mail" };
+	char		 path[SPOOL_PATH_MAX];
+	size_t		 i;
+	char		*c;
+
+	sp->base = base;
+	sp->efd = -1;
+	sp->pending_tail = &sp->pending;
+	sp->done_tail = &sp->done;
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->cond, NULL);
+	if (!text_copy(sp->dir, state_dir, sizeof(sp->dir))) {
+		text_printf(err, errlen, "%s: path too long", state_dir);
+		goto fail;
+	}
+	text_copy(sp->host, hostname, sizeof(sp->host));
+	for (c = sp->host; *c != '\0'; c++)
+		if (*c == '/' || *c == ':' || *c == ',')
+			*c = '_';
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
+		text_printf(err, errlen, "%s: %s", state_dir, strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 3; i++) {
+		text_printf(path, sizeof(path), "%s/%s", state_dir, dirs[i]);
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			text_printf(err, errlen, "%s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if (clean_tmp(sp) == -1) {
+		text_printf(err, errlen, "%s/tmp: %s", state_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((sp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		text_printf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	sp->done_ev = event_new(base, sp->efd, EV_READ | EV_PERSIST, done_cb,
+	    sp);
+	if (sp->done_ev == NULL || event_add(sp->done_ev, NULL) == -1)
+		FATAL("event_new");
+	for (i = 0; i < SPOOL_THREADS; i++)
+		if (pthread_create(&sp->threads[i], NULL, commit_thread,
+		    sp) != 0)
+			FATAL("pthread_create");
+	return sp;
+fail:
+	if (sp->efd != -1)
+		close(sp->efd);
+	free(sp);
+	return NULL;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	size_t	i;
+
+	if (sp == NULL)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	sp->stopping = true;
+	pthread_cond_broadcast(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+	for (i = 0; i < SPOOL_THREADS; i++)
+		pthread_join(sp->threads[i], NULL);
+	done_cb(sp->efd, EV_READ, sp);
+	event_free(sp->done_ev);
+	close(sp->efd);
+	pthread_mutex_destroy(&sp->lock);
+	pthread_cond_destroy(&sp->cond);
+	free(sp);
+}
+
+struct spool_msg *
+spool_msg_new(struct spool *sp)
+{
+	struct spool_msg	*msg = xcalloc(1, sizeof(*msg));
+	struct timeval		 tv;
+
+	msg->sp = sp;
+	gettimeofday(&tv, NULL);
+	/* Time-ordered, unique within the process; the pid keeps two
+	 * processes sharing one spool (tests, a restart) apart. */
+	text_printf(msg->id, sizeof(msg->id), "%09llx%05lx%06llx",
+	    (unsigned long long)tv.tv_sec & 0xfffffffffULL,
+	    (unsigned long)getpid() & 0xfffff,
+	    (unsigned long long)(++sp->seq & 0xffffff));
+	text_printf(msg->tmp_path, sizeof(msg->tmp_path), "%s/tmp/%s",
+	    sp->dir, msg->id);
+	msg->fd = open(msg->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	    0600);
+	if (msg->fd == -1) {
+		log_err("spool: %s: %s", msg->tmp_path, strerror(errno));
+		free(msg);
+		return NULL;
+	}
+	msg->buf = malloc(SPOOL_BUF);
+	if (msg->buf == NULL)
+		FATAL("out of memory");
+	return msg;
+}
+
+const char *
+spool_msg_id(const struct spool_msg *msg)
+{
+	return msg->id;
+}
+
+static int
+flush_buf(struct spool_msg *msg)
+{
+	if (msg->buf_len == 0 || msg->failed)
+		return msg->failed ? -1 : 0;
+	if (write_all(msg->fd, msg->buf, msg->buf_len) == -1) {
+		log_err("spool %s: write: %s", msg->id, strerror(errno));
+		msg->failed = true;
+		return -1;
+	}
+	msg->buf_len = 0;
+	return 0;
+}
+
+int
+spool_msg_line(struct spool_msg *msg, const char *line, size_t len)
+{
+	if (msg->failed)
+		return -1;
+	msg->size += len + 1;
+	msg->wire_size += len + 2;
+	if (msg->buf_len + len + 1 > SPOOL_BUF) {
+		if (flush_buf(msg) == -1)
+			return -1;
+		if (len + 1 > SPOOL_BUF) {
+			if (write_all(msg->fd, line, len) == -1 ||
+			    write_all(msg->fd, "\n", 1) == -1) {
+				msg->failed = true;
+				return -1;
+			}
+			return 0;
+		}
+	}
+	memcpy(msg->buf + msg->buf_len, line, len);
+	msg->buf_len += len;
+	msg->buf[msg->buf_len++] = '\n';
+	return 0;
+}
+
+uint64_t
+spool_msg_wire_size(const struct spool_msg *msg)
+{
+	return msg->wire_size;
+}
+
+void
+spool_msg_set_sender(struct spool_msg *msg, const char *sender)
+{
+	free(msg->sender);
+	msg->sender = xstrdup(sender);
+}
+
+static void
+add_target(struct spool_msg *msg, const char *domain, const char *name)
+{
+	if (msg->ntargets == msg->cap) {
+		msg->cap = msg->cap ? msg->cap * 2 : 4;
+		msg->targets = realloc(msg->targets,
+		    msg->cap * sizeof(*msg->targets));
+		if (msg->targets == NULL)
+			FATAL("out of memory");
+	}
+	msg->targets[msg->ntargets].domain = domain ? xstrdup(domain) : NULL;
+	msg->targets[msg->ntargets].name = xstrdup(name);
+	msg->ntargets++;
+}
+
+void
+spool_msg_add_mailbox(struct spool_msg *msg, const char *domain,
+    const char *user)
+{
+	if (!spool_name_is_safe(domain) || !spool_name_is_safe(user))
+		FATAL("unsafe Maildir name reached the spool");
+	add_target(msg, domain, user);
+}
+
+void
+spool_msg_add_remote(struct spool_msg *msg, const char *rcpt)
+{
+	add_target(msg, NULL, rcpt);
+	msg->has_remote = true;
+}
+
+void
+spool_msg_abort(struct spool_msg *msg)
+{
+	if (msg == NULL)
+		return;
+	close(msg->fd);
+	unlink(msg->tmp_path);
+	msg_free(msg);
+}
+
+void
+spool_msg_commit(struct spool_msg *msg, spool_done_cb cb, void *arg)
+{
+	struct spool	*sp = msg->sp;
+
+	msg->cb = cb;
+	msg->cb_arg = arg;
+	msg->status = flush_buf(msg) == -1 || msg->ntargets == 0 ? -1 : 0;
+	free(msg->buf);
+	msg->buf = NULL;
+	msg->next = NULL;
+	sp->in_flight++;
+	pthread_mutex_lock(&sp->lock);
+	*sp->pending_tail = msg;
+	sp->pending_tail = &msg->next;
+	pthread_cond_signal(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+}

@@ -1,0 +1,261 @@
+/*
+ * store.h: the attack log's storage interface. A backend is a small table
+ * of functions (struct store_ops) chosen by name at start-up: "sqlite"
+ * (store_sqlite.c, the default for one host) and, later, "postgresql" for
+ * several MX hosts sharing one log. Callers only see struct store and the
+ * store_*() wrappers below.
+ *
+ * Writers: the engine's attack log writer thread (attacklog.c), the only
+ * thread that inserts and purges. Readers: `pillory log`, `pillory stats`,
+ * the publisher; each opens its own handle, read-only where it can, and
+ * reads while the daemon writes. A handle is used by one thread at a time.
+ *
+ * Input is trusted in the sense that records come from our own engine, but
+ * every string field is attacker-controlled text: backends bind it as a
+ * parameter, never paste it into SQL.
+ *
+ * What a backend keeps:
+ * - attacks: one row per record, purged after `retention`;
+ * - daily counts per UTC day and kind, incremented on insert and never
+ *   purged, so totals keep growing after old records are gone;
+ * - incidents: bursts from one client address, maintained at insert time
+ *   with attacklog_incident_joins() (a gap under 30 minutes joins the
+ *   newest incident of that address), purged with the attacks.
+ *
+ * The numeric values of enum attack_kind (pillory.h) are stored on disk
+ * (attacks.kind, daily_counts.kind, the incidents.kinds bitmask): new kinds
+ * are appended, existing values never change.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attacklog.h"
+
+/* A YYYY-MM-DD day and its NUL. */
+#define STORE_DAY_MAX		11
+/* "2001:db8:1234::/48" and friends. */
+#define STORE_NETWORK_MAX	(IPADDR_TEXT_MAX + 4)
+
+struct store;
+
+/* Filters for store_query(); zero the struct, then set what applies. */
+struct store_query {
+	int		 kind;		/* enum attack_kind, or -1 for any */
+	int64_t		 since_us;	/* time_us >= since_us; 0: no bound */
+	int64_t		 until_us;	/* time_us < until_us; 0: no bound */
+	const char	*client_ip;	/* exact address, or NULL */
+	uint64_t	 limit;		/* the newest limit records; 0: all */
+};
+
+/* Totals from the daily counts (they survive purges). */
+struct store_totals {
+	uint64_t	 total;
+	uint64_t	 by_kind[ATTACK_KIND_COUNT];
+	uint64_t	 incidents;	/* incidents currently kept */
+};
+
+/* One UTC day. */
+struct store_day {
+	char		 day[STORE_DAY_MAX];	/* YYYY-MM-DD */
+	uint64_t	 count;
+	uint64_t	 by_kind[ATTACK_KIND_COUNT];
+};
+
+/* One entry of a top list: an address or a /24 (IPv4) or /48 (IPv6). */
+struct store_top {
+	char		 key[STORE_NETWORK_MAX];
+	uint64_t	 count;
+};
+
+struct store_incident {
+	int64_t		 id;		/* stable: ids are never reused */
+	char		 client_ip[IPADDR_TEXT_MAX];
+	char		 client_name[DOMAIN_MAX + 1];
+	int64_t		 first_us;
+	int64_t		 last_us;
+	uint64_t	 count;
+	uint32_t	 kinds;		/* bit (1 << enum attack_kind) */
+	bool		 targeted;	/* spoofed-relay or forged-local seen */
+	char		 senders[ATTACKLOG_SENDERS_LEN]; /* "a@x,b@y" */
+};
+
+/*
+ * Called once per record, oldest first; rec is valid only during the
+ * call. Return 0 to go on, anything else to stop (store_query() then
+ * returns that value).
+ */
+typedef int (*store_record_cb)(const struct attack_record *rec, void *arg);
+
+/*
+ * The backend table. Every operation returns 0 on success and -1 on error,
+ * with a message from errmsg(); none of them aborts on bad data.
+ */
+struct store_ops {
+	const char	*name;
+	/*
+	 * Open (creating and migrating the schema unless readonly) the store
+	 * at path. NULL with a message in err on failure.
+	 */
+	struct store	*(*open)(const char *path, bool readonly, char *err,
+			    size_t errlen);
+	void		 (*close)(struct store *st);
+	/* Message for the last failed operation on st. */
+	const char	*(*errmsg)(struct store *st);
+	/* Insert n records in one transaction: all or nothing. */
+	int		 (*insert_batch)(struct store *st,
+			    const struct attack_record *recs, size_t n);
+	/*
+	 * Delete attacks with time_us < before_us and incidents whose last_us
+	 * is before it; daily counts stay. *deleted_out (may be NULL) gets
+	 * the number of attack rows removed.
+	 */
+	int		 (*purge)(struct store *st, int64_t before_us,
+			    uint64_t *deleted_out);
+	/* Matching records, the newest q->limit of them, oldest first. */
+	int		 (*query)(struct store *st, const struct store_query *q,
+			    store_record_cb cb, void *arg);
+	int		 (*totals)(struct store *st, struct store_totals *out);
+	/*
+	 * Counts for the ndays UTC days ending with the day of now_us,
+	 * oldest first, zero days included: out has ndays entries.
+	 */
+	int		 (*daily)(struct store *st, int64_t now_us, size_t ndays,
+			    struct store_day *out);
+	/*
+	 * Top client addresses and top networks over the records kept, by
+	 * count (ties: lower key first). Fills up to naddrs / nnets entries
+	 * and sets the *_out counts. Either list may have size 0.
+	 */
+	int		 (*top)(struct store *st, struct store_top *addrs,
+			    size_t naddrs, size_t *naddrs_out,
+			    struct store_top *nets, size_t nnets,
+			    size_t *nnets_out);
+	/* The newest incidents (by last_us), newest first, up to max. */
+	int		 (*incidents)(struct store *st,
+			    struct store_incident *out, size_t max,
+			    size_t *n_out);
+	/* One incident by id; 1 when there is no such incident. */
+	int		 (*incident_get)(struct store *st, int64_t id,
+			    struct store_incident *out);
+};
+
+/* Every handle starts with this; backends embed it first. */
+struct store {
+	const struct store_ops	*ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* The backend called name ("sqlite"), or NULL when there is none. */
+static inline const struct store_ops *
+store_backend(const char *name)
+{
+	static const struct store_ops *const backends[] = {
+		&store_sqlite_ops,
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strcmp(backends[i]->name, name) == 0)
+			return (backends[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Open the store at path with the backend called name. NULL with a message
+ * in err when the backend is unknown or the store cannot be opened; the
+ * caller closes the result with store_close().
+ */
+static inline struct store *
+store_open(const char *name, const char *path, bool readonly, char *err,
+    size_t errlen)
+{
+	const struct store_ops	*ops;
+
+	if ((ops = store_backend(name)) == NULL) {
+		snprintf(err, errlen, "unknown attack log backend \"%s\"",
+		    name);
+		return (NULL);
+	}
+	return (ops->open(path, readonly, err, errlen));
+}
+
+/* Close st (NULL is fine); finishes nothing in flight, frees everything. */
+static inline void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+/* Message for the last failed operation on st. */
+static inline const char *
+store_errmsg(struct store *st)
+{
+	return (st->ops->errmsg(st));
+}
+
+/* See struct store_ops; these forward to the backend. */
+static inline int
+store_insert_batch(struct store *st, const struct attack_record *recs,
+    size_t n)
+{
+	return (st->ops->insert_batch(st, recs, n));
+}
+
+static inline int
+store_purge(struct store *st, int64_t before_us, uint64_t *deleted_out)
+{
+	return (st->ops->purge(st, before_us, deleted_out));
+}
+
+static inline int
+store_query(struct store *st, const struct store_query *q,
+    store_record_cb cb, void *arg)
+{
+	return (st->ops->query(st, q, cb, arg));
+}
+
+static inline int
+store_totals(struct store *st, struct store_totals *out)
+{
+	return (st->ops->totals(st, out));
+}
+
+static inline int
+store_daily(struct store *st, int64_t now_us, size_t ndays,
+    struct store_day *out)
+{
+	return (st->ops->daily(st, now_us, ndays, out));
+}
+
+static inline int
+store_top(struct store *st, struct store_top *addrs, size_t naddrs,
+    size_t *naddrs_out, struct store_top *nets, size_t nnets,
+    size_t *nnets_out)
+{
+	return (st->ops->top(st, addrs, naddrs, naddrs_out, nets, nnets,
+	    nnets_out));
+}
+
+static inline int
+store_incidents(struct store *st, struct store_incident *out, size_t max,
+    size_t *n_out)
+{
+	return (st->ops->incidents(st, out, max, n_out));
+}
+
+static inline int
+store_incident_get(struct store *st, int64_t id, struct store_incident *out)
+{
+	return (st->ops->incident_get(st, id, out));
+}
+
+#endif

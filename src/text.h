@@ -1,0 +1,26 @@
+/*
+ * text.h: bounded string copies (glibc 2.36 has no strlcpy) and the few
+ * ASCII helpers the parsers share. Pure.
+ */
+#ifndef TEXT_H
+#define TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copy src into dst of size bytes, always NUL-terminated. Returns false when
+ * src did not fit: callers treat truncation as invalid input. */
+bool text_copy(char *dst, const char *src, size_t size);
+/* Same for a span of len bytes (no NUL needed in src). */
+bool text_copy_span(char *dst, size_t size, const char *src, size_t len);
+/* Append src to the NUL-terminated dst; false on truncation. */
+bool text_append(char *dst, const char *src, size_t size);
+/* printf into dst; false on truncation or error. */
+bool text_printf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* ASCII lower-case in place. */
+void text_lower(char *s);
+/* Case-insensitive ASCII compare of a span with a NUL-terminated word. */
+bool text_span_ieq(const char *p, size_t len, const char *word);
+
+#endif
