@@ -471,6 +471,56 @@ test_fcrdns_cache(void **state)
 	dns_free(dns);
 }
 
+struct count {
+	int	 calls;
+};
+
+static void
+count_cb(const char *name, void *arg)
+{
+	(void)name;
+	((struct count *)arg)->calls++;
+}
+
+/* DNS_CACHE_MAX + 1 answers: the oldest is gone, the newest is kept. */
+static void
+test_fcrdns_cache_bound(void **state)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct count		 c = { 0 }, c2 = { 0 };
+	struct dns		*dns = new_dns(dnsmasq_servers, 0);
+	struct dns_req		*req;
+	int			 i, want = 0;
+
+	(void)state;
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	for (i = 0; i <= DNS_CACHE_MAX; i++) {
+		/* 127.1.x.y: NXDOMAIN, negative answers are cached. */
+		sin->sin_addr.s_addr = htonl(0x7f010000u | (uint32_t)i);
+		if (dns_fcrdns(dns, (struct sockaddr *)&ss, count_cb, &c))
+			want++;
+		/* In batches: a burst of answers overruns the UDP buffer. */
+		if (i % 100 == 99 || i == DNS_CACHE_MAX)
+			run_until(&c.calls, want);
+	}
+	assert_int_equal(want, DNS_CACHE_MAX + 1);
+	sin->sin_addr.s_addr = htonl(0x7f010000u | DNS_CACHE_MAX);
+	assert_null(dns_fcrdns(dns, (struct sockaddr *)&ss, count_cb, &c2));
+	assert_int_equal(c2.calls, 1);
+	sin->sin_addr.s_addr = htonl(0x7f010001u);
+	assert_null(dns_fcrdns(dns, (struct sockaddr *)&ss, count_cb, &c2));
+	assert_int_equal(c2.calls, 2);
+	sin->sin_addr.s_addr = htonl(0x7f010000u);
+	req = dns_fcrdns(dns, (struct sockaddr *)&ss, count_cb, &c2);
+	assert_non_null(req);
+	dns_cancel(req);
+	run_idle();
+	assert_int_equal(c2.calls, 2);
+	dns_free(dns);
+}
+
 static void
 test_fcrdns_ttl_zero(void **state)
 {
@@ -768,6 +818,7 @@ main(void)
 		T(test_fcrdns_timeout),
 		T(test_fcrdns_cache),
 		T(test_fcrdns_ttl_zero),
+		T(test_fcrdns_cache_bound),
 		T(test_cancel),
 		T(test_cancel_from_callback),
 		T(test_free_from_callback),
