@@ -220,7 +220,7 @@ aliases_parse_line(const char *line, size_t len, struct span *name_out,
 		return (-1);
 	}
 	for (i = 0; i < len && is_space(line[i]); i++)
-		;
+		continue;
 	if (i == len || line[i] == '#')
 		return (1);
 	if (i > 0) {

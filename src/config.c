@@ -819,9 +819,9 @@ config_print_help(FILE *fp)
 			section = config_keys[i].section;
 			fprintf(fp, "[%s]\n", section);
 		}
-		fprintf(fp, "  %-28s %s (default: %s)\n", config_keys[i].name,
-		    config_keys[i].help, *config_keys[i].def ?
-		    config_keys[i].def : "empty");
+		fprintf(fp, "  %-27s %s\n  %-27s default: %s\n",
+		    config_keys[i].name, config_keys[i].help, "",
+		    *config_keys[i].def ? config_keys[i].def : "(empty)");
 	}
 }
 

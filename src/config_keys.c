@@ -15,7 +15,7 @@
 
 const struct config_key config_keys[] = {
 	K("server", "hostname", CONFIG_STRING, "", 0, 0, hostname,
-	    "name in the greeting and Received headers (default: the host name)"),
+	    "name in the greeting and Received headers (empty: the host name)"),
 	K("server", "domains", CONFIG_DOMAINS, "", 0, 0, domains,
 	    "local domains: mail for them is delivered here (required)"),
 	K("server", "state_dir", CONFIG_PATH, "/var/lib/pillory", 0, 0,
@@ -84,7 +84,7 @@ const struct config_key config_keys[] = {
 	K("delivery", "relayhost", CONFIG_STRING, "", 0, 0, relayhost,
 	    "send all outbound mail through host[:port] instead of MX"),
 	K("delivery", "dns_servers", CONFIG_ENDPOINTS, "", 0, 0, dns_servers,
-	    "DNS servers host:port (default: /etc/resolv.conf)"),
+	    "DNS servers host:port (empty: /etc/resolv.conf)"),
 	K("delivery", "port", CONFIG_UINT, "25", 1, 65535, delivery_port,
 	    "remote SMTP port (tests only)"),
 	K("delivery", "retry", CONFIG_DURATIONS, "5m, 10m, 30m, 1h, 2h, 4h",
@@ -93,7 +93,7 @@ const struct config_key config_keys[] = {
 	    max_queue_time, "bounce what is still undelivered after this"),
 
 	K("attacklog", "db", CONFIG_PATH, "", 0, 0, attacklog_db,
-	    "SQLite file (default STATE_DIR/attacklog.db)"),
+	    "SQLite file (empty: STATE_DIR/attacklog.db)"),
 	K("attacklog", "retention", CONFIG_DURATION, "365d", DAY, 3650 * DAY,
 	    retention, "records older than this are purged; counts stay"),
 	K("attacklog", "ban_after", CONFIG_UINT, "20", 0, 1000000, ban_after,
@@ -106,7 +106,7 @@ const struct config_key config_keys[] = {
 	K("publish", "enabled", CONFIG_BOOL, "yes", 0, 0, publish_enabled,
 	    "publish the attack page; no: pages say publication has ended"),
 	K("publish", "dir", CONFIG_PATH, "", 0, 0, publish_dir,
-	    "static site directory (default STATE_DIR/public)"),
+	    "static site directory (empty: STATE_DIR/public)"),
 	K("publish", "languages", CONFIG_WORDS, "ja, en", 0, 0,
 	    publish_languages, "page languages; the first is index.html"),
 	K("publish", "recent", CONFIG_UINT, "50", 1, 10000, publish_recent,

@@ -67,11 +67,15 @@ struct dns_key {
 	uint8_t	addr[16];	/* first 4 octets for AF_INET */
 };
 
+/*
+ * key comes first: the tree holds &key and compares keys. name is "" for
+ * an answer of "unknown". expires is in CLOCK_MONOTONIC seconds.
+ */
 struct dns_cache_entry {
-	struct dns_key			 key;	/* first: the tree compares keys */
+	struct dns_key			 key;
 	TAILQ_ENTRY(dns_cache_entry)	 entry;
-	time_t				 expires; /* CLOCK_MONOTONIC seconds */
-	char				 name[DNS_HOSTNAME_MAX + 1]; /* "" unknown */
+	time_t				 expires;
+	char				 name[DNS_HOSTNAME_MAX + 1];
 };
 
 TAILQ_HEAD(dns_cache_fifo, dns_cache_entry);
@@ -106,7 +110,7 @@ struct dns_addr_query {
 
 struct dns_req {
 	struct dns		*dns;
-	unsigned		 refs;	/* queries in flight, +1 while starting */
+	unsigned		 refs;	/* queries in flight, +1 starting */
 	bool			 done;	/* answered or cancelled */
 	void			*arg;
 	union {
@@ -231,7 +235,8 @@ dns_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 		s->fd = fd;
 		LIST_INSERT_HEAD(&dns->socks, s, entry);
 	}
-	what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+	what = EV_PERSIST | (readable ? EV_READ : 0) |
+	    (writable ? EV_WRITE : 0);
 	if ((s->ev = event_new(dns->base, fd, what, dns_sock_cb, s)) == NULL ||
 	    event_add(s->ev, NULL) == -1)
 		FATAL("event_new");
@@ -473,27 +478,28 @@ dns_answer_min_ttl(const unsigned char *abuf, int alen, uint32_t ttl)
 	return ttl;
 }
 
+/* The address of sa, v4-mapped IPv6 as IPv4; false for other families. */
 static bool
-dns_key_from_sa(const struct sockaddr *sa, struct dns_key *key)
+dns_key_from_sa(const struct sockaddr *sa, struct dns_key *key_out)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 
-	memset(key, 0, sizeof(*key));
+	memset(key_out, 0, sizeof(*key_out));
 	switch (sa->sa_family) {
 	case AF_INET:
 		sin = (const struct sockaddr_in *)(const void *)sa;
-		key->family = AF_INET;
-		memcpy(key->addr, &sin->sin_addr, 4);
+		key_out->family = AF_INET;
+		memcpy(key_out->addr, &sin->sin_addr, 4);
 		return true;
 	case AF_INET6:
 		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			key->family = AF_INET;
-			memcpy(key->addr, &sin6->sin6_addr.s6_addr[12], 4);
+			key_out->family = AF_INET;
+			memcpy(key_out->addr, &sin6->sin6_addr.s6_addr[12], 4);
 		} else {
-			key->family = AF_INET6;
-			memcpy(key->addr, &sin6->sin6_addr, 16);
+			key_out->family = AF_INET6;
+			memcpy(key_out->addr, &sin6->sin6_addr, 16);
 		}
 		return true;
 	default:
@@ -503,14 +509,14 @@ dns_key_from_sa(const struct sockaddr *sa, struct dns_key *key)
 
 /* The PTR query name: RFC 1035 3.5 in-addr.arpa, RFC 3596 2.5 ip6.arpa. */
 static void
-dns_ptr_qname(const struct dns_key *key, char *buf, size_t size)
+dns_ptr_qname(const struct dns_key *key, char *qname_out, size_t size)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	size_t			 o = 0;
 	int			 i, len;
 
 	if (key->family == AF_INET) {
-		len = snprintf(buf, size, "%u.%u.%u.%u.in-addr.arpa",
+		len = snprintf(qname_out, size, "%u.%u.%u.%u.in-addr.arpa",
 		    key->addr[3], key->addr[2], key->addr[1], key->addr[0]);
 		if (len < 0 || (size_t)len >= size)
 			FATAL("PTR name buffer");
@@ -519,12 +525,12 @@ dns_ptr_qname(const struct dns_key *key, char *buf, size_t size)
 	if (size < DNS_QNAME_PTR_MAX)
 		FATAL("PTR name buffer");
 	for (i = 15; i >= 0; i--) {
-		buf[o++] = hex[key->addr[i] & 0x0f];
-		buf[o++] = '.';
-		buf[o++] = hex[key->addr[i] >> 4];
-		buf[o++] = '.';
+		qname_out[o++] = hex[key->addr[i] & 0x0f];
+		qname_out[o++] = '.';
+		qname_out[o++] = hex[key->addr[i] >> 4];
+		qname_out[o++] = '.';
 	}
-	memcpy(buf + o, "ip6.arpa", sizeof("ip6.arpa"));
+	memcpy(qname_out + o, "ip6.arpa", sizeof("ip6.arpa"));
 }
 
 /* Answer an FCrDNS request once: cache, then call back (unless cancelled). */
@@ -674,6 +680,11 @@ out:
 	dns_req_unref(req);
 }
 
+/*
+ * FCrDNS of sa; see dns.h. A cache hit or an unusable family is answered
+ * before returning NULL; otherwise the PTR query is in flight and the
+ * handle lives until its callback or dns_cancel().
+ */
 struct dns_req *
 dns_fcrdns(struct dns *dns, const struct sockaddr *sa, dns_name_cb cb,
     void *arg)
@@ -768,6 +779,7 @@ out:
 	dns_req_unref(req);
 }
 
+/* MX of domain; see dns.h. NULL once cb has been called. */
 struct dns_req *
 dns_mx(struct dns *dns, const char *domain, dns_mx_cb cb, void *arg)
 {
@@ -848,6 +860,7 @@ out:
 	dns_req_unref(req);
 }
 
+/* A and AAAA of host, in parallel; see dns.h. NULL once cb was called. */
 struct dns_req *
 dns_addrs(struct dns *dns, const char *host, dns_addrs_cb cb, void *arg)
 {
@@ -871,6 +884,7 @@ dns_addrs(struct dns *dns, const char *host, dns_addrs_cb cb, void *arg)
 	return ret;
 }
 
+/* Never call back for req; its memory goes with its last query. */
 void
 dns_cancel(struct dns_req *req)
 {
@@ -879,6 +893,11 @@ dns_cancel(struct dns_req *req)
 		req->done = true;
 }
 
+/*
+ * A resolver on base; see dns.h. Reads /etc/resolv.conf (c-ares does,
+ * once, here), then replaces its servers with servers if given. NULL with
+ * err filled on failure.
+ */
 struct dns *
 dns_new(struct event_base *base, const char *servers, unsigned timeout_ms,
     char *err, size_t errlen)
@@ -958,6 +977,7 @@ dns_destroy(struct dns *dns)
 	ares_library_cleanup();
 }
 
+/* Destroy dns now, or when control leaves c-ares; no callback follows. */
 void
 dns_free(struct dns *dns)
 {

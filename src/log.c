@@ -42,6 +42,9 @@ log_set_debug(bool on)
 	log_debug_on = on;
 }
 
+static void log_emit(int, const char *, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 {

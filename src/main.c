@@ -34,8 +34,9 @@ usage(FILE *fp)
 	    "puts\nthose who try in the pillory.\n\ncommands:\n",
 	    PILLORY_VERSION);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-7s %-52s\n          %s\n", commands[i].name,
-		    commands[i].usage, commands[i].help);
+		fprintf(fp, "  %s%s%s\n      %s\n", commands[i].name,
+		    *commands[i].usage ? " " : "", commands[i].usage,
+		    commands[i].help);
 	fprintf(fp, "\noptions:\n"
 	    "  -c FILE   config file (default $PILLORY_CONFIG or "
 	    "/etc/pillory/pillory.conf)\n"

@@ -192,7 +192,7 @@ passwd_file_parse_line(const char *line, size_t len, struct span *user_out,
 		return (-1);
 	}
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		;
+		continue;
 	if (i == len || line[i] == '#')
 		return (1);
 	for (i = 0; i < len; i++) {

@@ -205,8 +205,8 @@ test_parse_errors(void **state)
 		{ "root: a<b", "bad character in target" },
 		{ "root: alice\r", "control character in line" },
 		{ "root: al\xc3\xaf" "ce", "non-ASCII octet in line" },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    ": alice", "alias name local part too long" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaa: alice", "alias name local part too long" },
 	};
 	struct span	 name, targets;
 	const char	*why;

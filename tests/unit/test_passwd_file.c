@@ -20,8 +20,8 @@
 #include "passwd_file.h"
 
 /* crypt_r("secret", "$6$saltsalt$"), and the same with "$5$". */
-#define SHA512_SECRET	"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n" \
-	"0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+#define SHA512_SECRET	"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E" \
+	"5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
 #define SHA256_SECRET	"$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpP" \
 	"dS5sA"
 
@@ -165,7 +165,8 @@ test_parse_errors(void **state)
 		{ "alice@example.org:!" SHA512_SECRET,
 		    "password is not a crypt(3) hash" },
 		{ "alice@example.org:$6$", "password is not a crypt(3) hash" },
-		{ "alice@example.org:$6$salt$", "password is not a crypt(3) hash" },
+		{ "alice@example.org:$6$salt$",
+		    "password is not a crypt(3) hash" },
 		{ "alice@example.org:$$salt$hash",
 		    "password is not a crypt(3) hash" },
 		{ "alice@example.org:$9$salt$hash", "unknown crypt(3) method" },
@@ -216,8 +217,8 @@ test_parse_limits(void **state)
 	free(line);
 
 	/* RFC 5321 local part of 65 octets. */
-	assert_int_equal(parse("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaa@example.org:" SHA512_SECRET, &user, &scheme,
+	assert_int_equal(parse("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaa@example.org:" SHA512_SECRET, &user, &scheme,
 	    &hash, &why), -1);
 }
 
@@ -330,7 +331,8 @@ round_trip(const char *scheme, const char *want_prefix)
 	struct span		 user, sch, hash;
 	const char		*why = NULL;
 	char			 out[PASSWD_FILE_HASH_MAX], line[1024];
-	char			 err[512], path[256], again[PASSWD_FILE_HASH_MAX];
+	char			 again[PASSWD_FILE_HASH_MAX];
+	char			 err[512], path[256];
 
 	assert_true(passwd_file_hash(scheme, "correct horse", out,
 	    sizeof(out)));

@@ -242,7 +242,8 @@ test_v1_malformed(void **state)
 static void
 test_v1_nul(void **state)
 {
-	static const char	 line[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n";
+	static const char	 line[] =
+	    "PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n";
 	uint8_t			 buf[sizeof(line)];
 	struct proxy_info	 info;
 	size_t			 i, len = sizeof(line) - 1;
@@ -284,13 +285,15 @@ test_v1_prefixes(void **state)
 		"", "P", "PRO", "PROXY", "PROXY ", "PROXY T", "PROXY TCP",
 		"PROXY TCP4", "PROXY U", "PROXY UNKNOWN", "PROXY UNKNOWN ",
 		"PROXY UNKNOWN junk", "PROXY UNKNOWN\r",
-		"PROXY TCP4 ", "PROXY TCP4 1", "PROXY TCP4 192.", "PROXY TCP4 0",
+		"PROXY TCP4 ", "PROXY TCP4 1", "PROXY TCP4 192.",
+		"PROXY TCP4 0",
 		"PROXY TCP4 1.2.3.4", "PROXY TCP4 1.2.3.4 ",
 		"PROXY TCP4 1.2.3.4 5.6.7.8 ", "PROXY TCP4 1.2.3.4 5.6.7.8 0",
 		"PROXY TCP4 1.2.3.4 5.6.7.8 6553",
 		"PROXY TCP4 1.2.3.4 5.6.7.8 65535 ",
 		"PROXY TCP4 1.2.3.4 5.6.7.8 65535 1\r",
-		"PROXY TCP6 ", "PROXY TCP6 :", "PROXY TCP6 ::", "PROXY TCP6 2001:",
+		"PROXY TCP6 ", "PROXY TCP6 :", "PROXY TCP6 ::",
+		"PROXY TCP6 2001:",
 		"PROXY TCP6 2001:db8", "PROXY TCP6 1:2:3:4:5:6:7",
 		"PROXY TCP6 1:2:3:4:5:6:7:", "PROXY TCP6 1:2:3:4:5:6:",
 		"PROXY TCP6 ::ffff:1.", "PROXY TCP6 ::ffff:1.2",
@@ -303,7 +306,8 @@ test_v1_prefixes(void **state)
 		"PROXY TCP4 ::", "PROXY TCP6 :::", "PROXY TCP6 12345",
 		"PROXY TCP6 1:2:3:4:5:6:7:8:", "PROXY TCP6 ::1.2.3.4.",
 		"PROXY TCP6 ::256.", "PROXY TCP6 g",
-		"PROXY TCP4 1.2.3.4 5.6.7.8 01", "PROXY TCP4 1.2.3.4 5.6.7.8 65536",
+		"PROXY TCP4 1.2.3.4 5.6.7.8 01",
+		"PROXY TCP4 1.2.3.4 5.6.7.8 65536",
 		"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", "PROXY UNKNOWN\t",
 		"PROXY UNKNOWN\rx", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r",
 	};
