@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -929,6 +930,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 {
 	struct attacklog	*al;
 	pthread_condattr_t	 ca;
+	sigset_t		 all, old;
 	int			 rc;
 
 	if ((al = calloc(1, sizeof(*al))) == NULL) {
@@ -945,8 +947,12 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	    pthread_cond_init(&al->cv, &ca) != 0)
 		FATAL("pthread init");
 	pthread_condattr_destroy(&ca);
-	if ((rc = pthread_create(&al->thread, NULL, attacklog_writer,
-	    al)) != 0) {
+	/* Signals are the event loop's business: the writer blocks them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&al->thread, NULL, attacklog_writer, al);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		snprintf(err, errlen, "attack log: writer thread: %s",
 		    strerror(rc));
 		pthread_cond_destroy(&al->cv);

@@ -49,8 +49,9 @@ enum dns_status {
  * Start a resolver on base. servers is NULL or "" for the servers of
  * /etc/resolv.conf, or a list "host:port,..." of IP literals ("1.2.3.4:53",
  * "[::1]:5353"; the port may be left out). timeout_ms is the wait per try,
- * 0 for DNS_TIMEOUT_MS_DEFAULT. Returns NULL with a message in err when
- * c-ares cannot start or servers does not parse. Free with dns_free().
+ * 0 for DNS_TIMEOUT_MS_DEFAULT, at most 60000. /etc/resolv.conf is read
+ * here, once (so before any chroot). Returns NULL with a message in err
+ * when c-ares cannot start or servers does not parse. Free with dns_free().
  */
 struct dns *dns_new(struct event_base *base, const char *servers,
     unsigned timeout_ms, char *err, size_t errlen);
@@ -59,7 +60,8 @@ struct dns *dns_new(struct event_base *base, const char *servers,
  * Stop the resolver and free it with its cache. Pending callbacks are never
  * called, and every request handle becomes invalid: do not pass them to
  * dns_cancel() afterwards. Called from inside a dns callback, the memory
- * is released once that callback has returned. NULL is ignored.
+ * is released once that callback has returned. dns must not be used
+ * again. NULL is ignored.
  */
 void dns_free(struct dns *dns);
 
@@ -71,11 +73,12 @@ typedef void (*dns_name_cb)(const char *name, void *arg);
  * IPv6 address counts as IPv4; the port is ignored): look up the PTR names
  * of the address, then the A (IPv4) or AAAA (IPv6) records of the first
  * DNS_PTR_NAMES_MAX of them that are valid host names (letters, digits,
- * hyphens and dots, at most 253 octets). The first name one of whose
- * addresses equals sa's address is the answer; otherwise, and on
- * NXDOMAIN, SERVFAIL or timeout, the answer is "unknown". Answers are
- * cached (see DNS_*_TTL). Any other address family is "unknown" at once.
- * Returns a handle, or NULL after calling cb.
+ * hyphens and dots, at most 253 octets), all at once. The answer is the
+ * name whose address records, first among those that do, contain sa's
+ * address; otherwise, and on NXDOMAIN, SERVFAIL or timeout, "unknown".
+ * Answers are cached (see DNS_*_TTL; a positive one for the smallest TTL
+ * of the PTR and address records used). Any other address family is
+ * "unknown" at once, not cached. Returns a handle, or NULL after cb.
  */
 struct dns_req *dns_fcrdns(struct dns *dns, const struct sockaddr *sa,
     dns_name_cb cb, void *arg);

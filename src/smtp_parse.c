@@ -343,7 +343,7 @@ parse_local(struct cursor *c, struct span *out, bool *quoted,
 			if (ch == '"')
 				break;
 			if (ch == '\\') {
-				/* RFC 5321 4.1.2 quoted-pairSMTP: %d92 %d32-126 */
+				/* RFC 5321 4.1.2 quoted-pairSMTP */
 				c->off++;
 				ch = cur_peek(c);
 				if (cur_end(c) || ch < 32 || ch > 126)

@@ -545,7 +545,7 @@ test_mail_size_bad(void **state)
 		{ "FROM:<a@b.test> SIZE=1=2", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> SIZE==1", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> SIZE =1", SMTP_PATH_BAD_PARAM, NULL, NULL },
-		{ "FROM:<a@b.test> SIZE=0x10", SMTP_PATH_BAD_PARAM, NULL, NULL },
+		{ "FROM:<a@b.test> SIZE=0x1", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> SIZE=1.5", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> SIZE=1 SIZE=2", SMTP_PATH_BAD_PARAM, NULL,
 		    NULL },
