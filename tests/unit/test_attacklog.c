@@ -310,6 +310,7 @@ struct fixture {
 	char		dir[64];
 	char		path[128];
 	struct config	cfg;
+	char		err[4096];	/* stderr of run_cmd() */
 };
 
 static int
@@ -340,6 +341,8 @@ teardown(void **state)
 	snprintf(p, sizeof(p), "%s-shm", f->path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/out", f->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/err", f->dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/other.db", f->dir);
 	unlink(p);
@@ -455,6 +458,34 @@ test_engine_10000(void **state)
 }
 
 static void
+test_engine_flood(void **state)
+{
+	struct fixture			*f = *state;
+	struct attacklog		*al;
+	struct attack_record		 r = seed_record(0);
+	struct attacklog_counters	 c;
+	struct timespec			 t0;
+	int				 i, n = 150000;
+
+	/* More than the queue holds, as fast as the caller can: every
+	 * record is either dropped or written, never both, never twice. */
+	al = engine_open(f);
+	for (i = 0; i < n; i++) {
+		r.time_us = SEED_US + i;
+		attacklog_record(al, &r);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		attacklog_counters(al, &c);
+	} while (c.written < c.recorded && since_s(&t0) < 60.0);
+	attacklog_close(al);
+	assert_int_equal(c.recorded + c.dropped, n);
+	assert_int_equal(c.written, c.recorded);
+	assert_true(c.recorded >= ATTACKLOG_QUEUE_MAX);
+	assert_int_equal(stored(f), c.written);
+}
+
+static void
 test_engine_counters_after_close(void **state)
 {
 	struct fixture			*f = *state;
@@ -517,15 +548,16 @@ test_engine_retention(void **state)
 	store_close(st);
 }
 
-/* Run a subcommand on argv (NULL-terminated) with stdout in f->dir/out;
- * returns its exit status and the output in buf. */
+/* Run a subcommand on argv (NULL-terminated) with stdout in f->dir/out
+ * and stderr in f->dir/err; returns its exit status, stdout in buf and
+ * stderr in f->err. */
 static int
 run_cmd(struct fixture *f, int (*cmd)(const struct config *, int, char **),
     const char *const *argv_in, char *buf, size_t buflen)
 {
 	char	*argv[16];
 	char	 path[160];
-	int	 fd, saved, rc, argc, i;
+	int	 fd, efd, saved, saved_err, rc, argc, i;
 	ssize_t	 n;
 
 	for (argc = 0; argv_in[argc] != NULL; argc++) {
@@ -535,17 +567,28 @@ run_cmd(struct fixture *f, int (*cmd)(const struct config *, int, char **),
 	argv[argc] = NULL;
 	snprintf(path, sizeof(path), "%s/out", f->dir);
 	fflush(stdout);
+	fflush(stderr);
 	saved = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved >= 0 && fd >= 0);
+	snprintf(path, sizeof(path), "%s/err", f->dir);
+	efd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && saved_err >= 0 && fd >= 0 && efd >= 0);
 	dup2(fd, STDOUT_FILENO);
+	dup2(efd, STDERR_FILENO);
 	rc = cmd(&f->cfg, argc, argv);
 	fflush(stdout);
+	fflush(stderr);
 	dup2(saved, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
 	close(saved);
+	close(saved_err);
 	n = pread(fd, buf, buflen - 1, 0);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
+	n = pread(efd, f->err, sizeof(f->err) - 1, 0);
+	close(efd);
+	f->err[n > 0 ? n : 0] = '\0';
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
 	return (rc);
@@ -636,6 +679,10 @@ test_cmd_log_bad_args(void **state)
 
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--kind", "nosuch"),
 	    out, sizeof(out)), 2);
+	assert_true(starts_with(f->err, "pillory log: --kind: unknown kind "
+	    "\"nosuch\"\nusage: pillory log "));
+	assert_non_null(strstr(f->err, "kinds: relay spoofed-relay "
+	    "forged-local auth-fail protocol banned\n"));
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--limit", "x"),
 	    out, sizeof(out)), 2);
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--limit", "0"),
@@ -648,6 +695,8 @@ test_cmd_log_bad_args(void **state)
 	    "tomorrow"), out, sizeof(out)), 2);
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--frob"),
 	    out, sizeof(out)), 2);
+	assert_true(starts_with(f->err, "pillory log: bad argument "
+	    "\"--frob\"\nusage: "));
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "json"),
 	    out, sizeof(out)), 2);
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--json=yes"),
@@ -664,6 +713,8 @@ test_cmd_log_bad_args(void **state)
 	    1);
 	assert_int_equal(run_cmd(f, cmd_stats, ARGV("stats"), out,
 	    sizeof(out)), 1);
+	assert_true(starts_with(f->err, "pillory stats: "));
+	assert_non_null(strstr(f->err, "attacklog.db"));
 	assert_int_equal(access(f->path, F_OK), -1);
 }
 
@@ -735,6 +786,8 @@ main(void)
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test_setup_teardown(test_db_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_10000, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_engine_flood, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_engine_counters_after_close, setup, teardown),

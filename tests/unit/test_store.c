@@ -239,6 +239,32 @@ test_readonly_refuses(void **state)
 }
 
 static void
+test_readonly_owner(void **state)
+{
+	struct fixture	*f = *state;
+	struct stat	 sb;
+	char		 err[256], side[160];
+
+	if (geteuid() != 0)
+		skip();
+	/* The daemon's store, owned by its user, daemon stopped. */
+	open_rw(f);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(chown(f->path, 65534, 65534), 0);
+	/* The admin runs `pillory log` as root. */
+	f->st = store_open("sqlite", f->path, true, err, sizeof(err));
+	assert_non_null(f->st);
+	snprintf(side, sizeof(side), "%s-shm", f->path);
+	assert_int_equal(stat(side, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534);
+	assert_int_equal(sb.st_gid, 65534);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	assert_int_equal(stat(side, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534);
+}
+
+static void
 test_insert_query(void **state)
 {
 	struct fixture		*f = *state;
@@ -685,6 +711,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_owner, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_insert_query, setup,
 		    teardown),
