@@ -17,6 +17,8 @@ struct alias_db;
 struct spool;
 struct dns;
 struct attacklog;
+struct auth_client;
+struct ssl_ctx_st;
 
 struct engine {
 	struct event_base	*base;
@@ -26,6 +28,8 @@ struct engine {
 	struct spool		*spool;
 	struct dns		*dns;		/* FCrDNS of clients */
 	struct attacklog	*alog;		/* NULL in tools */
+	struct auth_client	*auth;		/* password checks (auth.h) */
+	struct ssl_ctx_st	*tls;		/* NULL without [tls] cert */
 	uint64_t		 sessions;	/* open SMTP sessions */
 	uint64_t		 next_session_id;
 	bool			 stopping;

@@ -125,8 +125,8 @@ struct store_ops {
 	 * Counts for the ndays UTC days ending with the day of now_us,
 	 * oldest first, zero days included: out has ndays entries.
 	 */
-	int		 (*daily)(struct store *st, int64_t now_us, size_t ndays,
-			    struct store_day *out);
+	int		 (*daily)(struct store *st, int64_t now_us,
+			    size_t ndays, struct store_day *out);
 	/*
 	 * Top client addresses and top networks over the records kept, by
 	 * count (ties: lower key first). Fills up to naddrs / nnets entries
