@@ -376,6 +376,13 @@ attacklog_format_time(int64_t t_us, bool with_us, char *out, size_t outlen)
 	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60));
 }
 
+/* The client's name, "unknown" when the record has none. */
+static const char *
+client_name(const struct attack_record *rec)
+{
+	return (rec->client_name[0] != '\0' ? rec->client_name : "unknown");
+}
+
 /* The recipient with its local part (up to the last '@') masked. */
 static void
 outbuf_rcpt(struct outbuf *ob, const char *to, bool mask, bool json)
@@ -426,7 +433,7 @@ attacklog_format_line(const struct attack_record *rec, bool mask, char *out,
 		return (false);
 	outbuf_str(&ob, stamp);
 	outbuf_str(&ob, "  ");
-	outbuf_text(&ob, rec->client_name, strlen(rec->client_name));
+	outbuf_text(&ob, client_name(rec), strlen(client_name(rec)));
 	outbuf_str(&ob, " [");
 	outbuf_text(&ob, rec->client_ip, strlen(rec->client_ip));
 	outbuf_str(&ob, "]");
@@ -481,7 +488,7 @@ attacklog_format_json(const struct attack_record *rec, bool mask, char *out,
 	outbuf_json(&ob, stamp);
 	outbuf_json_key(&ob, "kind", attack_kind_name(rec->kind));
 	outbuf_json_key(&ob, "client_ip", rec->client_ip);
-	outbuf_json_key(&ob, "client_name", rec->client_name);
+	outbuf_json_key(&ob, "client_name", client_name(rec));
 	outbuf_json_key(&ob, "helo", rec->helo);
 	outbuf_json_key(&ob, "from", rec->from);
 	outbuf_str(&ob, ",\"to\":");

@@ -47,6 +47,20 @@ struct auth_req *auth_verify(struct auth_client *ac, const char *user,
 /* The session is gone: cb will not be called for req. */
 void auth_cancel(struct auth_req *req);
 
+/*
+ * serve.c's side: talk to the auth process over fd (non-blocking after
+ * this call). dead_cb runs once if the auth process goes away; pending
+ * requests then answer AUTH_TEMPFAIL.
+ */
+struct auth_client *auth_client_new(struct event_base *base, int fd,
+    void (*dead_cb)(void *), void *arg);
+/* Ask the auth process to re-read passwd_file (SIGHUP). */
+void auth_client_reload(struct auth_client *ac, const char *passwd_file);
+void auth_client_free(struct auth_client *ac);
+
+/* Count a failed login from sa (auth_verify does it for its own). */
+void auth_note_failure(struct auth_client *ac, const struct sockaddr *sa);
+
 /* True while sa is refused after too many failures (reply 421 4.7.0 or
  * -ERR [SYS/TEMP]). */
 bool auth_is_blocked(struct auth_client *ac, const struct sockaddr *sa);

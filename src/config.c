@@ -553,14 +553,21 @@ config_finish(struct config *cfg)
 		const struct config_endpoint *ep =
 		    &cfg->smtp_proxy_protocol.items[i];
 
+		if (endpoint_listed(&cfg->smtp_smtps, ep))
+			return "[smtp] proxy_protocol: not supported on smtps "
+			    "listeners (terminate TLS at the proxy or use "
+			    "submission)";
 		if (!endpoint_listed(&cfg->smtp_listen, ep) &&
-		    !endpoint_listed(&cfg->smtp_submission, ep) &&
-		    !endpoint_listed(&cfg->smtp_smtps, ep))
+		    !endpoint_listed(&cfg->smtp_submission, ep))
 			return "[smtp] proxy_protocol: names an address that "
-			    "is not a listener";
+			    "is not an SMTP listener";
 	}
 	if ((*cfg->tls_cert == '\0') != (*cfg->tls_key == '\0'))
 		return "[tls] cert and key must be set together";
+	if (*cfg->tls_cert == '\0' && (cfg->smtp_submission.count > 0 ||
+	    cfg->smtp_smtps.count > 0 || cfg->pop3_pop3s.count > 0))
+		return "[tls] cert and key are required for submission, smtps "
+		    "and pop3s listeners";
 	if (cfg->retry.count == 0)
 		return "[delivery] retry: at least one interval is required";
 	return NULL;

@@ -74,6 +74,8 @@ struct config {
 	uint64_t		 greet_pause;
 	uint64_t		 max_errors;
 	uint64_t		 proxy_timeout;
+	bool			 trusted_plaintext_auth;
+	bool			 received_auth_user;
 	/* [tls] */
 	char			*tls_cert;
 	char			*tls_key;
@@ -84,6 +86,8 @@ struct config {
 	/* [pop3] */
 	struct config_endpoints	 pop3_listen;
 	struct config_endpoints	 pop3_pop3s;
+	bool			 pop3_allow_plaintext;
+	uint64_t		 pop3_timeout;
 	/* [users] */
 	char			*passwd_file;
 	char			*aliases_file;

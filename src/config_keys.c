@@ -58,6 +58,12 @@ const struct config_key config_keys[] = {
 	    "syntax or protocol errors before the session is closed (421)"),
 	K("smtp", "proxy_timeout", CONFIG_DURATION, "10s", 1, 300,
 	    proxy_timeout, "time allowed for the PROXY header"),
+	K("smtp", "trusted_plaintext_auth", CONFIG_BOOL, "no", 0, 0,
+	    trusted_plaintext_auth,
+	    "offer AUTH without TLS to clients in trusted_networks"),
+	K("smtp", "received_auth_user", CONFIG_BOOL, "no", 0, 0,
+	    received_auth_user,
+	    "name the login in the Received header of authenticated mail"),
 
 	K("tls", "cert", CONFIG_PATH, "", 0, 0, tls_cert,
 	    "PEM certificate chain"),
@@ -75,6 +81,12 @@ const struct config_key config_keys[] = {
 	    "POP3 listeners (RFC 1939, port 110)"),
 	K("pop3", "pop3s", CONFIG_ENDPOINTS, "", 0, 0, pop3_pop3s,
 	    "implicit-TLS POP3 listeners (port 995)"),
+	K("pop3", "allow_plaintext", CONFIG_BOOL, "no", 0, 0,
+	    pop3_allow_plaintext,
+	    "allow USER/PASS without TLS from anywhere (trusted_networks "
+	    "always may)"),
+	K("pop3", "timeout", CONFIG_DURATION, "10m", 600, DAY, pop3_timeout,
+	    "idle time allowed (RFC 1939 3: at least 10 minutes)"),
 
 	K("users", "passwd_file", CONFIG_PATH, "", 0, 0, passwd_file,
 	    "Dovecot-style user@domain:{SCHEME}hash file"),

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "pop3.h"
 #include "smtp_session.h"
 #include "text.h"
 
@@ -125,6 +126,12 @@ listener_role_name(enum listener_role role)
 		return "submission";
 	case LISTENER_SMTPS:
 		return "smtps";
+	case LISTENER_POP3:
+		return "pop3";
+	case LISTENER_POP3S:
+		return "pop3s";
+	case LISTENER_ROLE_COUNT:
+		break;
 	}
 	return "?";
 }
@@ -171,37 +178,25 @@ int
 listener_bind_all(const struct config *cfg, struct listeners *out,
     char *err, size_t errlen)
 {
-	const struct config_endpoints	*lists[] = { &cfg->smtp_listen,
-	    &cfg->smtp_submission, &cfg->smtp_smtps };
-	const enum listener_role	 roles[] = { LISTENER_MX,
-	    LISTENER_SUBMISSION, LISTENER_SMTPS };
+	const struct config_endpoints	*lists[LISTENER_ROLE_COUNT] = {
+	    &cfg->smtp_listen, &cfg->smtp_submission, &cfg->smtp_smtps,
+	    &cfg->pop3_listen, &cfg->pop3_pop3s };
 	size_t				 i, j, total = 0;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < LISTENER_ROLE_COUNT; i++)
 		total += lists[i]->count;
 	out->items = calloc(total ? total : 1, sizeof(*out->items));
 	out->count = 0;
 	if (out->items == NULL)
 		FATAL("out of memory");
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < LISTENER_ROLE_COUNT; i++) {
 		for (j = 0; j < lists[i]->count; j++) {
 			const struct config_endpoint	*ep = &lists[i]->items[j];
 			struct listener			*l =
 			    &out->items[out->count];
 
-			if (roles[i] != LISTENER_MX) {
-				/* Submission needs TLS and AUTH: until they
-				 * exist, refuse to open a port that could
-				 * only accept unauthenticated submission. */
-				text_printf(err, errlen, "[smtp] %s: %s "
-				    "needs TLS and AUTH, not available in "
-				    "this build", roles[i] ==
-				    LISTENER_SUBMISSION ? "submission" :
-				    "smtps", ep->text);
-				goto fail;
-			}
-			l->role = roles[i];
-			l->proxy = is_proxy(cfg, ep);
+			l->role = (enum listener_role)i;
+			l->proxy = i < LISTENER_POP3 && is_proxy(cfg, ep);
 			text_copy(l->text, ep->text, sizeof(l->text));
 			memcpy(&l->ss, &ep->ss, ep->len);
 			l->len = ep->len;
@@ -237,7 +232,16 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	smtp_session_start(eng, l, fd, sa, (socklen_t)len);
+	switch (l->role) {
+	case LISTENER_POP3:
+	case LISTENER_POP3S:
+		pop3_session_start(eng, l, fd, sa, (socklen_t)len,
+		    l->role == LISTENER_POP3S);
+		break;
+	default:
+		smtp_session_start(eng, l, fd, sa, (socklen_t)len);
+		break;
+	}
 }
 
 static void

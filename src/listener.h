@@ -18,6 +18,9 @@ enum listener_role {
 	LISTENER_MX = 0,	/* [smtp] listen */
 	LISTENER_SUBMISSION,	/* [smtp] submission */
 	LISTENER_SMTPS,		/* [smtp] smtps */
+	LISTENER_POP3,		/* [pop3] listen */
+	LISTENER_POP3S,		/* [pop3] pop3s */
+	LISTENER_ROLE_COUNT
 };
 
 struct listener {

@@ -483,6 +483,20 @@ passwd_file_count(const struct passwd_db *db)
 	return (db == NULL ? 0 : db->count);
 }
 
+/* See passwd_file.h. An empty hash makes crypt_r fail, so verify is
+ * always false afterwards. */
+void
+passwd_file_forget_hashes(struct passwd_db *db)
+{
+	size_t	i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->count; i++)
+		explicit_bzero(db->entries[i].hash,
+		    strlen(db->entries[i].hash));
+}
+
 /* Wipe and free; see passwd_file.h. */
 void
 passwd_file_free(struct passwd_db *db)

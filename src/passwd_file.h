@@ -52,6 +52,10 @@ bool passwd_file_verify(const struct passwd_db *db, const char *key,
 /* Number of users. */
 size_t passwd_file_count(const struct passwd_db *db);
 
+/* Wipe every hash but keep the user names: the engine needs to know who
+ * exists, never how to check them. passwd_file_verify() then fails. */
+void passwd_file_forget_hashes(struct passwd_db *db);
+
 /* Wipe every hash and free the database; NULL is allowed. */
 void passwd_file_free(struct passwd_db *db);
 

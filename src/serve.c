@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <sys/wait.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -23,6 +25,8 @@
 
 #include "aliases.h"
 #include "attacklog.h"
+#include "auth.h"
+#include "auth_proc.h"
 #include "cmd.h"
 #include "config.h"
 #include "dns.h"
@@ -32,9 +36,14 @@
 #include "passwd_file.h"
 #include "spool.h"
 #include "text.h"
+#include "tls.h"
 
 static struct engine	engine;
 static struct listeners	listeners;
+static pid_t		auth_pid = -1;
+static int		exit_code;
+
+static void	stop(int);
 
 /* Load the user tables a config names; false with err set on failure. */
 static bool
@@ -47,6 +56,9 @@ load_tables(const struct config *cfg, struct passwd_db **users_out,
 	    (*users_out = passwd_file_load(cfg->passwd_file, err,
 	    errlen)) == NULL)
 		return false;
+	/* The engine only needs to know who exists; hashes stay with the
+	 * auth process. */
+	passwd_file_forget_hashes(*users_out);
 	if (*cfg->aliases_file != '\0' &&
 	    (*aliases_out = aliases_load(cfg->aliases_file, err,
 	    errlen)) == NULL) {
@@ -101,6 +113,7 @@ reload(void)
 	engine.users = users;
 	engine.aliases = aliases;
 	log_set_syslog(cfg->syslog);
+	auth_client_reload(engine.auth, cfg->passwd_file);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
 	    cfg->path, cfg->domains.count,
 	    users ? passwd_file_count(users) : 0,
@@ -117,9 +130,58 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
+	stop(0);
+}
+
+static void
+stop(int code)
+{
+	if (engine.stopping)
+		return;
 	engine.stopping = true;
+	exit_code = code;
 	listener_close_all(&listeners);
 	event_base_loopexit(engine.base, NULL);
+}
+
+/* Without the auth process nobody can log in; rather than run on with
+ * every login failing (or worse), stop. */
+static void
+auth_dead(void *arg)
+{
+	(void)arg;
+	log_err("the auth process died: stopping");
+	stop(1);
+}
+
+/*
+ * Fork the auth process before the privilege drop: it keeps root to
+ * re-read a passwd-file only root may read, and has no network socket.
+ * Returns the engine's end of the socketpair.
+ */
+static int
+fork_auth(const struct config *cfg)
+{
+	int	sv[2];
+	size_t	i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		fprintf(stderr, "pillory: socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((auth_pid = fork()) == -1) {
+		fprintf(stderr, "pillory: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (auth_pid == 0) {
+		close(sv[0]);
+		for (i = 0; i < listeners.count; i++)
+			close(listeners.items[i].fd);
+		_exit(auth_proc_run(sv[1], cfg->passwd_file));
+	}
+	close(sv[1]);
+	return sv[0];
 }
 
 static void
@@ -214,6 +276,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	char		 err[1024], servers[1024];
 	size_t		 i;
+	int		 auth_fd;
 
 	(void)argc;
 	(void)argv;
@@ -226,14 +289,23 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: %s\n", err);
 		return 1;
 	}
+	if (*engine.cfg->tls_cert != '\0' &&
+	    (engine.tls = tls_server_ctx(engine.cfg->tls_cert,
+	    engine.cfg->tls_key, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: [tls] %s\n", err);
+		return 1;
+	}
 	if (listener_bind_all(engine.cfg, &listeners, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pillory: %s\n", err);
 		return 1;
 	}
+	if ((auth_fd = fork_auth(engine.cfg)) == -1)
+		return 1;
 	if (drop_privileges(engine.cfg) == -1)
 		return 1;
 	if ((engine.base = event_base_new()) == NULL)
 		FATAL("event_base_new");
+	engine.auth = auth_client_new(engine.base, auth_fd, auth_dead, NULL);
 	engine.spool = spool_open(engine.cfg->state_dir, engine.cfg->hostname,
 	    engine.base, err, sizeof(err));
 	if (engine.spool == NULL) {
@@ -268,8 +340,11 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	spool_close(engine.spool);
 	attacklog_close(engine.alog);
 	dns_free(engine.dns);
+	auth_client_free(engine.auth);
 	for (i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
+	if (auth_pid > 0)
+		waitpid(auth_pid, NULL, 0);
 	log_info("stopped");
-	return 0;
+	return exit_code;
 }

@@ -80,11 +80,13 @@ struct mail_param {
 
 static bool	 param_size(struct span, struct smtp_mail_params *);
 static bool	 param_body(struct span, struct smtp_mail_params *);
+static bool	 param_auth(struct span, struct smtp_mail_params *);
 
 /* The MAIL parameters pillory supports; anything else is refused. */
 static const struct mail_param mail_params[] = {
 	{ "SIZE", param_size },	/* RFC 1870 */
 	{ "BODY", param_body },	/* RFC 6152 */
+	{ "AUTH", param_auth },	/* RFC 4954 5: accepted, not trusted */
 };
 #define MAIL_PARAM_COUNT (sizeof(mail_params) / sizeof(mail_params[0]))
 
@@ -515,6 +517,26 @@ param_body(struct span value, struct smtp_mail_params *params)
 		params->body = SMTP_BODY_8BITMIME;
 	else
 		return false;
+	return true;
+}
+
+/*
+ * RFC 4954 5: AUTH=<mailbox as xtext> or AUTH=<>. A relaying client that
+ * logged in sends it; we accept it and use nothing from it, because it is
+ * the client's claim, not a proof.
+ */
+static bool
+param_auth(struct span value, struct smtp_mail_params *params)
+{
+	size_t	i;
+
+	if (value.len == 0)
+		return false;
+	for (i = 0; i < value.len; i++)
+		if ((unsigned char)value.p[i] < 0x21 ||
+		    (unsigned char)value.p[i] > 0x7e)
+			return false;
+	params->has_auth = true;
 	return true;
 }
 

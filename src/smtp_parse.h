@@ -92,6 +92,7 @@ struct smtp_mail_params {
 	bool		has_size;
 	uint64_t	size;		/* RFC 1870 SIZE=, saturated at UINT64_MAX */
 	enum smtp_body	body;		/* RFC 6152 BODY= */
+	bool		has_auth;	/* RFC 4954 AUTH= (ignored) */
 };
 
 /*

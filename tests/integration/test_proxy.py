@@ -288,6 +288,18 @@ def test_no_header_times_out(make_pillory):
     assert "PROXY header timeout ip=127.0.0.1" in p.log()
 
 
+def test_hangup_before_header_logs_real_address(pillory):
+    """Every log line names the client: before a header, its real one."""
+    c = Client(pillory.connect(port=pillory.proxy_port, source="127.0.0.2"))
+    c.send(b"PROXY TCP4 ")
+    c.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and " disconnect " not in pillory.log():
+        time.sleep(0.02)
+    assert re.search(r" disconnect ip=127\.0\.0\.2 ", pillory.log()), \
+        pillory.log()
+
+
 def test_partial_header_times_out(make_pillory):
     p = make_pillory(**{"smtp__proxy_timeout": "1s"})
     c = Client(p.connect(port=p.proxy_port))

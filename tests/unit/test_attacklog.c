@@ -189,8 +189,10 @@ test_format_line_other_kinds(void **state)
 	snprintf(r.client_name, sizeof(r.client_name), "unknown");
 	snprintf(r.helo, sizeof(r.helo), "x\x1b[2J");
 	snprintf(r.reply, sizeof(r.reply), "554 5.5.2 bare LF\\");
+	r.client_name[0] = '\0';
 	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	/* Control characters and '\' never reach the terminal raw. */
+	/* Control characters and '\' never reach the terminal raw; no
+	 * name yet reads "unknown". */
 	assert_string_equal(line, "Mar  8 06:32:50  unknown [2001:db8::5] "
 	    "protocol helo=<x\\x1b[2J> reply=\"554 5.5.2 bare LF\\x5c\"");
 }

@@ -637,7 +637,9 @@ static void
 test_mail_unknown_params(void **state)
 {
 	static const struct path_case cases[] = {
-		{ "FROM:<a@b.test> AUTH=<>", SMTP_PATH_BAD_PARAM, NULL, NULL },
+		{ "FROM:<a@b.test> AUTH", SMTP_PATH_BAD_PARAM, NULL, NULL },
+		{ "FROM:<a@b.test> AUTH=<> AUTH=<>", SMTP_PATH_BAD_PARAM, NULL,
+		    NULL },
 		{ "FROM:<a@b.test> SMTPUTF8", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> RET=FULL", SMTP_PATH_BAD_PARAM, NULL, NULL },
 		{ "FROM:<a@b.test> ENVID=x", SMTP_PATH_BAD_PARAM, NULL, NULL },
