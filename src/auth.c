@@ -303,6 +303,9 @@ auth_client_free(struct auth_client *ac)
 			ac->fails[i] = f->next;
 			free(f);
 		}
+	/* bufferevent_free may close the socket only later, in a loop that
+	 * no longer runs; the auth process must see EOF now. */
+	shutdown(bufferevent_getfd(ac->bev), SHUT_RDWR);
 	bufferevent_free(ac->bev);
 	free(ac);
 }

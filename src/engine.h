@@ -18,6 +18,7 @@ struct spool;
 struct dns;
 struct attacklog;
 struct auth_client;
+struct store;
 struct ssl_ctx_st;
 
 struct engine {
@@ -29,6 +30,7 @@ struct engine {
 	struct dns		*dns;		/* FCrDNS of clients */
 	struct attacklog	*alog;		/* NULL in tools */
 	struct auth_client	*auth;		/* password checks (auth.h) */
+	struct store		*store;		/* grants; the loop's own handle */
 	struct ssl_ctx_st	*tls;		/* NULL without [tls] cert */
 	uint64_t		 sessions;	/* open SMTP sessions */
 	uint64_t		 next_session_id;

@@ -24,4 +24,9 @@ void grants_add(struct engine *eng, const struct sockaddr *sa,
 bool grants_check(struct engine *eng, const struct sockaddr *sa,
     char *user_out);
 
+/* The store key of sa: the address, or for IPv6 with prefix6 < 128 the
+ * network ("2001:db8::/64"). out holds IPADDR_TEXT_MAX + 4 bytes. */
+bool grants_key(const struct sockaddr *sa, unsigned prefix6, char *out,
+    size_t size);
+
 #endif

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "spool.h"
+#include "store.h"
 #include "text.h"
 #include "tls.h"
 
@@ -317,6 +318,11 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: attack log: %s\n", err);
 		return 1;
 	}
+	if ((engine.store = attacklog_store_open(engine.cfg, false, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: store: %s\n", err);
+		return 1;
+	}
 	engine.dns = dns_new(engine.base, dns_server_list(engine.cfg, servers,
 	    sizeof(servers)), 0, err, sizeof(err));
 	if (engine.dns == NULL) {
@@ -341,6 +347,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	attacklog_close(engine.alog);
 	dns_free(engine.dns);
 	auth_client_free(engine.auth);
+	store_close(engine.store);
 	for (i = 0; signums[i] != 0; i++)
 		event_free(sigs[i]);
 	if (auth_pid > 0)

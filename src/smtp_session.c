@@ -7,6 +7,8 @@
  *   PROXY --header--> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
  *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
  *   COMMIT --durable--> IDLE            RSET/HELO/EHLO: MAIL|RCPT -> IDLE
+ *   IDLE --AUTH--> [SASL --line-->] AUTHWAIT --answer--> IDLE
+ *   HELO|IDLE --STARTTLS, handshake--> HELO (everything before is forgotten)
  *   any --QUIT, error limit, timeout, early talk, peer gone--> CLOSING
  *
  * PROXY is only entered on listeners named in [smtp] proxy_protocol;
@@ -36,18 +38,22 @@
 #include "addr.h"
 #include "aliases.h"
 #include "attacklog.h"
+#include "auth.h"
 #include "config.h"
 #include "dns.h"
 #include "engine.h"
+#include "grants.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
 #include "proxy_proto.h"
 #include "relay.h"
+#include "sasl.h"
 #include "smtp_parse.h"
 #include "smtp_session.h"
 #include "spool.h"
 #include "text.h"
+#include "tls.h"
 
 /* Input we hold before we stop reading from the socket (pipelining and
  * data are processed as they come; this bounds what waits meanwhile). */
@@ -63,12 +69,14 @@ enum smtp_state {
 	SMTP_STATE_RCPT,
 	SMTP_STATE_DATA,
 	SMTP_STATE_COMMIT,
+	SMTP_STATE_SASL,	/* reading an AUTH continuation line */
+	SMTP_STATE_AUTHWAIT,	/* the auth process is checking */
 	SMTP_STATE_CLOSING,
 };
 
 static const char *const smtp_state_names[] = {
 	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
-	"COMMIT", "CLOSING",
+	"COMMIT", "SASL", "AUTHWAIT", "CLOSING",
 };
 
 #define ST(x)	(1u << SMTP_STATE_##x)
@@ -124,6 +132,12 @@ struct smtp_session {
 	bool			 skip_line;	/* discarding an over-long line */
 	bool			 commit_pending;
 	bool			 dead;		/* connection gone */
+	bool			 tls;		/* TLS is up (or starting) */
+	char			 tls_info[96];	/* "TLSv1.3 CIPHER" */
+	bool			 authenticated;
+	char			 auth_user[ADDRESS_MAX + 1];
+	struct auth_req		*auth_req;
+	enum { SASL_PLAIN, SASL_LOGIN_USER, SASL_LOGIN_PASS } sasl;
 	char			 helo[HELO_MAX + 1];
 	unsigned		 errors;
 	unsigned		 messages;
@@ -177,8 +191,8 @@ safe(const char *in, char *buf, size_t size)
 }
 
 static void
-record_attack(struct smtp_session *s, enum attack_kind kind, const char *to,
-    const char *reply_text)
+record_attack_user(struct smtp_session *s, enum attack_kind kind,
+    const char *to, const char *user, const char *reply_text)
 {
 	struct attack_record	 rec;
 	struct timespec		 ts;
@@ -196,10 +210,19 @@ record_attack(struct smtp_session *s, enum attack_kind kind, const char *to,
 		text_copy(rec.from, s->txn->from_text, sizeof(rec.from));
 	if (to != NULL)
 		text_copy(rec.to, to, sizeof(rec.to));
+	if (user != NULL)
+		text_copy(rec.user, user, sizeof(rec.user));
 	text_copy(rec.session, s->sid, sizeof(rec.session));
 	text_copy(rec.reply, reply_text, sizeof(rec.reply));
 	rec.port = s->listener->port;
 	attacklog_record(s->eng->alog, &rec);
+}
+
+static void
+record_attack(struct smtp_session *s, enum attack_kind kind, const char *to,
+    const char *reply_text)
+{
+	record_attack_user(s, kind, to, NULL, reply_text);
 }
 
 static void
@@ -289,6 +312,8 @@ smtp_free(struct smtp_session *s)
 	    s->peer_ip, s->messages, s->errors);
 	if (s->dns_req != NULL)
 		dns_cancel(s->dns_req);
+	if (s->auth_req != NULL)
+		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->bev != NULL)
@@ -349,6 +374,28 @@ smtp_error(struct smtp_session *s)
 
 /* ---- commands ----------------------------------------------------------- */
 
+static bool
+is_submission(const struct smtp_session *s)
+{
+	return s->listener->role == LISTENER_SUBMISSION ||
+	    s->listener->role == LISTENER_SMTPS;
+}
+
+static bool
+starttls_offered(const struct smtp_session *s)
+{
+	return s->eng->tls != NULL && !s->tls;
+}
+
+/* RFC 4954 4: no plaintext passwords over an unprotected link, except
+ * from trusted networks when the admin allows it. */
+static bool
+auth_offered(const struct smtp_session *s)
+{
+	return s->eng->auth != NULL && (s->tls ||
+	    (s->trusted && cfg_of(s)->trusted_plaintext_auth));
+}
+
 static void
 cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 {
@@ -373,6 +420,10 @@ cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %llu", (unsigned long long)cfg->max_message_size);
 	reply(s, "250-8BITMIME");
+	if (starttls_offered(s))
+		reply(s, "250-STARTTLS");
+	if (auth_offered(s))
+		reply(s, "250-AUTH PLAIN LOGIN");
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
 
@@ -388,6 +439,49 @@ cmd_ehlo(struct smtp_session *s, struct span arg)
 	cmd_helo_common(s, arg, true);
 }
 
+struct owner_ctx {
+	const struct smtp_session	*s;
+	bool				 found;
+};
+
+static bool
+owner_is_local(const char *domain, void *arg)
+{
+	struct owner_ctx	*o = arg;
+
+	return addr_domain_is_local(&cfg_of(o->s)->domains, domain);
+}
+
+static void
+owner_emit(const char *addr, void *arg)
+{
+	struct owner_ctx	*o = arg;
+
+	if (strcmp(addr, o->s->auth_user) == 0)
+		o->found = true;
+}
+
+/* RFC 6409 6.1: a logged-in user may send as their own address, or as an
+ * alias that delivers to them; nobody else's. */
+static bool
+sender_owned(const struct smtp_session *s, const char *local,
+    const char *domain)
+{
+	char			key[ADDRESS_MAX + 1];
+	struct owner_ctx	o = { s, false };
+
+	if (!addr_lookup_key(local, domain, key))
+		return false;
+	if (strcmp(key, s->auth_user) == 0)
+		return true;
+	if (s->eng->aliases == NULL || !aliases_has(s->eng->aliases, key))
+		return false;
+	if (aliases_expand(s->eng->aliases, key, owner_is_local, owner_emit,
+	    &o) < 0)
+		return false;
+	return o.found;
+}
+
 static void
 cmd_mail(struct smtp_session *s, struct span arg)
 {
@@ -396,6 +490,7 @@ cmd_mail(struct smtp_session *s, struct span arg)
 	struct smtp_mail_params	 params;
 	struct smtp_path	 path;
 	char			 buf[ADDRESS_MAX * 4 + 1];
+	char			 addr[ADDRESS_MAX + 1];
 
 	switch (smtp_parse_mail(arg, &path, &params)) {
 	case SMTP_PATH_OK:
@@ -418,6 +513,26 @@ cmd_mail(struct smtp_session *s, struct span arg)
 	}
 	if (params.has_size && params.size > cfg->max_message_size) {
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	if (is_submission(s) && !s->authenticated) {
+		/* RFC 6409 4.3 and 8314: submission is for logged-in users. */
+		if (!s->tls)
+			reply(s, "530 5.7.0 Must issue a STARTTLS command "
+			    "first");
+		else
+			reply(s, "530 5.7.0 Authentication required");
+		smtp_error(s);
+		return;
+	}
+	if (s->authenticated && !path.is_null &&
+	    !sender_owned(s, path.local, path.domain)) {
+		smtp_path_format(&path, addr);
+		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
+		    "by user %s", safe(addr, buf, sizeof(buf)), s->auth_user);
+		log_info("%s sender mismatch user=%s from=<%s>", s->sid,
+		    s->auth_user, buf);
+		smtp_error(s);
 		return;
 	}
 	if (path.domain_is_literal) {
@@ -517,6 +632,7 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	char			 addr[ADDRESS_MAX + 1];
 	char			 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
 	char			 b3[HELO_MAX * 4 + 1], text[256];
+	char			 grant_user[ADDRESS_MAX + 1] = "";
 
 	if (t->nrcpts >= cfg->max_recipients) {
 		/* RFC 5321 4.5.3.1.10: 452, the client sends the rest in
@@ -553,6 +669,7 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 
 	memset(&in, 0, sizeof(in));
 	in.client_trusted = s->trusted;
+	in.client_authenticated = s->authenticated;
 	in.sender_null = t->from.is_null;
 	in.sender_local = t->sender_local;
 	in.rcpt_literal = path.domain_is_literal;
@@ -560,6 +677,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	    addr_domain_is_local(&cfg->domains, path.domain);
 	in.rcpt_routing = addr_local_has_routing(&path);
 	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
+	/* The grant lookup reads the store: only when it can matter. */
+	if (!in.client_trusted && !in.client_authenticated &&
+	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
+		in.client_pop_grant = grants_check(s->eng,
+		    (struct sockaddr *)&s->peer, grant_user);
 	d = relay_decide(&in);
 
 	switch (d.verdict) {
@@ -582,6 +704,14 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 		break;
 	case RELAY_ALLOW:
 		add_remote(t, addr);
+		log_info("%s relay ip=%s to=<%s> licence=%s%s%s", s->sid,
+		    s->peer_ip, safe(addr, b1, sizeof(b1)),
+		    s->trusted ? "trusted-network" : s->authenticated ?
+		    "auth" : "pop-before-smtp",
+		    s->authenticated ? " user=" : in.client_pop_grant &&
+		    !s->trusted ? " grant-user=" : "",
+		    s->authenticated ? s->auth_user : in.client_pop_grant &&
+		    !s->trusted ? grant_user : "");
 		break;
 	case RELAY_DENY:
 	case RELAY_DENY_LITERAL:
@@ -629,8 +759,24 @@ write_received(struct smtp_session *s, struct spool_msg *msg)
 	text_printf(line, sizeof(line), "Received: from %s (%s [%s])",
 	    safe(s->helo, b1, sizeof(b1)), s->client_name, s->peer_ip);
 	spool_msg_line(msg, line, strlen(line));
-	text_printf(line, sizeof(line), "\tby %s (pillory) with %s id %s",
-	    cfg->hostname, s->esmtp ? "ESMTP" : "SMTP", spool_msg_id(msg));
+	if (s->tls && *s->tls_info != '\0') {
+		char *sp = strchr(s->tls_info, ' ');
+
+		text_printf(line, sizeof(line), "\t(using %.*s with cipher %s)",
+		    sp ? (int)(sp - s->tls_info) : 0, s->tls_info,
+		    sp ? sp + 1 : s->tls_info);
+		spool_msg_line(msg, line, strlen(line));
+	}
+	if (s->authenticated && cfg->received_auth_user) {
+		text_printf(line, sizeof(line), "\t(Authenticated sender: %s)",
+		    s->auth_user);
+		spool_msg_line(msg, line, strlen(line));
+	}
+	/* RFC 3848 with-protocol types. */
+	text_printf(line, sizeof(line), "\tby %s (pillory) with %s%s%s id %s",
+	    cfg->hostname, s->esmtp ? "ESMTP" : "SMTP",
+	    s->esmtp && s->tls ? "S" : "",
+	    s->esmtp && s->authenticated ? "A" : "", spool_msg_id(msg));
 	spool_msg_line(msg, line, strlen(line));
 	if (s->txn->nrcpts == 1)
 		text_printf(line, sizeof(line), "\tfor <%s>; %s",
@@ -713,6 +859,232 @@ cmd_not_implemented(struct smtp_session *s, struct span arg)
 	smtp_error(s);
 }
 
+static void smtp_read_cb(struct bufferevent *, void *);
+
+/* Callbacks, limits and timeouts of the session's (new) bufferevent. */
+static void
+smtp_setup_bev(struct smtp_session *s)
+{
+	const struct config	*cfg = cfg_of(s);
+	struct timeval		 rd = { (time_t)cfg->command_timeout, 0 };
+	struct timeval		 wr = { SMTP_WRITE_TIMEOUT, 0 };
+
+	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH_WATER);
+	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+cmd_starttls(struct smtp_session *s, struct span arg)
+{
+	if (!starttls_offered(s)) {
+		reply(s, s->tls ? "503 5.5.1 Error: TLS already active" :
+		    "502 5.5.1 Error: command not implemented");
+		smtp_error(s);
+		return;
+	}
+	if (arg.len != 0) {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		smtp_error(s);
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	/* RFC 3207 4.2: forget everything learnt before, including any
+	 * commands the client pipelined behind STARTTLS (tls_starttls drops
+	 * them: CVE-2011-0411). */
+	s->bev = tls_starttls(s->bev, s->eng->tls);
+	s->tls = true;
+	txn_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	smtp_setup_bev(s);
+	smtp_enter_state(s, SMTP_STATE_HELO);
+}
+
+static void smtp_auth_check(struct smtp_session *, const char *,
+    const char *);
+
+static void
+auth_failed_reply(struct smtp_session *s, const char *user)
+{
+	char	b[ADDRESS_MAX * 4 + 1];
+
+	reply(s, "535 5.7.8 Error: authentication failed");
+	log_info("%s auth failed ip=%s user=%s", s->sid, s->peer_ip,
+	    safe(user, b, sizeof(b)));
+	record_attack_user(s, ATTACK_AUTH_FAIL, NULL, user,
+	    "535 5.7.8 authentication failed");
+}
+
+static void
+smtp_auth_done(enum auth_result result, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	s->auth_req = NULL;
+	smtp_enter_state(s, SMTP_STATE_IDLE);
+	switch (result) {
+	case AUTH_OK:
+		s->authenticated = true;
+		log_info("%s auth ok ip=%s user=%s%s%s", s->sid, s->peer_ip,
+		    s->auth_user, s->tls ? " tls=" : "", s->tls_info);
+		reply(s, "235 2.7.0 Authentication successful");
+		break;
+	case AUTH_FAIL:
+		auth_failed_reply(s, s->auth_user);
+		s->auth_user[0] = '\0';
+		if (smtp_error(s))
+			return;
+		break;
+	case AUTH_TEMPFAIL:
+		s->auth_user[0] = '\0';
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		break;
+	}
+	smtp_process(s);
+}
+
+/* Hand user and password to the auth process; the password is wiped by
+ * the caller. */
+static void
+smtp_auth_check(struct smtp_session *s, const char *user,
+    const char *password)
+{
+	text_copy(s->auth_user, user, sizeof(s->auth_user));
+	text_lower(s->auth_user);
+	smtp_enter_state(s, SMTP_STATE_AUTHWAIT);
+	s->auth_req = auth_verify(s->eng->auth, s->auth_user, password,
+	    (struct sockaddr *)&s->peer, smtp_auth_done, s);
+}
+
+/* A PLAIN response (initial or continuation). */
+static void
+auth_plain(struct smtp_session *s, const char *b64, size_t len)
+{
+	char	user[AUTH_USER_MAX + 1], pass[AUTH_PASSWORD_MAX + 1];
+
+	if (sasl_plain_decode(b64, len, user, pass) == -1) {
+		reply(s, "501 5.5.2 Error: invalid PLAIN response");
+		smtp_enter_state(s, SMTP_STATE_IDLE);
+		auth_note_failure(s->eng->auth, (struct sockaddr *)&s->peer);
+		smtp_error(s);
+		return;
+	}
+	smtp_auth_check(s, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static int
+decode_text(const char *b64, size_t len, char *out, size_t size)
+{
+	int	n = sasl_base64_decode(b64, len, (uint8_t *)out, size - 1);
+
+	if (n < 0 || memchr(out, '\0', (size_t)n) != NULL) {
+		explicit_bzero(out, size);
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* One line in SMTP_STATE_SASL: a continuation of PLAIN or LOGIN. */
+static void
+smtp_sasl_line(struct smtp_session *s, const char *line, size_t len)
+{
+	char	pass[AUTH_PASSWORD_MAX + 1];
+
+	if (len == 1 && line[0] == '*') {
+		reply(s, "501 5.0.0 Authentication aborted");
+		s->auth_user[0] = '\0';
+		smtp_enter_state(s, SMTP_STATE_IDLE);
+		return;
+	}
+	switch (s->sasl) {
+	case SASL_PLAIN:
+		auth_plain(s, line, len);
+		return;
+	case SASL_LOGIN_USER:
+		if (decode_text(line, len, s->auth_user,
+		    sizeof(s->auth_user)) == -1)
+			break;
+		s->sasl = SASL_LOGIN_PASS;
+		reply(s, "334 UGFzc3dvcmQ6");	/* "Password:" */
+		return;
+	case SASL_LOGIN_PASS:
+		if (decode_text(line, len, pass, sizeof(pass)) == -1)
+			break;
+		smtp_auth_check(s, s->auth_user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	}
+	reply(s, "501 5.5.2 Error: invalid base64 data");
+	s->auth_user[0] = '\0';
+	smtp_enter_state(s, SMTP_STATE_IDLE);
+	smtp_error(s);
+}
+
+static void
+cmd_auth(struct smtp_session *s, struct span arg)
+{
+	const char	*sp;
+	struct span	 mech, ir = { NULL, 0 };
+
+	if (!auth_offered(s)) {
+		if (s->eng->tls != NULL && !s->tls)
+			reply(s, "538 5.7.11 Encryption required for "
+			    "requested authentication mechanism");
+		else
+			reply(s, "502 5.5.1 Error: authentication not "
+			    "enabled");
+		smtp_error(s);
+		return;
+	}
+	if (s->authenticated) {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		smtp_error(s);
+		return;
+	}
+	if (auth_is_blocked(s->eng->auth, (struct sockaddr *)&s->peer)) {
+		reply(s, "421 4.7.0 %s Error: too many authentication "
+		    "failures; try again later", cfg_of(s)->hostname);
+		smtp_close(s, "auth blocked");
+		return;
+	}
+	mech = arg;
+	if ((sp = memchr(arg.p, ' ', arg.len)) != NULL) {
+		mech.len = (size_t)(sp - arg.p);
+		ir.p = sp + 1;
+		ir.len = arg.len - mech.len - 1;
+	}
+	if (text_span_ieq(mech.p, mech.len, "PLAIN")) {
+		s->sasl = SASL_PLAIN;
+		if (ir.p == NULL) {
+			smtp_enter_state(s, SMTP_STATE_SASL);
+			reply(s, "334 ");
+			return;
+		}
+		/* RFC 4954 4: "=" is an empty initial response. */
+		if (ir.len == 1 && ir.p[0] == '=')
+			ir.len = 0;
+		auth_plain(s, ir.p, ir.len);
+		return;
+	}
+	if (text_span_ieq(mech.p, mech.len, "LOGIN")) {
+		smtp_enter_state(s, SMTP_STATE_SASL);
+		if (ir.p == NULL) {
+			s->sasl = SASL_LOGIN_USER;
+			reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+			return;
+		}
+		s->sasl = SASL_LOGIN_USER;
+		smtp_sasl_line(s, ir.p, ir.len);
+		return;
+	}
+	reply(s, "504 5.5.4 Error: unsupported authentication mechanism");
+	smtp_error(s);
+}
+
 static void cmd_help(struct smtp_session *, struct span);
 
 struct smtp_command_desc {
@@ -738,8 +1110,11 @@ static const struct smtp_command_desc smtp_commands[] = {
 	{ SMTP_VERB_VRFY, ST_SESSION, NULL, cmd_vrfy, true },
 	{ SMTP_VERB_HELP, ST_SESSION, NULL, cmd_help, true },
 	{ SMTP_VERB_EXPN, ST_SESSION, NULL, cmd_not_implemented, false },
-	{ SMTP_VERB_STARTTLS, ST_SESSION, NULL, cmd_not_implemented, false },
-	{ SMTP_VERB_AUTH, ST_SESSION, NULL, cmd_not_implemented, false },
+	{ SMTP_VERB_STARTTLS, ST(HELO) | ST(IDLE),
+	    "503 5.5.1 Error: STARTTLS inside a mail transaction",
+	    cmd_starttls, true },
+	{ SMTP_VERB_AUTH, ST(IDLE),
+	    "503 5.5.1 Error: AUTH not allowed now", cmd_auth, true },
 	{ SMTP_VERB_BDAT, ST_SESSION, NULL, cmd_not_implemented, false },
 };
 
@@ -875,7 +1250,12 @@ smtp_command_step(struct smtp_session *s)
 	}
 	evbuffer_remove(in, line, (size_t)eol.pos + 2);
 	line[eol.pos] = '\0';
-	smtp_dispatch(s, line, (size_t)eol.pos);
+	if (s->state == SMTP_STATE_SASL)
+		smtp_sasl_line(s, line, (size_t)eol.pos);
+	else
+		smtp_dispatch(s, line, (size_t)eol.pos);
+	/* It may have held a password. */
+	explicit_bzero(line, (size_t)eol.pos + 2);
 	return true;
 }
 
@@ -1192,6 +1572,7 @@ smtp_process(struct smtp_session *s)
 			break;
 		case SMTP_STATE_GREET_PAUSE:
 		case SMTP_STATE_COMMIT:
+		case SMTP_STATE_AUTHWAIT:
 		case SMTP_STATE_CLOSING:
 			more = false;
 			break;
@@ -1218,6 +1599,11 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct smtp_session	*s = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
+		log_info("%s tls ip=%s %s", s->sid, s->peer_ip, s->tls_info);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->state != SMTP_STATE_CLOSING) {
 			reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -1253,15 +1639,16 @@ smtp_session_start(struct engine *eng, struct listener *l,
 	memcpy(&s->peer, peer, len);
 	s->peer_len = len;
 	text_copy(s->client_name, "unknown", sizeof(s->client_name));
-	s->bev = bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (l->role == LISTENER_SMTPS) {
+		/* RFC 8314: TLS from the first byte. */
+		s->bev = tls_accept(eng->base, fd, eng->tls);
+		s->tls = true;
+	} else
+		s->bev = bufferevent_socket_new(eng->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
 		FATAL("bufferevent_socket_new");
-	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH_WATER);
-	bufferevent_set_timeouts(s->bev,
-	    &(struct timeval){ (time_t)cfg->command_timeout, 0 },
-	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	smtp_setup_bev(s);
 	if (l->proxy) {
 		s->state = SMTP_STATE_PROXY;
 		s->timer = evtimer_new(eng->base, smtp_proxy_timeout, s);

@@ -90,6 +90,8 @@ struct store_incident {
  * call. Return 0 to go on, anything else to stop (store_query() then
  * returns that value).
  */
+typedef int (*store_grant_cb)(const char *network, const char *user,
+    int64_t expires_us, void *arg);
 typedef int (*store_record_cb)(const struct attack_record *rec, void *arg);
 
 /*
@@ -143,6 +145,18 @@ struct store_ops {
 	/* One incident by id; 1 when there is no such incident. */
 	int		 (*incident_get)(struct store *st, int64_t id,
 			    struct store_incident *out);
+	/* POP-before-SMTP grants, keyed by address or IPv6 network text. */
+	int		 (*grant_put)(struct store *st, const char *network,
+			    const char *user, int64_t expires_us);
+	/* 0 and the user when a grant is live at now_us; 1 when none. */
+	int		 (*grant_get)(struct store *st, const char *network,
+			    int64_t now_us, char *user_out, size_t userlen,
+			    int64_t *expires_out);
+	int		 (*grant_revoke)(struct store *st, const char *network,
+			    uint64_t *deleted_out);
+	/* Live grants, soonest expiry first; cb returns non-zero to stop. */
+	int		 (*grant_list)(struct store *st, int64_t now_us,
+			    store_grant_cb cb, void *arg);
 };
 
 /* Every handle starts with this; backends embed it first. */

@@ -85,6 +85,12 @@ static const char *const store_sqlite_migrations[] = {
 	"CREATE INDEX incidents_ip_last ON incidents (client_ip, last_us);"
 	"CREATE INDEX incidents_last ON incidents (last_us);"
 	"PRAGMA user_version = 1;",
+	/* 2: POP-before-SMTP grants, keyed by address or IPv6 network. */
+	"CREATE TABLE grants ("
+	"  network TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  expires_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 2;",
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -1061,6 +1067,113 @@ store_sqlite_incident_get(struct store *st, int64_t id,
 	return (store_sqlite_fail(ss, "incident"));
 }
 
+static int
+store_sqlite_grant_put(struct store *st, const char *network,
+    const char *user, int64_t expires_us)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "INSERT INTO grants (network, user, "
+	    "expires_us) VALUES (?1, ?2, ?3) ON CONFLICT (network) DO UPDATE "
+	    "SET user = excluded.user, expires_us = excluded.expires_us",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, expires_us);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "grant put"));
+	/* Expired grants are dead weight: sweep them now and then. */
+	if (store_sqlite_prepare(ss, "DELETE FROM grants WHERE expires_us < ?1",
+	    &stmt) == 0) {
+		sqlite3_bind_int64(stmt, 1, expires_us - 86400LL * 1000000);
+		sqlite3_step(stmt);
+		sqlite3_finalize(stmt);
+	}
+	return (0);
+}
+
+static int
+store_sqlite_grant_get(struct store *st, const char *network, int64_t now_us,
+    char *user_out, size_t userlen, int64_t *expires_out)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "SELECT user, expires_us FROM grants "
+	    "WHERE network = ?1 AND expires_us > ?2", &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, now_us);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *u = sqlite3_column_text(stmt, 0);
+
+		text_copy(user_out, u ? (const char *)u : "", userlen);
+		if (expires_out != NULL)
+			*expires_out = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return (0);
+	if (rc == SQLITE_DONE)
+		return (1);
+	return (store_sqlite_fail(ss, "grant get"));
+}
+
+static int
+store_sqlite_grant_revoke(struct store *st, const char *network,
+    uint64_t *deleted_out)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "DELETE FROM grants WHERE network = ?1",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "grant revoke"));
+	*deleted_out = (uint64_t)sqlite3_changes(ss->db);
+	return (0);
+}
+
+static int
+store_sqlite_grant_list(struct store *st, int64_t now_us,
+    store_grant_cb cb, void *arg)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "SELECT network, user, expires_us FROM "
+	    "grants WHERE expires_us > ?1 ORDER BY expires_us", &stmt) != 0)
+		return (-1);
+	sqlite3_bind_int64(stmt, 1, now_us);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(stmt, 0);
+		const unsigned char *u = sqlite3_column_text(stmt, 1);
+
+		if (cb(n ? (const char *)n : "", u ? (const char *)u : "",
+		    sqlite3_column_int64(stmt, 2), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "grant list"));
+	return (0);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
@@ -1074,4 +1187,8 @@ const struct store_ops store_sqlite_ops = {
 	.top = store_sqlite_top,
 	.incidents = store_sqlite_incidents,
 	.incident_get = store_sqlite_incident_get,
+	.grant_put = store_sqlite_grant_put,
+	.grant_get = store_sqlite_grant_get,
+	.grant_revoke = store_sqlite_grant_revoke,
+	.grant_list = store_sqlite_grant_list,
 };

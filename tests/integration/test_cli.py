@@ -282,8 +282,23 @@ def test_sighup_adds_a_domain(make_pillory):
     assert "3 domains" in p.log()
     assert rcpt_code(p, "postmaster@new.test", deliver=True) == 250
     assert len(p.messages("postmaster", "new.test")) == 1
-    # and the old domains still work
+    # and the old domains still work; relays are still refused (and
+    # recorded: the attack log outlives the config it was opened with)
     assert rcpt_code(p, "alice@example.test") == 250
+    assert rcpt_code(p, "x@remote.test") == 554
+    assert "attack=relay" in p.log()
+
+
+def test_sighup_changes_trusted_networks(make_pillory):
+    p = make_pillory()
+    assert rcpt_code(p, "x@remote.test", source="127.0.0.1") == 250
+    assert rcpt_code(p, "x@remote.test", source="127.0.0.2") == 554
+    p.sections["relay"]["trusted_networks"] = "127.0.0.2/32"
+    p.write_config()
+    p.proc.send_signal(signal.SIGHUP)
+    wait_log(p, "reloaded")
+    assert rcpt_code(p, "x@remote.test", source="127.0.0.1") == 554
+    assert rcpt_code(p, "x@remote.test", source="127.0.0.2") == 250
 
 
 def test_sighup_reloads_users(make_pillory):

@@ -134,3 +134,32 @@ def test_sigterm_during_flood_answers_commits_in_flight(make_pillory):
     assert acked
     names = " ".join(f.name for f in p.maildir("alice").iterdir())
     assert [a for a in acked if a[0] not in names] == []
+
+
+def test_client_gone_during_commit(make_pillory):
+    """Clients that hang up right after the final dot, while the commit
+    is in flight: no crash, no leak of a half-written message, and the
+    daemon goes on serving."""
+    p = make_pillory()
+    for n in range(20):
+        c = Client(p.connect())
+        assert c.reply()[0] == 220
+        c.send(b"EHLO gone.example\r\nMAIL FROM:<a@outside.test>\r\n"
+               b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+        assert [c.reply()[0] for _ in range(4)] == [250, 250, 250, 354]
+        c.send(f"Subject: gone {n}\r\n\r\nbye\r\n.\r\nQUIT\r\n".encode())
+        c.close()
+    c = Client(p.connect())
+    assert c.reply()[0] == 220
+    assert c.cmd("NOOP")[0] == 250
+    c.cmd("QUIT")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and \
+            p.log().count(" disconnect ") < 21:
+        time.sleep(0.02)
+    assert p.log().count(" disconnect ") == 21
+    assert p.proc.poll() is None
+    # Each either committed completely or not at all.
+    for m in p.messages("alice"):
+        assert re.search(rb"Subject: gone \d+\n\nbye\n\Z", m), m
+    assert list((p.state / "tmp").iterdir()) == []

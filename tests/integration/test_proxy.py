@@ -234,6 +234,16 @@ def test_v2_local_keeps_real_address(pillory, source, code):
     assert got == code, (got, lines)
 
 
+def test_v2_proxy_unspec_keeps_real_address(pillory):
+    """PROXY command with family UNSPEC: the receiver uses the real
+    connection's addresses (spec 2.2)."""
+    h = V2_SIG + bytes([0x21, 0x00]) + struct.pack("!H", 0)
+    c = proxied(pillory, h, source="127.0.0.2")
+    assert ehlo_peer(c) == "127.0.0.2"
+    c.cmd("RSET")
+    assert relay_attempt(c)[0] == 554
+
+
 def test_v2_local_with_ignored_address_block(pillory):
     """LOCAL with an address block (allowed: the receiver skips it)."""
     body = socket.inet_aton(ATTACKER) + socket.inet_aton("192.0.2.1") + \

@@ -182,6 +182,55 @@ def test_upper_case_domain_is_local(make_pillory):
     assert queue_files(p) == []
 
 
+def test_unknown_local_user_refused_at_rcpt(make_pillory):
+    """550 5.1.1 at RCPT time (no backscatter later); the log says what
+    happened, without a misleading alias warning for a plain address."""
+    p = make_pillory()
+    c = session(p)
+    assert c.cmd("MAIL FROM:<someone@outside.test>")[0] == 250
+    code, lines = c.cmd("RCPT TO:<nobody@example.test>")
+    assert code == 550 and lines[0].startswith("5.1.1"), (code, lines)
+    assert c.cmd("DATA")[0] == 554
+    c.cmd("QUIT")
+    c.close()
+    assert_nothing_stored(p)
+    log = p.log()
+    assert "to=<nobody@example.test> reply=550-5.1.1-unknown-user" in log
+    assert "alias target <nobody@example.test>" not in log, log
+
+
+def test_quoted_plain_local_part_is_the_same_user(make_pillory):
+    """RFC 5321 4.1.2: "alice" and alice are the same local part."""
+    p = make_pillory()
+    c = session(p)
+    assert c.cmd("MAIL FROM:<someone@outside.test>")[0] == 250
+    assert c.cmd('RCPT TO:<"alice"@example.test>')[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: q\r\n\r\nx\r\n.\r\n")
+    assert c.reply()[0] == 250
+    c.cmd("QUIT")
+    assert len(p.messages("alice")) == 1
+    assert queue_files(p) == []
+
+
+def test_operator_alias_forwards_out_from_anyone(make_pillory):
+    """fwd@example.test is ours and its alias points outside: that is the
+    operator's forwarding, not relaying; it goes to the queue."""
+    p = make_pillory()
+    c = session(p)
+    assert c.cmd("MAIL FROM:<someone@outside.test>")[0] == 250
+    assert c.cmd("RCPT TO:<fwd@example.test>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: fwd\r\n\r\nx\r\n.\r\n")
+    assert c.reply()[0] == 250
+    c.cmd("QUIT")
+    envs = [f for f in queue_files(p) if f.endswith(".env")]
+    assert len(envs) == 1
+    env = (p.state / "queue" / envs[0]).read_text()
+    assert "rcpt someone@remote.test\n" in env
+    assert "rcpt fwd@example.test" not in env
+
+
 def test_seed_attack_refused_and_logged(make_pillory):
     """The seed's attack: our own domain forged as sender, a foreign
     recipient, from an ISP address."""
