@@ -195,7 +195,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 1);
+	assert_int_equal(user_version(f->path), 2);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
@@ -703,6 +703,57 @@ test_network_of(void **state)
 	assert_false(attacklog_network_of("1.2.3.4", out, 8));
 }
 
+static int
+count_grant(const char *network, const char *user, int64_t expires_us,
+    void *arg)
+{
+	(void)network;
+	(void)user;
+	(void)expires_us;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* POP-before-SMTP grants: put renews, expiry is exact, revoke ends one. */
+static void
+test_grants(void **state)
+{
+	struct fixture	*f = *state;
+	char		 user[64];
+	int64_t		 exp;
+	uint64_t	 n = 0;
+	int		 count = 0;
+
+	open_rw(f);
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.7", SEED_US,
+	    user, sizeof(user), &exp), 1);
+	assert_int_equal(f->st->ops->grant_put(f->st, "192.0.2.7",
+	    "alice@example.test", SEED_US + 600000000LL), 0);
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.7", SEED_US,
+	    user, sizeof(user), &exp), 0);
+	assert_string_equal(user, "alice@example.test");
+	assert_true(exp == SEED_US + 600000000LL);
+	/* expires exactly */
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.7",
+	    SEED_US + 600000000LL, user, sizeof(user), NULL), 1);
+	/* another address has nothing */
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.8", SEED_US,
+	    user, sizeof(user), NULL), 1);
+	/* renewal by another user */
+	assert_int_equal(f->st->ops->grant_put(f->st, "192.0.2.7",
+	    "bob@example.test", SEED_US + 900000000LL), 0);
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.7",
+	    SEED_US + 700000000LL, user, sizeof(user), NULL), 0);
+	assert_string_equal(user, "bob@example.test");
+	assert_int_equal(f->st->ops->grant_list(f->st, SEED_US, count_grant,
+	    &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(f->st->ops->grant_revoke(f->st, "192.0.2.7", &n), 0);
+	assert_true(n == 1);
+	assert_int_equal(f->st->ops->grant_get(f->st, "192.0.2.7", SEED_US,
+	    user, sizeof(user), NULL), 1);
+}
+
 int
 main(void)
 {
@@ -732,6 +783,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top, setup, teardown),
 		cmocka_unit_test(test_network_of),
+		cmocka_unit_test_setup_teardown(test_grants, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,369 @@
+"""Forward-confirmed reverse DNS of clients (issue 3), against a private
+dnsmasq on a free loopback port ([delivery] dns_servers points the daemon
+at it). Clients come through the PROXY listener, so any source address
+can be played. The name is looked up while the greeting goes out: tests
+wait (bounded) for the daemon's debug line "SID client name NAME" before
+they check what the name is used for, so a slow look-up is never mistaken
+for a wrong one."""
+import json
+import re
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import Client, proxy_v1
+
+DNSMASQ = "/usr/sbin/dnsmasq"
+VICTIM = "victim@empal.com"
+
+GOOD4 = "192.0.2.10"        # PTR good.example.net, A back to it
+LIAR4 = "192.0.2.20"        # PTR liar.example.net, A 192.0.2.99
+NX4 = "192.0.2.30"          # no PTR: NXDOMAIN
+MULTI4 = "192.0.2.40"       # PTRs first (A elsewhere), second (A back)
+GOOD6 = "2001:db8::25"      # PTR good6.example.net, AAAA back to it
+LIAR6 = "2001:db8::26"      # PTR liar6.example.net, AAAA 2001:db8::99
+NX6 = "2001:db8::27"
+
+RECORDS = [
+    "--host-record=good.example.net,192.0.2.10",
+    "--ptr-record=20.2.0.192.in-addr.arpa,liar.example.net",
+    "--host-record=liar.example.net,192.0.2.99",
+    "--ptr-record=40.2.0.192.in-addr.arpa,first.example.net",
+    "--ptr-record=40.2.0.192.in-addr.arpa,second.example.net",
+    "--host-record=first.example.net,192.0.2.41",
+    "--host-record=second.example.net,192.0.2.40",
+    "--host-record=good6.example.net,2001:db8::25",
+    "--ptr-record=" + ".".join(reversed(
+        "20010db8000000000000000000000026")) + ".ip6.arpa,liar6.example.net",
+    "--host-record=liar6.example.net,2001:db8::99",
+    # Cacheable answers (dnsmasq's default TTL for its own data is 0).
+    "--local-ttl=300",
+    # Only local data for these zones: anything else is NXDOMAIN.
+    "--local=/in-addr.arpa/", "--local=/ip6.arpa/", "--local=/example.net/",
+]
+
+
+@pytest.fixture(autouse=True)
+def debug_log(monkeypatch):
+    """The daemon logs "SID client name NAME" at debug level."""
+    monkeypatch.setenv("PILLORY_DEBUG", "1")
+    monkeypatch.setenv("TZ", "UTC")
+
+
+# ---- a tiny DNS client, to know dnsmasq is up and says what we think ------
+
+def dns_query(port, name, qtype, timeout=1.0):
+    """(rcode, answer count) from 127.0.0.1:port over UDP."""
+    qid = int(time.time() * 1000) & 0xffff
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", qtype, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(q, ("127.0.0.1", port))
+        r = s.recv(4096)
+    _, flags, _, an, _, _ = struct.unpack("!HHHHHH", r[:12])
+    return flags & 0xF, an
+
+
+def free_udp_tcp_port():
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                    t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+class Dnsmasq:
+    def __init__(self, tmp):
+        self.port = free_udp_tcp_port()
+        self.log = tmp / "dnsmasq.log"
+        self.proc = subprocess.Popen(
+            [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts",
+             f"--port={self.port}", "--listen-address=127.0.0.1",
+             "--bind-interfaces", "--conf-file=/dev/null", "--user=root",
+             "--log-queries", f"--log-facility={self.log}"] + RECORDS,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dnsmasq: " + self.proc.stderr.read()
+                                   .decode(errors="replace"))
+            try:
+                if dns_query(self.port, "good.example.net", 1,
+                             timeout=0.2) == (0, 1):
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("dnsmasq did not answer")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    d = Dnsmasq(tmp_path)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def pdns(make_pillory, dnsmasq):
+    """A daemon resolving through the private dnsmasq."""
+    return make_pillory(delivery__dns_servers=f"127.0.0.1:{dnsmasq.port}")
+
+
+def test_dnsmasq_says_what_the_tests_assume(dnsmasq):
+    """The fixture itself: if this fails, the others mean nothing."""
+    p = dnsmasq.port
+    assert dns_query(p, "10.2.0.192.in-addr.arpa", 12) == (0, 1)
+    assert dns_query(p, "20.2.0.192.in-addr.arpa", 12) == (0, 1)
+    assert dns_query(p, "liar.example.net", 1) == (0, 1)
+    assert dns_query(p, "30.2.0.192.in-addr.arpa", 12) == (3, 0)
+    assert dns_query(p, "40.2.0.192.in-addr.arpa", 12) == (0, 2)
+    six = ".".join(reversed("20010db8000000000000000000000025"))
+    assert dns_query(p, six + ".ip6.arpa", 12) == (0, 1)
+    assert dns_query(p, "good6.example.net", 28) == (0, 1)
+
+
+# ---- helpers ------------------------------------------------------------------
+
+def proxied(p, src):
+    dst = "::1" if ":" in src else "127.0.0.1"
+    c = Client(p.connect(port=p.proxy_port))
+    c.send(proxy_v1(src, dst=dst))
+    code, lines = c.reply()
+    assert code == 220, (code, lines)
+    return c
+
+
+def client_name(p, ip, timeout=10):
+    """The daemon's answer for the newest session from ip (debug log)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        text = p.log()
+        sids = re.findall(rf"(\w+) connect ip={re.escape(ip)} ", text)
+        if sids:
+            m = re.search(rf"{sids[-1]} client name (\S+)", text)
+            if m:
+                return m.group(1)
+        time.sleep(0.02)
+    raise AssertionError(f"no client name for {ip}: " + p.log()[-3000:])
+
+
+def ehlo_name(c):
+    code, lines = c.cmd("EHLO client.example")
+    assert code == 250, lines
+    m = re.match(r"^mx\.example\.test Hello (\S+) \[([^\]]+)\]$", lines[0])
+    assert m, lines
+    return m.group(1), m.group(2)
+
+
+def log_json(p, *args):
+    r = p.cli("log", "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(ln) for ln in r.stdout.splitlines()]
+
+
+def wait_record(p, ip, n=1, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        recs = [x for x in log_json(p) if x["client_ip"] == ip]
+        if len(recs) >= n:
+            return recs
+        time.sleep(0.05)
+    raise AssertionError(f"no record for {ip}: {log_json(p)!r}")
+
+
+def relay_after_name(p, ip):
+    """Connect as ip, wait for the look-up, then one refused relay.
+    Returns (name in the debug log, name in EHLO, the record)."""
+    c = proxied(p, ip)
+    name = client_name(p, ip)
+    ehlo, shown_ip = ehlo_name(c)
+    assert shown_ip == ip
+    assert c.cmd("MAIL FROM:<bbbb@gabacho-net.jp>")[0] == 250
+    code, lines = c.cmd(f"RCPT TO:<{VICTIM}>")
+    assert code == 554, lines
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    rec = wait_record(p, ip)[-1]
+    assert rec["kind"] == "spoofed-relay"
+    return name, ehlo, rec
+
+
+# ---- names ---------------------------------------------------------------------
+
+def test_confirmed_name_v4(pdns):
+    name, ehlo, rec = relay_after_name(pdns, GOOD4)
+    assert name == "good.example.net"
+    assert ehlo == "good.example.net"
+    assert rec["client_name"] == "good.example.net"
+    line = pdns.cli("log").stdout.splitlines()[-1]
+    assert re.match(r"^[A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d  "
+                    r"good\.example\.net \[192\.0\.2\.10\] "
+                    r"from=<bbbb@gabacho-net\.jp> to=<victim@empal\.com>$",
+                    line), line
+    s = json.loads(pdns.cli("stats", "--json").stdout)
+    assert s["incidents"]["recent"][0]["client_name"] == "good.example.net"
+
+
+def test_confirmed_name_in_received_header(pdns):
+    c = proxied(pdns, GOOD4)
+    assert client_name(pdns, GOOD4) == "good.example.net"
+    assert c.cmd("EHLO helo.example")[0] == 250
+    assert c.cmd("MAIL FROM:<friend@outside.test>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: fcrdns\r\n\r\nbody\r\n.\r\n")
+    assert c.reply()[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    msgs = pdns.messages("alice")
+    assert len(msgs) == 1
+    assert b"Received: from helo.example (good.example.net [192.0.2.10])" \
+        in msgs[0], msgs[0][:400]
+
+
+def test_ptr_pointing_elsewhere_is_unknown(pdns, dnsmasq):
+    name, ehlo, rec = relay_after_name(pdns, LIAR4)
+    assert name == "unknown"
+    assert ehlo == "unknown"
+    assert rec["client_name"] == "unknown"
+    # It did look the PTR name up before refusing it.
+    assert "query[A] liar.example.net" in dnsmasq.log.read_text()
+
+
+def test_nxdomain_is_unknown(pdns, dnsmasq):
+    name, ehlo, rec = relay_after_name(pdns, NX4)
+    assert (name, ehlo, rec["client_name"]) == ("unknown",) * 3
+    assert "30.2.0.192.in-addr.arpa" in dnsmasq.log.read_text()
+
+
+def test_second_ptr_name_that_confirms(pdns):
+    """Several PTR names: the one whose A records hold the address."""
+    name, ehlo, rec = relay_after_name(pdns, MULTI4)
+    assert name == "second.example.net"
+    assert rec["client_name"] == "second.example.net"
+
+
+def test_confirmed_name_v6(pdns, dnsmasq):
+    name, ehlo, rec = relay_after_name(pdns, GOOD6)
+    assert name == "good6.example.net"
+    assert ehlo == "good6.example.net"
+    assert rec["client_name"] == "good6.example.net"
+    assert rec["client_ip"] == GOOD6
+    assert "query[AAAA] good6.example.net" in dnsmasq.log.read_text()
+    line = pdns.cli("log").stdout.splitlines()[-1]
+    assert "  good6.example.net [2001:db8::25] from=<bbbb@gabacho-net.jp>" \
+        in line, line
+    s = json.loads(pdns.cli("stats", "--json").stdout)
+    assert s["top_networks"][0]["network"] == "2001:db8::/48"
+
+
+def test_v6_ptr_pointing_elsewhere_and_nxdomain(pdns):
+    for ip in (LIAR6, NX6):
+        name, ehlo, rec = relay_after_name(pdns, ip)
+        assert (name, ehlo, rec["client_name"]) == ("unknown",) * 3, ip
+
+
+def test_cached_answer_for_the_next_session(pdns, dnsmasq):
+    relay_after_name(pdns, GOOD4)
+    before = dnsmasq.log.read_text().count("query[PTR] 10.2.0.192")
+    name, ehlo, rec = relay_after_name(pdns, GOOD4)
+    assert name == ehlo == rec["client_name"] == "good.example.net"
+    # The second session was named from the cache, at once.
+    assert dnsmasq.log.read_text().count("query[PTR] 10.2.0.192") == before
+
+
+# ---- a DNS server that never answers ---------------------------------------
+
+@pytest.fixture
+def black_hole():
+    """A UDP socket nobody reads: queries vanish, no ICMP comes back."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    yield s
+    s.close()
+
+
+def test_silent_dns_never_slows_a_session(make_pillory, black_hole):
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    ip = "198.51.100.77"
+    t0 = time.monotonic()
+    c = proxied(p, ip)
+    name, _ = ehlo_name(c)
+    assert c.cmd("MAIL FROM:<bbbb@gabacho-net.jp>")[0] == 250
+    code, lines = c.cmd(f"RCPT TO:<{VICTIM}>")
+    assert c.cmd("QUIT")[0] == 221
+    elapsed = time.monotonic() - t0
+    c.close()
+    assert code == 554, lines
+    assert name == "unknown"
+    assert elapsed < 2.0, f"relay attempt took {elapsed:.2f} s"
+    rec = wait_record(p, ip)[0]
+    assert rec["client_name"] == "unknown"
+    # The query did go to the black hole.
+    black_hole.setblocking(False)
+    data, _ = black_hole.recvfrom(4096)
+    assert len(data) > 12
+
+
+def test_silent_dns_times_out_to_unknown(make_pillory, black_hole):
+    """A session that stays: the look-up ends (c-ares timeouts run on the
+    loop) with "unknown", and the session works on."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    ip = "198.51.100.78"
+    c = proxied(p, ip)
+    t0 = time.monotonic()
+    # 2 s per try, two tries: well within 15 s.
+    assert client_name(p, ip, timeout=15) == "unknown"
+    took = time.monotonic() - t0
+    assert took >= 1.0, took      # it really waited for the server
+    # Meanwhile and afterwards the session is responsive.
+    t1 = time.monotonic()
+    assert c.cmd("NOOP")[0] == 250
+    assert ehlo_name(c)[0] == "unknown"
+    assert c.cmd("MAIL FROM:<bbbb@gabacho-net.jp>")[0] == 250
+    assert c.cmd(f"RCPT TO:<{VICTIM}>")[0] == 554
+    assert time.monotonic() - t1 < 1.0
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    assert wait_record(p, ip)[0]["client_name"] == "unknown"
+
+
+def test_session_closed_while_lookup_pending(make_pillory, black_hole):
+    """Sessions that leave before their answer: the request is cancelled,
+    the daemon stays up and clean (ASan)."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    for i in range(20):
+        c = proxied(p, f"198.51.100.{100 + i}")
+        c.close()
+    c = proxied(p, "198.51.100.99")
+    assert c.cmd("NOOP")[0] == 250
+    c.cmd("QUIT")
+    c.close()
+    assert p.proc.poll() is None
