@@ -282,7 +282,9 @@ parse_cidr(const char *text, struct config_cidr *out)
 	} else
 		return false;
 	if (slash != NULL) {
-		if (!parse_uint(slash + 1, &prefix, &rest) || *rest != '\0' ||
+		/* "/08" is a typo for something; refuse to guess. */
+		if ((slash[1] == '0' && slash[2] != '\0') ||
+		    !parse_uint(slash + 1, &prefix, &rest) || *rest != '\0' ||
 		    prefix > (uint64_t)out->prefix)
 			return false;
 		out->prefix = (int)prefix;

@@ -54,7 +54,7 @@ const struct config_key config_keys[] = {
 	K("smtp", "greet_pause", CONFIG_DURATION, "0s", 0, 60, greet_pause,
 	    "wait this long before the greeting; a client that talks first "
 	    "is dropped"),
-	K("smtp", "max_errors", CONFIG_UINT, "10", 1, 1000, max_errors,
+	K("smtp", "max_errors", CONFIG_UINT, "20", 1, 100000, max_errors,
 	    "syntax or protocol errors before the session is closed (421)"),
 	K("smtp", "proxy_timeout", CONFIG_DURATION, "10s", 1, 300,
 	    proxy_timeout, "time allowed for the PROXY header"),

@@ -540,8 +540,10 @@ passwd_file_hash(const char *scheme, const char *password, char *out,
 	if (name == NULL)
 		goto fail;
 
-	/* count 0: libcrypt's default cost; salt from getentropy(). */
-	if ((setting = crypt_gensalt_ra(prefix, 0, NULL, 0)) == NULL)
+	/* libcrypt's default cost, except bcrypt whose default (2^5) is far
+	 * below today's advice (OpenBSD uses 2^10); salt from getentropy(). */
+	if ((setting = crypt_gensalt_ra(prefix, strcmp(prefix, "$2b$") == 0 ?
+	    10 : 0, NULL, 0)) == NULL)
 		goto fail;
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		FATAL("out of memory");

@@ -529,9 +529,9 @@ cmd_mail(struct smtp_session *s, struct span arg)
 	    !sender_owned(s, path.local, path.domain)) {
 		smtp_path_format(&path, addr);
 		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
-		    "by user %s", safe(addr, buf, sizeof(buf)), s->auth_user);
+		    "by user %s", addr, s->auth_user);
 		log_info("%s sender mismatch user=%s from=<%s>", s->sid,
-		    s->auth_user, buf);
+		    s->auth_user, safe(addr, buf, sizeof(buf)));
 		smtp_error(s);
 		return;
 	}
@@ -558,6 +558,7 @@ struct expand_ctx {
 	struct smtp_session	*s;
 	struct smtp_txn		*t;
 	size_t			 delivered;
+	bool			 alias;	/* addresses come from an alias */
 };
 
 static bool
@@ -595,21 +596,25 @@ expand_emit(const char *addr, void *arg)
 		x->delivered++;
 		return;
 	}
-	log_warn("%s alias target <%s> is neither a user nor remote",
-	    x->s->sid, addr);
+	/* A plain unknown recipient is the caller's 550; only a broken alias
+	 * is the admin's business. */
+	if (x->alias)
+		log_warn("%s alias target <%s> is neither a user nor remote",
+		    x->s->sid, addr);
 }
 
 /* Resolve a local recipient into mailboxes and forwards; false if none. */
 static bool
 resolve_local(struct smtp_session *s, const char *local, const char *domain)
 {
-	struct expand_ctx	 x = { s, s->txn, 0 };
+	struct expand_ctx	 x = { s, s->txn, 0, false };
 	char			 key[ADDRESS_MAX + 1];
 	int			 n;
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
 	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
+		x.alias = true;
 		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
 		    expand_emit, &x);
 		if (n < 0)
@@ -694,7 +699,8 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 			    "550 5.1.1 Recipient address rejected: "
 			    "User unknown");
 			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
-			    "User unknown", safe(addr, b1, sizeof(b1)));
+			    "User unknown", addr);
+			safe(addr, b1, sizeof(b1));
 			log_info("%s reject ip=%s from=<%s> to=<%s> "
 			    "reply=550-5.1.1-unknown-user", s->sid, s->peer_ip,
 			    safe(t->from_text, b2, sizeof(b2)), b1);
@@ -716,15 +722,13 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	case RELAY_DENY:
 	case RELAY_DENY_LITERAL:
 		text_printf(text, sizeof(text), "554 5.7.1 Relay access denied");
-		reply(s, "554 5.7.1 <%s>: Relay access denied",
-		    safe(addr, b1, sizeof(b1)));
+		reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
 		goto refused;
 	case RELAY_DENY_FORGED_LOCAL:
 		text_printf(text, sizeof(text), "550 5.7.1 Sender address "
 		    "rejected: local sender from an unauthenticated client");
 		reply(s, "550 5.7.1 <%s>: Sender address rejected: local "
-		    "sender from an unauthenticated client",
-		    safe(t->from_text, b1, sizeof(b1)));
+		    "sender from an unauthenticated client", t->from_text);
 		goto refused;
 	}
 	t->rcpts = grow(t->rcpts, &t->cap, t->nrcpts, sizeof(*t->rcpts));
@@ -1638,6 +1642,7 @@ smtp_session_start(struct engine *eng, struct listener *l,
 	    (unsigned long long)++eng->next_session_id);
 	memcpy(&s->peer, peer, len);
 	s->peer_len = len;
+	peer_text(s);	/* the real address, until a PROXY header says more */
 	text_copy(s->client_name, "unknown", sizeof(s->client_name));
 	if (l->role == LISTENER_SMTPS) {
 		/* RFC 8314: TLS from the first byte. */

@@ -2,14 +2,16 @@
  * flood: refused-relay flood through pillory's PROXY listener, and a NOOP
  * latency probe, for bench/attacklog/run.
  *
- *   flood attack HOST PORT SESSIONS SECONDS PER_CONN NSRC WINDOW
+ *   flood attack HOST PORT SESSIONS SECONDS PER_CONN NSRC WINDOW [RCPT [SDOM]]
  *
  * SESSIONS processes each loop until SECONDS have passed: connect, send a
  * PROXY v1 header claiming the next of NSRC source addresses (198.18.0.0/15,
  * the RFC 2544 benchmarking range: 198.18.X.Y, 250 hosts per /24), read the
- * greeting, EHLO, one MAIL FROM a local-domain sender, then PER_CONN
- * RCPT TO an outside recipient, pipelined WINDOW at a time (PIPELINING is
- * advertised), then QUIT. Every 5xx to a RCPT is a refused relay, i.e. one
+ * greeting, EHLO, one MAIL FROM a local-domain sender (spamN@SDOM; default
+ * gabacho-net.jp), then PER_CONN RCPT TO an outside recipient (default
+ * victim@empal.com; or RCPT, e.g. an unknown local user with an outside
+ * SDOM for a control run that makes no records), pipelined WINDOW at a
+ * time (PIPELINING is advertised), then QUIT. Every 5xx to a RCPT is a refused relay, i.e. one
  * spoofed-relay record; a 2xx would be an open relay (must stay 0). Keep
  * PER_CONN below [smtp] max_errors, or the server ends the session early
  * (that is counted, not an error). Prints one line:
@@ -125,7 +127,8 @@ dial(const struct sockaddr_in *dst)
 
 static void
 attack_worker(const struct sockaddr_in *dst, int id, int sessions,
-    double deadline, long per_conn, long nsrc, long window, int out)
+    double deadline, long per_conn, long nsrc, long window, const char *rcpt,
+    const char *sdom, int out)
 {
 	struct counts	 k = { 0, 0, 0, 0 };
 	static struct conn c;
@@ -135,7 +138,7 @@ attack_worker(const struct sockaddr_in *dst, int id, int sessions,
 	size_t		 blen, rlen;
 	int		 code;
 
-	snprintf(line, sizeof(line), "RCPT TO:<victim@empal.com>\r\n");
+	snprintf(line, sizeof(line), "RCPT TO:<%.200s>\r\n", rcpt);
 	rlen = strlen(line);
 	if (window * (long)rlen > (long)sizeof(batch))
 		window = (long)(sizeof(batch) / rlen);
@@ -163,7 +166,7 @@ attack_worker(const struct sockaddr_in *dst, int id, int sessions,
 			continue;
 		}
 		snprintf(line, sizeof(line),
-		    "MAIL FROM:<spam%ld@gabacho-net.jp>\r\n", seq % 1000);
+		    "MAIL FROM:<spam%ld@%.100s>\r\n", seq % 1000, sdom);
 		if (cmd(&c, line) != 250) {
 			k.errors++;
 			close(c.fd);
@@ -210,9 +213,9 @@ attack(const struct sockaddr_in *dst, int argc, char **argv)
 	long		 per_conn, nsrc, window;
 	pid_t		 pid;
 
-	if (argc != 9) {
+	if (argc < 9 || argc > 11) {
 		fprintf(stderr, "usage: flood attack HOST PORT SESSIONS "
-		    "SECONDS PER_CONN NSRC WINDOW\n");
+		    "SECONDS PER_CONN NSRC WINDOW [RCPT [SDOM]]\n");
 		return (2);
 	}
 	sessions = atoi(argv[4]);
@@ -239,7 +242,9 @@ attack(const struct sockaddr_in *dst, int argc, char **argv)
 		if (pid == 0) {
 			close(fds[0]);
 			attack_worker(dst, i, sessions, deadline, per_conn,
-			    nsrc, window, fds[1]);
+			    nsrc, window, argc > 9 ? argv[9] :
+			    "victim@empal.com", argc > 10 ? argv[10] :
+			    "gabacho-net.jp", fds[1]);
 		}
 	}
 	close(fds[1]);

@@ -90,6 +90,7 @@ class Pillory:
             sec, k = key.split("__", 1)
             self.sections.setdefault(sec, {})[k] = value
         self.proc = None
+        self.log_start = 0
 
     def write_config(self):
         lines = []
@@ -102,6 +103,8 @@ class Pillory:
         self.write_config()
         e = dict(os.environ)
         e.update(SAN_ENV)
+        self.log_start = self.logfile.stat().st_size \
+            if self.logfile.exists() else 0
         self.log_fp = open(self.logfile, "ab")
         self.proc = subprocess.Popen([BIN, "-c", str(self.conf), "serve"],
                                      stdout=self.log_fp, stderr=self.log_fp,
@@ -115,7 +118,7 @@ class Pillory:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("pillory exited: " + self.log())
-            if "ready" in self.log():
+            if "ready" in self.log()[self.log_start:]:
                 return
             time.sleep(0.02)
         raise RuntimeError("pillory did not start: " + self.log())

@@ -286,8 +286,8 @@ def test_seed_attack_one_connection_with_rset(make_pillory):
 
 # ---- the other kinds, and what is not an attack ---------------------------
 
-def test_kinds_and_non_attacks(pillory):
-    p = pillory
+def test_kinds_and_non_attacks(make_pillory):
+    p = make_pillory(smtp__max_errors="10")
     # relay: outside sender, outside recipient
     code, lines = attempt(p, "198.51.100.1", "spam@elsewhere.test",
                           "victim@empal.com")
@@ -311,7 +311,7 @@ def test_kinds_and_non_attacks(pillory):
     assert code == 554 and lines[0].startswith("5.5.1"), lines
     assert c.closed()
     c.close()
-    # protocol: an error flood up to max_errors (10 by default)
+    # protocol: an error flood up to max_errors (10 here)
     c = proxied(p, "198.51.100.5")
     for i in range(10):
         assert c.cmd("XYZZY")[0] == 500

@@ -84,7 +84,7 @@ def test_check_prints_effective_settings(make_pillory):
     assert "domains = example.test, gabacho-net.jp" in out
     assert "hostname = mx.example.test" in out
     # Defaults are shown too: the *effective* settings.
-    assert "max_errors = 10" in out
+    assert "max_errors = 20" in out
     assert "reject_forged_local_sender = yes" in out
     assert "trusted_networks = 127.0.0.1/32, ::1/128" in out
     assert "ok" in r.stderr

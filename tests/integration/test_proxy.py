@@ -85,8 +85,9 @@ def test_v1_attacker_address_is_used(pillory):
     assert code == 554 and lines[0].startswith("5.7.1"), (code, lines)
     c.cmd("QUIT")
     log = pillory.log()
-    assert re.search(rf"connect ip={re.escape(ATTACKER)} port={pillory.proxy_port}"
-                     r" listener=mx proxy=yes\n", log), log
+    assert re.search(rf"connect ip={re.escape(ATTACKER)} "
+                     rf"port={pillory.proxy_port} listener=mx proxy=yes\n",
+                     log), log
     assert re.search(rf"reject ip={re.escape(ATTACKER)} .*to=<x@remote\.test>"
                      r" verdict=deny attack=spoofed-relay", log), log
     assert queue_files(pillory) == []
@@ -197,7 +198,8 @@ def test_v2_ipv6(pillory):
 
 def test_v2_v4_mapped_ipv6(pillory):
     """::ffff:a.b.c.d is the IPv4 client a.b.c.d, for trust and logs."""
-    c = proxied(pillory, proxy_v2(f"::ffff:{ATTACKER}", dst="::ffff:192.0.2.1"))
+    c = proxied(pillory, proxy_v2(f"::ffff:{ATTACKER}",
+                                  dst="::ffff:192.0.2.1"))
     assert ehlo_peer(c) == ATTACKER
     c.cmd("RSET")
     assert relay_attempt(c)[0] == 554

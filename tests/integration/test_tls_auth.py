@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -432,7 +433,7 @@ def test_openssl_s_client_starttls(tp, where):
     assert m and m.group(1).startswith("ECDHE-"), err
 
 
-def test_openssl_s_client_tls11_refused(tp, tmp_path, cert):
+def test_openssl_s_client_tls11_refused(tp, cert):
     """TLS 1.0/1.1 are refused. The client is told it may use 1.1 at
     security level 0; a control server proves it then can."""
     lax = ("-cipher", "DEFAULT@SECLEVEL=0")
@@ -489,6 +490,7 @@ def msmtp(tmp_path, p, port, starttls_on, mech, rcpt, user="alice@example.test",
         "timeout 15\n"
         "account default : test\n")
     conf.chmod(0o600)
+    assert shutil.which("msmtp"), "msmtp is not installed (apt-get install msmtp)"
     return subprocess.run(
         ["msmtp", "-C", str(conf), "-a", "test", rcpt],
         input=message(user, rcpt).encode(), capture_output=True, timeout=60)
@@ -576,6 +578,14 @@ def test_wrong_password_535_and_auth_fail_record(tp):
     assert recs, (attack_records(tp, "auth-fail"), tp.log()[-2000:])
     assert recs[0]["client_ip"] == UNTRUSTED
     assert recs[0]["kind"] == "auth-fail"
+    assert recs[0]["user"] == "alice@example.test", recs[0]
+    assert recs[0]["port"] == tp.sub_port, recs[0]
+    # Kept for the admin, never published: --mask hides the login.
+    masked = tp.cli("log", "--json", "--mask", "--kind", "auth-fail")
+    assert masked.returncode == 0, masked.stderr
+    assert masked.stdout.strip(), masked
+    assert "alice@example.test" not in masked.stdout, masked.stdout
+    assert "nobody@example.test" not in masked.stdout, masked.stdout
     assert wait_records(tp, "auth-fail",
                         lambda r: "nobody@example.test" in json.dumps(r))
     # Secrets are never logged.
@@ -726,6 +736,9 @@ def test_received_header_esmtpsa_tls13(tp):
     assert "with ESMTPSA" in rcv, rcv
     assert re.search(r"\(using TLSv1\.3 with cipher TLS_[A-Z0-9_]+\)", rcv), rcv
     assert "bob" not in rcv.lower(), rcv
+    # ... and the log names protocol and cipher.
+    assert re.search(r" tls ip=127\.0\.0\.2 TLSv1\.3 TLS_[A-Z0-9_]+", tp.log()), \
+        tp.log()[-2000:]
 
 
 def test_received_header_tls12(tp):
@@ -903,9 +916,12 @@ def test_sighup_rereads_passwd_file(tp):
 # ---- start-up errors and password schemes ------------------------------------
 
 
-@pytest.mark.parametrize("which", ["cert", "key"])
+@pytest.mark.parametrize("which", ["cert", "key", "garbage-key"])
 def test_missing_tls_file_is_startup_error(make_tls, tmp_path, which):
     missing = str(tmp_path / f"no-such-{which}.pem")
+    if which == "garbage-key":
+        Path(missing).write_text("this is not a PEM key\n")
+        which = "key"
     p = make_tls(start=False, **{f"tls__{which}": missing})
     p.write_config()
     r = run(["-c", str(p.conf), "serve"])
