@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +97,7 @@ worker(const struct sockaddr_in *dst, const struct sockaddr_in *src,
 {
 	struct counts	 k = { 0, 0, 0, 0 };
 	struct conn	 c;
+	struct timeval	 tmo = { 10, 0 };
 	int		 one = 1;
 
 	while (now() < deadline) {
@@ -107,6 +109,9 @@ worker(const struct sockaddr_in *dst, const struct sockaddr_in *src,
 		}
 		setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		setsockopt(c.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* a stalled server ends the connection, not the benchmark */
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+		setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 		if (bind(c.fd, (const struct sockaddr *)src, sizeof(*src)) < 0 ||
 		    connect(c.fd, (const struct sockaddr *)dst,
 		    sizeof(*dst)) < 0) {

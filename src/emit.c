@@ -57,6 +57,7 @@ emit_reserve(struct emit *e, size_t n)
 		FATAL("out of memory");
 	e->buf = p;
 	e->cap = ncap;
+	e->buf[e->len] = '\0';
 }
 
 void

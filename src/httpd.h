@@ -26,6 +26,8 @@ struct httpd;
 
 /* Requests and headers larger than this are refused by evhttp. */
 #define HTTPD_HEADERS_MAX	8192
+/* Request bodies (we take none) beyond this are refused with 413. */
+#define HTTPD_BODY_MAX		8192
 /* Idle and read timeout of a connection, seconds. */
 #define HTTPD_TIMEOUT_S		30
 /* Longest cleaned path we look up. */

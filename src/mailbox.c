@@ -42,6 +42,7 @@ struct mailbox_msg {
 	char		 uid[MAILBOX_UID_MAX + 1];
 	uint64_t	 size;		/* octets with CRLF line ends */
 	unsigned long long sec;		/* leading seconds of the name */
+	unsigned long	 usec;		/* its "M<usec>" field, else 0 */
 	bool		 in_new;
 	bool		 deleted;
 	bool		 retrieved;
@@ -210,17 +211,45 @@ file_wire_size(int fd, uint64_t *size_out)
 	return 0;
 }
 
+/* Leading decimal digits of p (saturated), advancing *end past them. */
 static unsigned long long
-leading_seconds(const char *name)
+digits(const char *p, const char **end)
 {
 	unsigned long long	n = 0;
 
-	for (; *name >= '0' && *name <= '9'; name++) {
-		if (n > (ULLONG_MAX - 9) / 10)
-			return ULLONG_MAX;
-		n = n * 10 + (unsigned)(*name - '0');
-	}
+	for (; *p >= '0' && *p <= '9'; p++)
+		n = n > (ULLONG_MAX - 9) / 10 ? ULLONG_MAX :
+		    n * 10 + (unsigned)(*p - '0');
+	*end = p;
 	return n;
+}
+
+/*
+ * Delivery time from a Maildir name "<sec>.<...>M<usec><...>.<host>":
+ * the seconds, and the microseconds of an "M" field in the second part
+ * (spool.c and Dovecot write them unpadded, so the name alone does not
+ * sort).
+ */
+static void
+delivery_time(const char *name, unsigned long long *sec_out,
+    unsigned long *usec_out)
+{
+	const char		*p, *dot;
+	unsigned long long	 us;
+
+	*sec_out = digits(name, &p);
+	*usec_out = 0;
+	if (*p != '.')
+		return;
+	p++;
+	dot = strchr(p, '.');
+	for (; *p != '\0' && p != dot; p++) {
+		if (*p == 'M' && p[1] >= '0' && p[1] <= '9') {
+			us = digits(p + 1, &p);
+			*usec_out = us < 1000000 ? (unsigned long)us : 999999;
+			return;
+		}
+	}
 }
 
 static int
@@ -230,6 +259,8 @@ msg_cmp(const void *a, const void *b)
 
 	if (x->sec != y->sec)
 		return x->sec < y->sec ? -1 : 1;
+	if (x->usec != y->usec)
+		return x->usec < y->usec ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -268,7 +299,7 @@ scan_entry(struct mailbox *mb, int dfd, const char *name, bool in_new)
 	memset(m, 0, sizeof(*m));
 	m->name = xstrdup(name);
 	m->size = size;
-	m->sec = leading_seconds(name);
+	delivery_time(name, &m->sec, &m->usec);
 	m->in_new = in_new;
 	make_uid(name, m->uid);
 	return 0;

@@ -974,7 +974,7 @@ mta_session_start(struct event_base *base, const struct mta_session_params *p,
 	bufferevent_setcb(s->bev, mta_read_cb, mta_write_cb, mta_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, MTA_BODY_HIGH / 2, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	mta_enter_state(s, MTA_STATE_CONNECT);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	errno = 0;
 	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&s->addr,
 	    (int)s->addr_len) == -1) {

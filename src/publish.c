@@ -535,7 +535,8 @@ publish_sweep(int dirfd)
 	time_t		 now = time(NULL);
 	int		 fd;
 
-	if ((fd = dup(dirfd)) == -1)
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
 		return;
 	if ((dp = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -1933,7 +1934,8 @@ publish_ended_dir(struct publish_ctx *ctx, bool inc)
 	int			 dirfd = inc ? ctx->incfd : ctx->topfd;
 	int			 fd, rc = 0;
 
-	if ((fd = dup(dirfd)) == -1 || (dp = fdopendir(fd)) == NULL) {
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dp = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return (publish_fail(ctx, "opendir", inc ? "incidents" : "."));
@@ -2228,6 +2230,12 @@ publisher_notify(struct publisher *pub)
 		pthread_cond_signal(&pub->cv);
 	}
 	publisher_unlock(pub);
+}
+
+void
+publisher_notify_cb(void *pub)
+{
+	publisher_notify(pub);
 }
 
 void

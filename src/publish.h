@@ -93,6 +93,10 @@ struct publisher *publisher_start(const struct config *cfg, char *err,
  */
 void publisher_notify(struct publisher *pub);
 
+/* publisher_notify() for a callback slot that takes a void * (the
+ * attack log writer's hook). */
+void publisher_notify_cb(void *pub);
+
 /*
  * A new config generation (SIGHUP): take its [publish] settings and
  * regenerate soon. Bad settings are logged and the old ones kept.

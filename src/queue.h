@@ -69,4 +69,7 @@ void queue_stop(struct queue *q);
 int queue_read_envelope(const char *dir, const char *id,
     struct envelope *env_out, char *err, size_t errlen);
 
+/* `pillory queue` (cmd_queue.c); also to be declared in cmd.h. */
+int cmd_queue(const struct config *cfg, int argc, char **argv);
+
 #endif

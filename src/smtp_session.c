@@ -142,6 +142,8 @@ struct smtp_session {
 	unsigned		 errors;
 	unsigned		 messages;
 	struct event		*timer;		/* greet pause, PROXY timeout */
+	struct event		*close_timer;	/* set once closing */
+	unsigned		 close_polls;
 	struct smtp_txn		*txn;
 };
 
@@ -316,6 +318,8 @@ smtp_free(struct smtp_session *s)
 		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
 		event_free(s->timer);
+	if (s->close_timer != NULL)
+		event_free(s->close_timer);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	if (s->ip_counted)
@@ -325,20 +329,43 @@ smtp_free(struct smtp_session *s)
 	free(s);
 }
 
+/*
+ * Free the session once its last reply has left: both the session's
+ * output and, for a TLS filter, the output of the socket underneath. Runs
+ * from its own timer, never inside input processing, so no caller ever
+ * touches a freed session.
+ */
 static void
-smtp_write_drained(struct bufferevent *bev, void *arg)
+smtp_close_poll(evutil_socket_t fd, short what, void *arg)
 {
-	(void)bev;
-	smtp_free(arg);
+	struct smtp_session	*s = arg;
+	struct bufferevent	*under;
+	struct timeval		 tv = { 0, 10000 };
+
+	(void)fd;
+	(void)what;
+	if (!s->dead && s->bev != NULL &&
+	    ++s->close_polls < SMTP_WRITE_TIMEOUT * 100) {
+		under = bufferevent_get_underlying(s->bev);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+		    (under != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(under)) > 0)) {
+			evtimer_add(s->close_timer, &tv);
+			return;
+		}
+	}
+	smtp_free(s);
 }
 
-/* Stop reading; free once the last reply is out (or at once). */
+/* Stop reading; the session is freed once the last reply is out. */
 static void
 smtp_close(struct smtp_session *s, const char *why)
 {
 	log_debug("%s closing: %s", s->sid, why);
 	if (s->state != SMTP_STATE_CLOSING)
 		smtp_enter_state(s, SMTP_STATE_CLOSING);
+	if (s->close_timer != NULL)
+		return;		/* already on its way out */
 	if (s->commit_pending) {
 		/* The spool still holds this session as its callback's
 		 * argument; it frees the session when the commit ends. */
@@ -349,14 +376,14 @@ smtp_close(struct smtp_session *s, const char *why)
 		}
 		return;
 	}
-	if (s->bev == NULL || s->dead ||
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		smtp_free(s);
-		return;
+	if (s->bev != NULL) {
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_setcb(s->bev, NULL, NULL, smtp_event_cb, s);
 	}
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, smtp_write_drained, smtp_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	if ((s->close_timer = evtimer_new(s->eng->base, smtp_close_poll,
+	    s)) == NULL)
+		FATAL("evtimer_new");
+	event_active(s->close_timer, EV_TIMEOUT, 0);
 }
 
 /* Count a client error; past max_errors the session ends (421). */

@@ -35,7 +35,8 @@ encode(const uint8_t *in, size_t len, char *out)
 	uint32_t	v;
 
 	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64chars[v >> 18];
 		out[o++] = b64chars[(v >> 12) & 63];
 		out[o++] = b64chars[(v >> 6) & 63];

@@ -186,6 +186,9 @@ test_listing(void **state)
 	put_str(f, "cur", "1700000100.M1P1_a.host:2,S", "ab\ncd\n");
 	put_str(f, "new", "1700000200.M2P1_c.host", "one\r\ntwo\nthree");
 	put_str(f, "new", "1700000200.M1P1_c.host", "");
+	/* Same second: microseconds order, not the unpadded name. */
+	put_str(f, "cur", "1700000400.M999P1_e.host:2,", "e\n");
+	put_str(f, "new", "1700000400.M10000P1_d.host", "d\n");
 	put_str(f, "new", ".hidden", "no\n");
 	put_str(f, "cur", ".1700000000.x", "no\n");
 	snprintf(p, sizeof(p), "%s/new/subdir", f->box);
@@ -194,7 +197,9 @@ test_listing(void **state)
 	put_str(f, "tmp", "1700000000.tmp", "in delivery\n");
 
 	assert_int_equal(mailbox_open(f->box, &mb), 0);
-	assert_int_equal(mailbox_count(mb), 4);
+	assert_int_equal(mailbox_count(mb), 6);
+	assert_string_equal(mailbox_uid(mb, 5), "1700000400.M999P1_e.host");
+	assert_string_equal(mailbox_uid(mb, 6), "1700000400.M10000P1_d.host");
 	assert_string_equal(mailbox_uid(mb, 1), "1700000100.M1P1_a.host");
 	assert_int_equal(mailbox_size(mb, 1), 8);
 	assert_string_equal(mailbox_uid(mb, 2), "1700000200.M1P1_c.host");
@@ -205,9 +210,9 @@ test_listing(void **state)
 	    "1700000300.M1P1_b.host,S=6,W=99");
 	assert_int_equal(mailbox_size(mb, 4), 99);
 	mailbox_stat(mb, &count, &octets);
-	assert_int_equal(count, 4);
-	assert_int_equal(octets, 8 + 0 + 15 + 99);
-	assert_false(mailbox_exists(mb, 5));
+	assert_int_equal(count, 6);
+	assert_int_equal(octets, 8 + 0 + 15 + 99 + 3 + 3);
+	assert_false(mailbox_exists(mb, 7));
 	mailbox_close(mb);
 }
 

@@ -1,0 +1,1322 @@
+/*
+ * pop3.c: the POP3 server state machine (RFC 1939, with RFC 2449 CAPA,
+ * RESP-CODES, AUTH-RESP-CODE and PIPELINING, RFC 2595 STLS, RFC 5034
+ * AUTH PLAIN). Runs in the unprivileged engine; every byte it reads is
+ * untrusted. Passwords go to the auth process (auth.h); a successful
+ * login grants the client address POP-before-SMTP relay (grants.h).
+ *
+ *   AUTHORIZATION --USER, PASS / AUTH PLAIN with response--> AUTHWAIT
+ *   AUTHORIZATION --AUTH PLAIN--> SASL --response--> AUTHWAIT
+ *   SASL --"*", bad response--> AUTHORIZATION
+ *   AUTHWAIT --ok, mailbox locked for us--> TRANSACTION
+ *   AUTHWAIT --failed, mailbox in use, auth unavailable--> AUTHORIZATION
+ *   TRANSACTION --RETR, TOP, LIST, UIDL--> SENDING --".\r\n"--> TRANSACTION
+ *   TRANSACTION --QUIT--> UPDATE --deletions applied--> CLOSING
+ *   AUTHORIZATION --QUIT--> CLOSING
+ *   any --timeout, error limit, 3 failed logins, blocked address,
+ *         peer gone--> CLOSING
+ *
+ * STLS keeps AUTHORIZATION but replaces the bufferevent (input already
+ * buffered is discarded: CVE-2011-0411). One transition function,
+ * pop3_enter_state(), logs every change at debug level.
+ *
+ * Line discipline as in smtp_session.c: a line ends only at CRLF; a bare
+ * CR or LF, NUL or 8-bit octet in a command is an error; an over-long
+ * line gets one "-ERR" and its rest is discarded. Deletions only happen in
+ * UPDATE: a connection that ends without QUIT changes nothing (RFC 1939
+ * 6). Output is bounded: a message or a listing is produced as the socket
+ * takes it (POP3_OUTPUT_HIGH), and pipelined commands wait while output
+ * is backed up. Passwords and SASL responses are wiped after use and
+ * never logged.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "attacklog.h"
+#include "auth.h"
+#include "config.h"
+#include "dns.h"
+#include "engine.h"
+#include "grants.h"
+#include "listener.h"
+#include "log.h"
+#include "mailbox.h"
+#include "pop3.h"
+#include "pop3_parse.h"
+#include "sasl.h"
+#include "spool.h"
+#include "text.h"
+#include "tls.h"
+
+/* Input held before we stop reading (pipelined commands wait here). */
+#define POP3_INPUT_HIGH_WATER	(64 * 1024)
+/* Output queued before a message or listing pauses, and pipelined
+ * commands wait; production resumes below POP3_OUTPUT_LOW. */
+#define POP3_OUTPUT_HIGH	(256 * 1024)
+#define POP3_OUTPUT_LOW		(64 * 1024)
+/* Bad commands before the session is closed. */
+#define POP3_ERRORS_MAX		10
+/* Failed logins in one session before it is closed. */
+#define POP3_AUTH_FAILURES_MAX	3
+/* While closing after STLS: how often to look whether the socket's
+ * bufferevent under the TLS filter has sent the last reply. */
+#define POP3_LINGER_TICK_US	10000
+#define POP3_PATH_MAX		4096
+/* RFC 2449 4: a response line is at most 512 octets with CRLF. */
+#define POP3_REPLY_MAX		510
+/* Listing lines gathered per write (one TLS record at most). */
+#define POP3_LIST_BATCH		16384
+
+#define POP3_GREETING		"+OK pillory POP3 ready"
+#define POP3_ERR_PLAINTEXT	"-ERR [AUTH] Plaintext authentication " \
+				"disallowed on non-secure connections"
+#define POP3_ERR_AUTH_FAILED	"-ERR [AUTH] Authentication failed."
+
+enum pop3_state {
+	POP3_STATE_AUTHORIZATION = 0,
+	POP3_STATE_SASL,
+	POP3_STATE_AUTHWAIT,
+	POP3_STATE_TRANSACTION,
+	POP3_STATE_SENDING,
+	POP3_STATE_UPDATE,
+	POP3_STATE_CLOSING,
+};
+
+static const char *const pop3_state_names[] = {
+	"AUTHORIZATION", "SASL", "AUTHWAIT", "TRANSACTION", "SENDING",
+	"UPDATE", "CLOSING",
+};
+
+#define ST(x)	(1u << POP3_STATE_##x)
+
+/* What SENDING is producing. */
+enum pop3_send {
+	POP3_SEND_MESSAGE,	/* RETR, TOP: s->reader */
+	POP3_SEND_LIST,		/* LIST without argument */
+	POP3_SEND_UIDL,		/* UIDL without argument */
+};
+
+struct pop3_session {
+	char			 sid[SESSION_ID_MAX];
+	struct engine		*eng;
+	struct listener		*listener;
+	struct bufferevent	*bev;
+	enum pop3_state		 state;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peer_len;
+	char			 peer_ip[IPADDR_TEXT_MAX];
+	char			 client_name[DOMAIN_MAX + 1];
+	struct dns_req		*dns_req;
+	bool			 ip_counted;
+	bool			 trusted;
+	bool			 tls;
+	char			 tls_info[96];
+	bool			 skip_line;	/* discarding a too long line */
+	bool			 dead;		/* connection gone */
+	bool			 logged_in;
+	/* Re-entrancy: libevent may call our callbacks from inside an
+	 * evbuffer_add (bufferevent_openssl writes at once). busy holds
+	 * the session alive while any of our code runs; in_process keeps
+	 * pop3_process() from nesting. */
+	unsigned		 busy;
+	bool			 in_process;
+	bool			 free_pending;
+	struct event		*linger;	/* closing: socket to drain */
+	uint64_t		 linger_ticks;
+	unsigned		 errors;
+	unsigned		 auth_failures;
+	/* USER's argument, then the user logging in or logged in. */
+	char			 user[AUTH_USER_MAX + 1];
+	const char		*method;	/* "USER", "PLAIN": for logs */
+	struct auth_req		*auth_req;
+	struct mailbox		*mb;
+	/* SENDING */
+	enum pop3_send		 send;
+	struct mailbox_reader	*reader;
+	unsigned		 send_next;	/* next message of a listing */
+	/* counters for the disconnect line */
+	unsigned		 retrieved;
+	unsigned		 deleted;
+};
+
+static void pop3_process(struct pop3_session *);
+static void pop3_close(struct pop3_session *, const char *);
+static void pop3_event_cb(struct bufferevent *, short, void *);
+
+/* CLOSING is final: a handler that goes on after a nested close (the
+ * peer vanished during a write) cannot leave it. */
+static void
+pop3_enter_state(struct pop3_session *s, enum pop3_state next)
+{
+	if (s->state == POP3_STATE_CLOSING)
+		return;
+	log_debug("%s state %s -> %s", s->sid, pop3_state_names[s->state],
+	    pop3_state_names[next]);
+	s->state = next;
+}
+
+static const struct config *
+cfg_of(const struct pop3_session *s)
+{
+	return s->eng->cfg;
+}
+
+static const struct sockaddr *
+peer_of(const struct pop3_session *s)
+{
+	return (const struct sockaddr *)&s->peer;
+}
+
+static void
+reply(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One response line and its CRLF in one evbuffer_add: on a TLS
+ * bufferevent every add is written (one TLS record) at once. */
+static void
+reply(struct pop3_session *s, const char *fmt, ...)
+{
+	char	line[POP3_REPLY_MAX + 2];
+	va_list	ap;
+	int	n;
+
+	if (s->dead || s->bev == NULL)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		FATAL("reply longer than POP3_REPLY_MAX");
+	line[n++] = '\r';
+	line[n++] = '\n';
+	evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n);
+}
+
+/* Text an attacker chose, made safe for one log line. */
+static const char *
+safe(const char *in, char *buf, size_t size)
+{
+	return log_sanitize(in, buf, size);
+}
+
+static void
+record_attack(struct pop3_session *s, enum attack_kind kind,
+    const char *user, const char *reply_text)
+{
+	struct attack_record	 rec;
+	struct timespec		 ts;
+
+	if (s->eng->alog == NULL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	rec.kind = kind;
+	text_copy(rec.client_ip, s->peer_ip, sizeof(rec.client_ip));
+	text_copy(rec.client_name, s->client_name, sizeof(rec.client_name));
+	if (user != NULL)
+		text_copy(rec.user, user, sizeof(rec.user));
+	text_copy(rec.session, s->sid, sizeof(rec.session));
+	text_copy(rec.reply, reply_text, sizeof(rec.reply));
+	rec.port = s->listener->port;
+	attacklog_record(s->eng->alog, &rec);
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+static void
+pop3_free(struct pop3_session *s)
+{
+	log_info("%s disconnect ip=%s user=%s retrieved=%u deleted=%u "
+	    "errors=%u", s->sid, s->peer_ip, s->logged_in ? s->user : "-",
+	    s->retrieved, s->deleted, s->errors);
+	if (s->dns_req != NULL)
+		dns_cancel(s->dns_req);
+	if (s->auth_req != NULL)
+		auth_cancel(s->auth_req);
+	if (s->linger != NULL)
+		event_free(s->linger);
+	mailbox_reader_close(s->reader);
+	mailbox_close(s->mb);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->ip_counted)
+		listener_ip_release(peer_of(s));
+	s->eng->sessions--;
+	explicit_bzero(s->user, sizeof(s->user));
+	free(s);
+}
+
+static void
+pop3_hold(struct pop3_session *s)
+{
+	s->busy++;
+}
+
+/* End of a hold; frees a session closed meanwhile. */
+static void
+pop3_release(struct pop3_session *s)
+{
+	if (--s->busy == 0 && s->free_pending)
+		pop3_free(s);
+}
+
+/* Free now, or when the last hold ends. */
+static void
+pop3_free_soon(struct pop3_session *s)
+{
+	s->free_pending = true;
+	if (s->busy == 0)
+		pop3_free(s);
+}
+
+/*
+ * Octets not yet handed to the kernel: ours and, after STLS, those of the
+ * socket's bufferevent under the TLS filter (the filter empties ours into
+ * it at once, so ours alone says nothing about what was sent).
+ */
+static size_t
+pop3_output_pending(const struct pop3_session *s)
+{
+	struct bufferevent	*under = bufferevent_get_underlying(s->bev);
+	size_t			 n;
+
+	n = evbuffer_get_length(bufferevent_get_output(s->bev));
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+static void pop3_linger(struct pop3_session *);
+
+/* The filter's underlying bufferevent tells us nothing when it has
+ * drained, so look again shortly; give up after the write timeout. */
+static void
+pop3_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pop3_session	*s = arg;
+	uint64_t		 max;
+
+	(void)fd;
+	(void)what;
+	max = cfg_of(s)->pop3_timeout * (1000000 / POP3_LINGER_TICK_US);
+	if (pop3_output_pending(s) == 0 || ++s->linger_ticks > max) {
+		pop3_free_soon(s);
+		return;
+	}
+	pop3_linger(s);
+}
+
+static void
+pop3_linger(struct pop3_session *s)
+{
+	struct timeval	tv = { 0, POP3_LINGER_TICK_US };
+
+	if (s->linger == NULL &&
+	    (s->linger = evtimer_new(s->eng->base, pop3_linger_cb, s)) == NULL)
+		FATAL("evtimer_new");
+	evtimer_add(s->linger, &tv);
+}
+
+static void
+pop3_write_drained(struct bufferevent *bev, void *arg)
+{
+	struct pop3_session	*s = arg;
+
+	(void)bev;
+	if (pop3_output_pending(s) > 0) {
+		pop3_linger(s);
+		return;
+	}
+	pop3_free_soon(s);
+}
+
+/*
+ * Stop reading; free once the last reply is out (or at once). The
+ * mailbox is released now, not after the drain, so that a client that
+ * reconnects right after QUIT finds it free. While a hold is on, the
+ * free waits for pop3_release(). Calling it twice is harmless.
+ */
+static void
+pop3_close(struct pop3_session *s, const char *why)
+{
+	log_debug("%s closing: %s", s->sid, why);
+	if (s->state != POP3_STATE_CLOSING)
+		pop3_enter_state(s, POP3_STATE_CLOSING);
+	mailbox_reader_close(s->reader);
+	s->reader = NULL;
+	if (s->mb != NULL) {
+		mailbox_close(s->mb);
+		s->mb = NULL;
+	}
+	if (s->bev == NULL || s->dead || pop3_output_pending(s) == 0) {
+		pop3_free_soon(s);
+		return;
+	}
+	/* bufferevent_enable() on TLS may write and call the drained
+	 * callback at once. */
+	pop3_hold(s);
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setcb(s->bev, NULL, pop3_write_drained, pop3_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	/* A write timeout turned writing off; the last words still go. */
+	bufferevent_enable(s->bev, EV_WRITE);
+	if (!s->free_pending &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		pop3_linger(s);	/* only the filter's socket has some */
+	pop3_release(s);
+}
+
+/* Count a bad command; past POP3_ERRORS_MAX the session ends. */
+static bool
+pop3_error(struct pop3_session *s)
+{
+	if (++s->errors < POP3_ERRORS_MAX)
+		return false;
+	reply(s, "-ERR Too many bad commands, closing connection.");
+	log_info("%s too many errors ip=%s", s->sid, s->peer_ip);
+	record_attack(s, ATTACK_PROTOCOL, NULL,
+	    "-ERR Too many bad commands");
+	pop3_close(s, "too many errors");
+	return true;
+}
+
+/* ---- policy ----------------------------------------------------------- */
+
+/* RFC 2595 2.1 and Dovecot's disable_plaintext_auth: passwords in the
+ * clear only over TLS, from trusted networks, or when allowed. */
+static bool
+plaintext_allowed(const struct pop3_session *s)
+{
+	return s->tls || s->trusted || cfg_of(s)->pop3_allow_plaintext;
+}
+
+static bool
+stls_offered(const struct pop3_session *s)
+{
+	return s->eng->tls != NULL && !s->tls;
+}
+
+/* RFC 2449 6: one capability per line; the CAPA command walks this. */
+struct pop3_capa {
+	const char	*text;
+	bool		(*when)(const struct pop3_session *); /* NULL: always */
+};
+
+static const struct pop3_capa pop3_capas[] = {
+	{ "TOP", NULL },			/* RFC 2449 6.1 */
+	{ "UIDL", NULL },			/* RFC 2449 6.2 */
+	{ "USER", plaintext_allowed },		/* RFC 2449 6.3 */
+	{ "SASL PLAIN", plaintext_allowed },	/* RFC 5034 5 */
+	{ "STLS", stls_offered },		/* RFC 2595 4 */
+	{ "RESP-CODES", NULL },			/* RFC 2449 6.4 */
+	{ "AUTH-RESP-CODE", NULL },		/* RFC 3206 */
+	{ "PIPELINING", NULL },			/* RFC 2449 6.6 */
+	{ "IMPLEMENTATION pillory", NULL },	/* RFC 2449 6.9 */
+};
+
+/* ---- login ------------------------------------------------------------- */
+
+/* The Maildir of s->user: STATE_DIR/mail/DOMAIN/USER (spool.c). */
+static bool
+mailbox_path(const struct pop3_session *s, char *out, size_t size)
+{
+	const char	*at = strrchr(s->user, '@');
+	char		 local[AUTH_USER_MAX + 1];
+
+	if (at == NULL || !text_copy_span(local, sizeof(local), s->user,
+	    (size_t)(at - s->user)))
+		return false;
+	if (!spool_name_is_safe(local) || !spool_name_is_safe(at + 1))
+		return false;
+	return text_printf(out, size, "%s/mail/%s/%s", cfg_of(s)->state_dir,
+	    at + 1, local);
+}
+
+/* The password was right: lock the mailbox, grant relay, greet. */
+static void
+pop3_login_ok(struct pop3_session *s)
+{
+	char		path[POP3_PATH_MAX];
+	size_t		count;
+	uint64_t	octets;
+
+	if (!mailbox_path(s, path, sizeof(path))) {
+		log_warn("%s login ip=%s user=%s: no usable mailbox name",
+		    s->sid, s->peer_ip, s->user);
+		reply(s, "-ERR [SYS/PERM] Mailbox unavailable.");
+		goto back;
+	}
+	if (mailbox_open(path, &s->mb) == -1) {
+		if (errno == EBUSY) {
+			log_info("%s login ip=%s user=%s: mailbox in use",
+			    s->sid, s->peer_ip, s->user);
+			/* RFC 2449 8.1.1 */
+			reply(s, "-ERR [IN-USE] mailbox locked");
+		} else {
+			log_warn("%s login ip=%s user=%s: open %s: %s", s->sid,
+			    s->peer_ip, s->user, path, strerror(errno));
+			reply(s, "-ERR [SYS/TEMP] Unable to open the "
+			    "mailbox.");
+		}
+		goto back;
+	}
+	grants_add(s->eng, peer_of(s), s->user);
+	mailbox_stat(s->mb, &count, &octets);
+	log_info("%s login ip=%s user=%s method=%s messages=%zu octets=%llu%s"
+	    "%s", s->sid, s->peer_ip, s->user, s->method, count,
+	    (unsigned long long)octets, s->tls ? " tls=" : "",
+	    s->tls ? s->tls_info : "");
+	s->logged_in = true;
+	pop3_enter_state(s, POP3_STATE_TRANSACTION);
+	reply(s, "+OK Logged in.");
+	return;
+back:
+	s->user[0] = '\0';
+	pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+}
+
+static void
+pop3_auth_done(enum auth_result result, void *arg)
+{
+	struct pop3_session	*s = arg;
+	char			 b[ADDRESS_MAX * 4 + 1];
+
+	s->auth_req = NULL;
+	pop3_hold(s);
+	switch (result) {
+	case AUTH_OK:
+		pop3_login_ok(s);
+		break;
+	case AUTH_FAIL:
+		reply(s, POP3_ERR_AUTH_FAILED);
+		log_info("%s auth failed ip=%s user=%s method=%s", s->sid,
+		    s->peer_ip, safe(s->user, b, sizeof(b)), s->method);
+		record_attack(s, ATTACK_AUTH_FAIL, s->user,
+		    POP3_ERR_AUTH_FAILED);
+		s->user[0] = '\0';
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		if (++s->auth_failures >= POP3_AUTH_FAILURES_MAX) {
+			log_info("%s too many failed logins ip=%s", s->sid,
+			    s->peer_ip);
+			pop3_close(s, "too many failed logins");
+		}
+		break;
+	case AUTH_TEMPFAIL:
+		reply(s, "-ERR [SYS/TEMP] Temporary authentication failure.");
+		log_warn("%s auth unavailable ip=%s", s->sid, s->peer_ip);
+		s->user[0] = '\0';
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		break;
+	}
+	pop3_process(s);
+	pop3_release(s);
+}
+
+/*
+ * Hand user and password to the auth process; the caller wipes the
+ * password. An address blocked after too many failures is refused
+ * without asking (auth.h).
+ */
+static void
+pop3_login(struct pop3_session *s, const char *method, const char *user,
+    const char *password)
+{
+	if (auth_is_blocked(s->eng->auth, peer_of(s))) {
+		reply(s, "-ERR [SYS/TEMP] too many failures, try later");
+		log_info("%s auth blocked ip=%s", s->sid, s->peer_ip);
+		pop3_close(s, "auth blocked");
+		return;
+	}
+	if (s->eng->auth == NULL) {
+		reply(s, "-ERR [SYS/TEMP] Authentication unavailable.");
+		s->user[0] = '\0';
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		return;
+	}
+	text_copy(s->user, user, sizeof(s->user));
+	text_lower(s->user);
+	s->method = method;
+	pop3_enter_state(s, POP3_STATE_AUTHWAIT);
+	s->auth_req = auth_verify(s->eng->auth, s->user, password, peer_of(s),
+	    pop3_auth_done, s);
+}
+
+/* An RFC 4616 PLAIN response, initial or continuation. */
+static void
+pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
+{
+	char	user[AUTH_USER_MAX + 1], pass[AUTH_PASSWORD_MAX + 1];
+
+	if (sasl_plain_decode(b64, len, user, pass) == -1) {
+		reply(s, "-ERR [AUTH] Invalid PLAIN response.");
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		if (s->eng->auth != NULL)
+			auth_note_failure(s->eng->auth, peer_of(s));
+		pop3_error(s);
+		return;
+	}
+	pop3_login(s, "PLAIN", user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(user, sizeof(user));
+}
+
+/* One line in SASL: the client's PLAIN response (RFC 5034 4). */
+static void
+pop3_sasl_line(struct pop3_session *s, const char *line, size_t len)
+{
+	bool	cancel;
+
+	if (pop3_parse_sasl_line(line, len, &cancel) != POP3_PARSE_OK) {
+		reply(s, "-ERR [AUTH] Invalid SASL response.");
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		pop3_error(s);
+		return;
+	}
+	if (cancel) {
+		/* RFC 5034 4: "*" cancels; the AUTH command fails. */
+		reply(s, "-ERR Authentication aborted.");
+		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		return;
+	}
+	pop3_auth_plain(s, line, len);
+}
+
+/* ---- AUTHORIZATION commands -------------------------------------------- */
+
+static void
+cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	char	text[POP3_REPLY_MAX] = "+OK Capability list follows";
+	size_t	i;
+
+	(void)cmd;
+	for (i = 0; i < sizeof(pop3_capas) / sizeof(pop3_capas[0]); i++) {
+		if (pop3_capas[i].when != NULL && !pop3_capas[i].when(s))
+			continue;
+		text_append(text, "\r\n", sizeof(text));
+		text_append(text, pop3_capas[i].text, sizeof(text));
+	}
+	text_append(text, "\r\n.", sizeof(text));
+	reply(s, "%s", text);
+}
+
+static void pop3_setup_bev(struct pop3_session *);
+
+static void
+cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	(void)cmd;
+	if (!stls_offered(s)) {
+		reply(s, s->tls ? "-ERR TLS already active." :
+		    "-ERR TLS not available.");
+		pop3_error(s);
+		return;
+	}
+	reply(s, "+OK Begin TLS negotiation");
+	/* RFC 2595 4: forget USER, and the commands the client pipelined
+	 * behind STLS (tls_starttls drops them: CVE-2011-0411). */
+	s->bev = tls_starttls(s->bev, s->eng->tls);
+	s->tls = true;
+	s->user[0] = '\0';
+	pop3_setup_bev(s);
+}
+
+static void
+cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	if (!plaintext_allowed(s)) {
+		reply(s, POP3_ERR_PLAINTEXT);
+		pop3_error(s);
+		return;
+	}
+	text_copy_span(s->user, sizeof(s->user), cmd->args[0].p,
+	    cmd->args[0].len);
+	text_lower(s->user);
+	/* RFC 1939 7: the same answer whether the user exists or not. */
+	reply(s, "+OK");
+}
+
+static void
+cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	char	pass[AUTH_PASSWORD_MAX + 1];
+	char	user[AUTH_USER_MAX + 1];
+
+	if (!plaintext_allowed(s)) {
+		reply(s, POP3_ERR_PLAINTEXT);
+		pop3_error(s);
+		return;
+	}
+	if (s->user[0] == '\0') {
+		reply(s, "-ERR No username given.");
+		pop3_error(s);
+		return;
+	}
+	text_copy_span(pass, sizeof(pass), cmd->args[0].p, cmd->args[0].len);
+	text_copy(user, s->user, sizeof(user));
+	pop3_login(s, "USER", user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void
+cmd_auth(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	struct span	ir;
+
+	if (cmd->nargs == 0) {
+		/* The RFC 1734 listing some clients still ask for. */
+		reply(s, "+OK");
+		if (plaintext_allowed(s))
+			reply(s, "PLAIN");
+		reply(s, ".");
+		return;
+	}
+	if (!text_span_ieq(cmd->args[0].p, cmd->args[0].len, "PLAIN")) {
+		reply(s, "-ERR [AUTH] Unsupported authentication mechanism.");
+		pop3_error(s);
+		return;
+	}
+	if (!plaintext_allowed(s)) {
+		reply(s, POP3_ERR_PLAINTEXT);
+		pop3_error(s);
+		return;
+	}
+	if (cmd->nargs == 1) {
+		/* RFC 5034 4: an empty challenge. */
+		pop3_enter_state(s, POP3_STATE_SASL);
+		reply(s, "+ ");
+		return;
+	}
+	ir = cmd->args[1];
+	/* RFC 5034 4: "=" is an empty initial response. */
+	if (ir.len == 1 && ir.p[0] == '=')
+		ir.len = 0;
+	pop3_auth_plain(s, ir.p, ir.len);
+}
+
+static void
+cmd_apop(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	(void)cmd;
+	/* APOP needs the password in the clear on the server side; the
+	 * passwd-file holds crypt(3) hashes. Not advertised (no timestamp
+	 * in the greeting, RFC 1939 7). */
+	reply(s, "-ERR [AUTH] APOP not supported.");
+	pop3_error(s);
+}
+
+static void
+cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	size_t		before, after;
+	uint64_t	octets;
+
+	(void)cmd;
+	if (s->mb == NULL) {
+		reply(s, "+OK Logging out.");
+		pop3_close(s, "quit");
+		return;
+	}
+	/* RFC 1939 6: the UPDATE state. */
+	pop3_enter_state(s, POP3_STATE_UPDATE);
+	before = mailbox_count(s->mb);
+	mailbox_stat(s->mb, &after, &octets);
+	s->deleted = (unsigned)(before - after);
+	if (mailbox_commit(s->mb) == 0)
+		reply(s, "+OK Logging out.");
+	else {
+		log_warn("%s quit ip=%s user=%s: some deletions failed",
+		    s->sid, s->peer_ip, s->user);
+		reply(s, "-ERR [SYS/TEMP] Some deleted messages not removed.");
+	}
+	pop3_close(s, "quit");
+}
+
+/* ---- TRANSACTION commands ---------------------------------------------- */
+
+/* The message an argument names; replies and returns false if none. */
+static bool
+message_arg(struct pop3_session *s, struct span arg, unsigned *n_out)
+{
+	if (!pop3_parse_number(arg, false, n_out)) {
+		reply(s, "-ERR Invalid message number.");
+		pop3_error(s);
+		return false;
+	}
+	if (*n_out <= mailbox_count(s->mb) && !mailbox_exists(s->mb, *n_out)) {
+		reply(s, "-ERR Message %u already deleted.", *n_out);
+		return false;
+	}
+	if (!mailbox_exists(s->mb, *n_out)) {
+		reply(s, "-ERR No such message.");
+		return false;
+	}
+	return true;
+}
+
+/* Start producing a multi-line response in SENDING. */
+static void
+start_sending(struct pop3_session *s, enum pop3_send what)
+{
+	s->send = what;
+	s->send_next = 1;
+	/* No commands (and no idle timeout) while the response goes out;
+	 * the write timeout still catches a client that stops reading. */
+	bufferevent_disable(s->bev, EV_READ);
+	pop3_enter_state(s, POP3_STATE_SENDING);
+}
+
+static void
+cmd_stat(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	size_t		count;
+	uint64_t	octets;
+
+	(void)cmd;
+	mailbox_stat(s->mb, &count, &octets);
+	reply(s, "+OK %zu %llu", count, (unsigned long long)octets);
+}
+
+static void
+cmd_list(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	size_t		count;
+	uint64_t	octets;
+	unsigned	n;
+
+	if (cmd->nargs == 1) {
+		if (message_arg(s, cmd->args[0], &n))
+			reply(s, "+OK %u %llu", n,
+			    (unsigned long long)mailbox_size(s->mb, n));
+		return;
+	}
+	mailbox_stat(s->mb, &count, &octets);
+	reply(s, "+OK %zu messages (%llu octets)", count,
+	    (unsigned long long)octets);
+	start_sending(s, POP3_SEND_LIST);
+}
+
+static void
+cmd_uidl(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	unsigned	n;
+
+	if (cmd->nargs == 1) {
+		if (message_arg(s, cmd->args[0], &n))
+			reply(s, "+OK %u %s", n, mailbox_uid(s->mb, n));
+		return;
+	}
+	reply(s, "+OK");
+	start_sending(s, POP3_SEND_UIDL);
+}
+
+static void
+send_message(struct pop3_session *s, unsigned n, bool top, unsigned lines)
+{
+	if ((s->reader = mailbox_reader_open(s->mb, n, top, lines)) == NULL) {
+		log_warn("%s %s %u user=%s: %s", s->sid, top ? "top" : "retr",
+		    n, s->user, strerror(errno));
+		reply(s, "-ERR [SYS/TEMP] Message %u is not available.", n);
+		return;
+	}
+	if (top)
+		reply(s, "+OK");
+	else {
+		reply(s, "+OK %llu octets",
+		    (unsigned long long)mailbox_size(s->mb, n));
+		s->retrieved++;
+	}
+	start_sending(s, POP3_SEND_MESSAGE);
+}
+
+static void
+cmd_retr(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	unsigned	n;
+
+	if (message_arg(s, cmd->args[0], &n))
+		send_message(s, n, false, 0);
+}
+
+static void
+cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	unsigned	n, lines;
+
+	if (!message_arg(s, cmd->args[0], &n))
+		return;
+	if (!pop3_parse_number(cmd->args[1], true, &lines)) {
+		reply(s, "-ERR Invalid number of lines.");
+		pop3_error(s);
+		return;
+	}
+	send_message(s, n, true, lines);
+}
+
+static void
+cmd_dele(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	unsigned	n;
+
+	if (!message_arg(s, cmd->args[0], &n))
+		return;
+	mailbox_delete(s->mb, n);
+	reply(s, "+OK Message %u deleted.", n);
+}
+
+static void
+cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	(void)cmd;
+	reply(s, "+OK");
+}
+
+static void
+cmd_rset(struct pop3_session *s, const struct pop3_command *cmd)
+{
+	size_t		count;
+	uint64_t	octets;
+
+	(void)cmd;
+	mailbox_reset(s->mb);
+	mailbox_stat(s->mb, &count, &octets);
+	reply(s, "+OK maildrop has %zu messages (%llu octets)", count,
+	    (unsigned long long)octets);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+struct pop3_command_desc {
+	enum pop3_verb	 verb;
+	unsigned	 states;	/* where the command is allowed */
+	const char	*syntax;	/* "-ERR Syntax: ..." on SYNTAX */
+	void		(*run)(struct pop3_session *,
+			    const struct pop3_command *);
+};
+
+#define ST_AUTH		ST(AUTHORIZATION)
+#define ST_TRANS	ST(TRANSACTION)
+
+/* Every verb pop3_parse.c knows, in RFC 1939 order. */
+static const struct pop3_command_desc pop3_commands[] = {
+	{ POP3_VERB_USER, ST_AUTH, "USER name", cmd_user },
+	{ POP3_VERB_PASS, ST_AUTH, "PASS string", cmd_pass },
+	{ POP3_VERB_AUTH, ST_AUTH, "AUTH mechanism [initial-response]",
+	    cmd_auth },
+	{ POP3_VERB_APOP, ST_AUTH, "APOP name digest", cmd_apop },
+	{ POP3_VERB_STLS, ST_AUTH, "STLS", cmd_stls },
+	{ POP3_VERB_CAPA, ST_AUTH | ST_TRANS, "CAPA", cmd_capa },
+	{ POP3_VERB_QUIT, ST_AUTH | ST_TRANS, "QUIT", cmd_quit },
+	{ POP3_VERB_STAT, ST_TRANS, "STAT", cmd_stat },
+	{ POP3_VERB_LIST, ST_TRANS, "LIST [msg]", cmd_list },
+	{ POP3_VERB_RETR, ST_TRANS, "RETR msg", cmd_retr },
+	{ POP3_VERB_DELE, ST_TRANS, "DELE msg", cmd_dele },
+	{ POP3_VERB_NOOP, ST_TRANS, "NOOP", cmd_noop },
+	{ POP3_VERB_RSET, ST_TRANS, "RSET", cmd_rset },
+	{ POP3_VERB_TOP, ST_TRANS, "TOP msg n", cmd_top },
+	{ POP3_VERB_UIDL, ST_TRANS, "UIDL [msg]", cmd_uidl },
+};
+
+static const struct pop3_command_desc *
+command_desc(enum pop3_verb verb)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(pop3_commands) / sizeof(pop3_commands[0]); i++)
+		if (pop3_commands[i].verb == verb)
+			return &pop3_commands[i];
+	FATAL("parsed verb missing from the command table");
+}
+
+static void
+pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
+{
+	struct pop3_command		 cmd;
+	const struct pop3_command_desc	*d;
+
+	switch (pop3_parse_command(line, len, &cmd)) {
+	case POP3_PARSE_OK:
+		break;
+	case POP3_PARSE_EMPTY:
+	case POP3_PARSE_UNKNOWN:
+		reply(s, "-ERR Unknown command.");
+		pop3_error(s);
+		return;
+	case POP3_PARSE_NUL:
+		reply(s, "-ERR NUL character in command.");
+		pop3_error(s);
+		return;
+	case POP3_PARSE_BARE_EOL:
+		reply(s, "-ERR Bare CR or LF in command.");
+		log_info("%s bare CR/LF in command ip=%s", s->sid, s->peer_ip);
+		pop3_error(s);
+		return;
+	case POP3_PARSE_8BIT:
+		reply(s, "-ERR 8-bit character in command.");
+		pop3_error(s);
+		return;
+	case POP3_PARSE_TOO_LONG:
+		reply(s, "-ERR Line too long.");
+		pop3_error(s);
+		return;
+	case POP3_PARSE_ARG_TOO_LONG:
+		reply(s, "-ERR Argument too long.");
+		pop3_error(s);
+		return;
+	case POP3_PARSE_SYNTAX:
+		reply(s, "-ERR Syntax: %s", command_desc(cmd.verb)->syntax);
+		pop3_error(s);
+		return;
+	}
+	d = command_desc(cmd.verb);
+	log_debug("%s command %s", s->sid, pop3_verb_name(cmd.verb));
+	if ((d->states & (1u << s->state)) == 0) {
+		reply(s, s->state == POP3_STATE_AUTHORIZATION ?
+		    "-ERR Not logged in." :
+		    "-ERR Command not valid in this state.");
+		pop3_error(s);
+		return;
+	}
+	d->run(s, &cmd);
+}
+
+/* ---- input and output --------------------------------------------------- */
+
+/* Take one line; false when more input is needed (or the session ends). */
+static bool
+pop3_line_step(struct pop3_session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, avail = evbuffer_get_length(in);
+	char			 line[POP3_LINE_MAX + 1];
+
+	if (avail == 0)
+		return false;
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
+	if (eol.pos == -1) {
+		if (s->skip_line || avail > POP3_LINE_MAX) {
+			if (!s->skip_line) {
+				reply(s, "-ERR Line too long.");
+				s->skip_line = true;
+				if (pop3_error(s))
+					return false;
+			}
+			/* Keep a last byte that may be the CR of CRLF. */
+			evbuffer_drain(in, avail - 1);
+		}
+		return false;
+	}
+	if (s->skip_line) {
+		evbuffer_drain(in, (size_t)eol.pos + 2);
+		s->skip_line = false;
+		if (s->state == POP3_STATE_SASL) {
+			/* An over-long SASL response fails the AUTH. */
+			pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		}
+		return true;
+	}
+	if ((size_t)eol.pos + 2 > POP3_LINE_MAX) {
+		evbuffer_drain(in, (size_t)eol.pos + 2);
+		reply(s, "-ERR Line too long.");
+		if (s->state == POP3_STATE_SASL)
+			pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
+		pop3_error(s);
+		return true;
+	}
+	evbuffer_remove(in, line, (size_t)eol.pos + 2);
+	line[eol.pos] = '\0';
+	if (s->state == POP3_STATE_SASL)
+		pop3_sasl_line(s, line, (size_t)eol.pos);
+	else
+		pop3_dispatch(s, line, (size_t)eol.pos);
+	/* It may have held a password. */
+	explicit_bzero(line, (size_t)eol.pos + 2);
+	return true;
+}
+
+/* Up to POP3_LIST_BATCH octets of LIST or UIDL lines in one add; the
+ * terminator after the last. */
+static void
+list_batch(struct pop3_session *s, struct evbuffer *out, size_t count)
+{
+	char		buf[POP3_LIST_BATCH];
+	size_t		len = 0;
+	unsigned	n;
+	int		w;
+
+	while (s->send_next <= count &&
+	    len + MAILBOX_UID_MAX + 32 < sizeof(buf)) {
+		n = s->send_next++;
+		if (!mailbox_exists(s->mb, n))
+			continue;
+		if (s->send == POP3_SEND_LIST)
+			w = snprintf(buf + len, sizeof(buf) - len, "%u %llu\r\n",
+			    n, (unsigned long long)mailbox_size(s->mb, n));
+		else
+			w = snprintf(buf + len, sizeof(buf) - len, "%u %s\r\n",
+			    n, mailbox_uid(s->mb, n));
+		if (w < 0 || (size_t)w >= sizeof(buf) - len)
+			FATAL("listing line does not fit");
+		len += (size_t)w;
+	}
+	if (s->send_next > count) {
+		memcpy(buf + len, ".\r\n", 3);
+		len += 3;
+	}
+	evbuffer_add(out, buf, len);
+}
+
+/* Produce a multi-line response; true when it is complete. */
+static bool
+pop3_send_step(struct pop3_session *s)
+{
+	struct evbuffer	*out = bufferevent_get_output(s->bev);
+	size_t		 count = mailbox_count(s->mb);
+	int		 rc;
+
+	if (evbuffer_get_length(out) >= POP3_OUTPUT_HIGH)
+		return false;	/* the write callback resumes */
+	switch (s->send) {
+	case POP3_SEND_MESSAGE:
+		rc = mailbox_reader_fill(s->reader, out, POP3_OUTPUT_HIGH);
+		if (rc == 1)
+			return false;
+		mailbox_reader_close(s->reader);
+		s->reader = NULL;
+		if (rc == -1) {
+			/* The "+OK" is out: the only honest end is to cut
+			 * the connection (RFC 1939 has no way back). */
+			log_warn("%s read error user=%s: %s", s->sid, s->user,
+			    strerror(errno));
+			pop3_close(s, "message read error");
+			return false;
+		}
+		break;
+	case POP3_SEND_LIST:
+	case POP3_SEND_UIDL:
+		/* At least one batch: an empty listing is just ".". */
+		do
+			list_batch(s, out, count);
+		while (s->send_next <= count &&
+		    evbuffer_get_length(out) < POP3_OUTPUT_HIGH);
+		if (s->send_next <= count)
+			return false;
+		break;
+	}
+	pop3_enter_state(s, POP3_STATE_TRANSACTION);
+	bufferevent_enable(s->bev, EV_READ);
+	return true;
+}
+
+/* Run the state machine over what is buffered. A call from inside a
+ * call (a callback fired by a write) returns at once: the outer loop
+ * goes on. */
+static void
+pop3_process(struct pop3_session *s)
+{
+	bool	more = true;
+
+	if (s->in_process)
+		return;
+	s->in_process = true;
+	pop3_hold(s);
+	while (more && !s->dead) {
+		switch (s->state) {
+		case POP3_STATE_SENDING:
+			more = pop3_send_step(s);
+			break;
+		case POP3_STATE_AUTHORIZATION:
+		case POP3_STATE_SASL:
+		case POP3_STATE_TRANSACTION:
+			/* Pipelined commands wait while output is backed
+			 * up (RFC 2449 6.6 lets us). */
+			if (evbuffer_get_length(bufferevent_get_output(
+			    s->bev)) >= POP3_OUTPUT_HIGH) {
+				more = false;
+				break;
+			}
+			more = pop3_line_step(s);
+			break;
+		case POP3_STATE_AUTHWAIT:
+		case POP3_STATE_UPDATE:
+		case POP3_STATE_CLOSING:
+			more = false;
+			break;
+		}
+	}
+	s->in_process = false;
+	pop3_release(s);
+}
+
+static void
+pop3_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pop3_process(arg);
+}
+
+/* Output fell to POP3_OUTPUT_LOW: produce more, or take waiting
+ * commands. */
+static void
+pop3_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pop3_process(arg);
+}
+
+static void
+pop3_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct pop3_session	*s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
+		log_info("%s tls ip=%s %s", s->sid, s->peer_ip, s->tls_info);
+		return;
+	}
+	pop3_hold(s);
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state != POP3_STATE_CLOSING) {
+			log_info("%s timeout ip=%s state=%s", s->sid,
+			    s->peer_ip, pop3_state_names[s->state]);
+			reply(s, "-ERR Disconnected for inactivity.");
+		}
+		/* libevent turned off the direction that timed out; a
+		 * client that does not read is not waited for. */
+		s->dead = s->state == POP3_STATE_CLOSING ||
+		    (what & BEV_EVENT_WRITING) != 0;
+		pop3_close(s, "timeout");
+	} else {
+		/* EOF or error: nobody is listening any more. */
+		s->dead = true;
+		pop3_close(s, (what & BEV_EVENT_EOF) ? "eof" : "error");
+	}
+	pop3_release(s);
+}
+
+static void
+pop3_setup_bev(struct pop3_session *s)
+{
+	struct timeval		 tv = { (time_t)cfg_of(s)->pop3_timeout, 0 };
+	struct bufferevent	*under;
+
+	bufferevent_setcb(s->bev, pop3_read_cb, pop3_write_cb, pop3_event_cb,
+	    s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_INPUT_HIGH_WATER);
+	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_LOW, 0);
+	/* RFC 1939 3: at least 10 minutes of inactivity (config.c keeps
+	 * [pop3] timeout there or above). */
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* After STLS the TLS filter moves our output into the socket's
+	 * bufferevent at once and without limit unless that one has a high
+	 * watermark: without it a RETR would read the whole file. */
+	if ((under = bufferevent_get_underlying(s->bev)) != NULL)
+		bufferevent_setwatermark(under, EV_WRITE, 0, POP3_OUTPUT_HIGH);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+static void
+peer_text(struct pop3_session *s)
+{
+	const void	*a;
+
+	if (s->peer.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s->peer;
+
+		a = &sin6->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, (const uint8_t *)a + 12, s->peer_ip,
+			    sizeof(s->peer_ip));
+			return;
+		}
+		inet_ntop(AF_INET6, a, s->peer_ip, sizeof(s->peer_ip));
+	} else {
+		a = &((struct sockaddr_in *)&s->peer)->sin_addr;
+		inet_ntop(AF_INET, a, s->peer_ip, sizeof(s->peer_ip));
+	}
+}
+
+static void
+dns_done(const char *name, void *arg)
+{
+	struct pop3_session	*s = arg;
+
+	s->dns_req = NULL;
+	text_copy(s->client_name, name, sizeof(s->client_name));
+	log_debug("%s client name %s", s->sid, name);
+}
+
+/*
+ * pop3_session_start: see pop3.h. A POP3S listener without a TLS context
+ * is a bug of the caller (config.c refuses pop3s without [tls]).
+ */
+void
+pop3_session_start(struct engine *eng, struct listener *l,
+    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len,
+    bool implicit_tls)
+{
+	struct pop3_session	*s;
+
+	if (l->proxy)
+		FATAL("PROXY protocol on a POP3 listener");
+	if (implicit_tls && eng->tls == NULL)
+		FATAL("implicit TLS without a TLS context");
+	if (len > sizeof(s->peer))
+		FATAL("peer address too long");
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		FATAL("out of memory");
+	s->eng = eng;
+	s->listener = l;
+	eng->sessions++;
+	text_printf(s->sid, sizeof(s->sid), "%016llx",
+	    (unsigned long long)++eng->next_session_id);
+	memcpy(&s->peer, peer, len);
+	s->peer_len = len;
+	s->method = "-";
+	text_copy(s->client_name, "unknown", sizeof(s->client_name));
+	peer_text(s);
+	if (implicit_tls) {
+		/* RFC 8314 3.3: TLS from the first byte (995). */
+		s->bev = tls_accept(eng->base, fd, eng->tls);
+		s->tls = true;
+	} else
+		s->bev = bufferevent_socket_new(eng->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		FATAL("bufferevent_socket_new");
+	pop3_setup_bev(s);
+	if (!listener_ip_acquire(eng, peer_of(s))) {
+		log_info("%s refused ip=%s: too many connections from it",
+		    s->sid, s->peer_ip);
+		reply(s, "-ERR [SYS/TEMP] Too many connections from your "
+		    "address.");
+		pop3_close(s, "per-address limit");
+		return;
+	}
+	s->ip_counted = true;
+	s->trusted = config_cidrs_contain(&cfg_of(s)->trusted_networks,
+	    peer_of(s));
+	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
+	    s->peer_ip, l->port, listener_role_name(l->role),
+	    implicit_tls ? " tls=yes" : "", s->trusted ? " trusted=yes" : "");
+	/* The name is only needed for attack records (auth-fail). */
+	if (eng->dns != NULL)
+		s->dns_req = dns_fcrdns(eng->dns, peer_of(s), dns_done, s);
+	reply(s, POP3_GREETING);
+}
