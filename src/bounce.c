@@ -33,8 +33,8 @@ struct bounce_out {
 	void		*arg;
 };
 
-/* Emit one line, control characters (and, with ascii, non-ASCII) shown
- * as '?', cut to BOUNCE_LINE_MAX. */
+/* Emit one line, control characters but TAB (and, with ascii, non-ASCII)
+ * shown as '?', cut to BOUNCE_LINE_MAX. */
 static void
 put_clean(struct bounce_out *o, const char *s, bool ascii)
 {
@@ -44,8 +44,8 @@ put_clean(struct bounce_out *o, const char *s, bool ascii)
 	for (i = 0; s[i] != '\0' && i < BOUNCE_LINE_MAX; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		line[i] = c < 0x20 || c == 0x7f || (ascii && c >= 0x80) ?
-		    '?' : (char)c;
+		line[i] = (c < 0x20 && c != '\t') || c == 0x7f ||
+		    (ascii && c >= 0x80) ? '?' : (char)c;
 	}
 	line[i] = '\0';
 	o->emit(line, i, o->arg);

@@ -229,7 +229,8 @@ queue_list(const struct config *cfg, const char *arg)
 		if (read_spool(dir, &l) == -1)
 			return 1;
 	}
-	qsort(l.items, l.count, sizeof(*l.items), by_arrival);
+	if (l.count > 1)
+		qsort(l.items, l.count, sizeof(*l.items), by_arrival);
 	if (l.count > 0)
 		printf("%-22s %-6s %-8s %s\n", "ID", "AGE", "NEXT TRY",
 		    "SENDER");

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "pop3.h"
 #include "smtp_session.h"
 #include "text.h"
 
@@ -229,8 +230,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	if (eng->stopping || eng->sessions >= eng->cfg->max_connections) {
 		/* Over the total limit: say so in one write and hang up;
 		 * no session is built for it. */
-		text_printf(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
-		    "connections; try again later\r\n", eng->cfg->hostname);
+		if (l->role == LISTENER_POP3 || l->role == LISTENER_POP3S)
+			text_printf(msg, sizeof(msg), "-ERR [SYS/TEMP] too many "
+			    "connections; try again later\r\n");
+		else
+			text_printf(msg, sizeof(msg), "421 4.7.0 %s Error: too "
+			    "many connections; try again later\r\n",
+			    eng->cfg->hostname);
 		(void)!write(fd, msg, strlen(msg));
 		close(fd);
 		return;
@@ -238,8 +244,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	switch (l->role) {
 	case LISTENER_POP3:
 	case LISTENER_POP3S:
-		/* TODO(issue 5): pop3_session_start once pop3.c lands. */
-		close(fd);
+		pop3_session_start(eng, l, fd, sa, (socklen_t)len,
+		    l->role == LISTENER_POP3S);
 		break;
 	default:
 		smtp_session_start(eng, l, fd, sa, (socklen_t)len);

@@ -147,6 +147,7 @@ static const char publish_css[] =
 	"white-space:nowrap}"
 	"pre{font-size:.8rem;white-space:pre-wrap;overflow-wrap:anywhere;"
 	"background:#f6f6f6;border:1px solid #ddd;padding:.5rem}"
+	"pre .l{display:block;padding-left:2ch;text-indent:-2ch}"
 	"pre .t{color:#a00}"
 	".targeted{color:#a00;font-weight:bold}"
 	"svg.chart{display:block;width:100%;height:auto;max-width:44rem;"
@@ -155,9 +156,15 @@ static const char publish_css[] =
 	".legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;"
 	"gap:.2rem 1rem;font-size:.9rem}"
 	".tops{display:flex;flex-wrap:wrap;gap:0 2rem}"
-	"dl.facts{display:grid;grid-template-columns:max-content 1fr;"
-	"gap:.2rem 1rem}"
-	"dl.facts dt{font-weight:bold}dl.facts dd{margin:0}"
+	"ol.incidents{list-style:none;padding:0}"
+	"ol.incidents li{padding:.4rem 0;border-bottom:1px solid #ddd;"
+	"overflow-wrap:anywhere}"
+	"dl.facts{display:grid;grid-template-columns:max-content "
+	"minmax(0,1fr);gap:.2rem 1rem}"
+	"dl.facts dt{font-weight:bold}"
+	"dl.facts dd{margin:0;overflow-wrap:anywhere}"
+	"@media (max-width:32rem){dl.facts{display:block}"
+	"dl.facts dd{margin:0 0 .4rem}}"
 	"footer{margin-top:2rem;border-top:1px solid #ccc;color:#555;"
 	"font-size:.9rem}"
 	"@media print{nav.lang{display:none}a{color:inherit}"
@@ -809,15 +816,13 @@ emit_lines(struct emit *e, const struct publish_lines *pl, const char *id)
 		emit_raw(e, "\"");
 	}
 	emit_raw(e, ">");
+	/* One block per line, so that a line wrapped on a phone hangs
+	 * indented under its own start. */
 	for (i = 0; i < pl->n; i++) {
-		if (publish_kind_is_targeted((int)pl->v[i].rec.kind)) {
-			emit_raw(e, "<span class=\"t\">");
-			emit_text(e, pl->v[i].text);
-			emit_raw(e, "</span>\n");
-		} else {
-			emit_text(e, pl->v[i].text);
-			emit_raw(e, "\n");
-		}
+		emit_raw(e, publish_kind_is_targeted((int)pl->v[i].rec.kind) ?
+		    "<span class=\"l t\">" : "<span class=\"l\">");
+		emit_text(e, pl->v[i].text);
+		emit_raw(e, "\n</span>");
 	}
 	emit_raw(e, "</pre>\n");
 }
@@ -1216,39 +1221,35 @@ emit_incidents(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_raw(e, "<p class=\"note\">");
 	emit_msg1(e, lang, MSG_INCIDENTS_NOTE, publish_num(d->nincidents, a,
 	    sizeof(a)));
-	emit_raw(e, "</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
-	    "<th scope=\"col\">#</th><th scope=\"col\">");
-	emit_msg(e, lang, MSG_PERIOD);
-	emit_raw(e, "</th><th scope=\"col\">");
-	emit_msg(e, lang, MSG_ADDRESS);
-	emit_raw(e, "</th><th scope=\"col\" class=\"n\">");
-	emit_msg(e, lang, MSG_ATTEMPTS);
-	emit_raw(e, "</th><th scope=\"col\">");
-	emit_msg(e, lang, MSG_TARGETED);
-	emit_raw(e, "</th><th scope=\"col\">");
-	emit_msg(e, lang, MSG_SENDERS);
-	emit_raw(e, "</th></tr></thead>\n<tbody>\n");
+	/* A list of small cards, not a table: readable on a phone. */
+	emit_raw(e, "</p>\n<ol class=\"incidents\">\n");
 	for (i = 0; i < d->nincidents; i++) {
 		in = &d->incidents[i];
-		emit_raw(e, "<tr><td><a href=\"");
+		emit_raw(e, "<li><a href=\"");
 		emit_href(e, PAGE_INCIDENT, in->id, lang, false);
-		emit_fmt(e, "\">#%lld</a></td><td>", (long long)in->id);
-		emit_period(e, lang, in->first_us, in->last_us);
-		emit_raw(e, "</td><td>");
+		emit_fmt(e, "\">#%lld</a> <strong>", (long long)in->id);
 		emit_text(e, in->client_ip);
-		emit_raw(e, "<br><span class=\"note\">");
+		emit_raw(e, "</strong> <span class=\"note\">");
 		emit_text(e, in->client_name[0] != '\0' ? in->client_name :
 		    "unknown");
-		emit_raw(e, "</span></td><td class=\"n\">");
+		emit_raw(e, "</span><br>");
+		emit_period(e, lang, in->first_us, in->last_us);
+		emit_raw(e, " \xc2\xb7 ");
+		emit_msg(e, lang, MSG_ATTEMPTS);
+		emit_raw(e, " ");
 		emit_u64_grouped(e, in->count);
-		emit_raw(e, in->targeted ? "</td><td class=\"targeted\">" :
-		    "</td><td>");
+		emit_raw(e, in->targeted ? " \xc2\xb7 <span class=\"targeted\">" :
+		    " \xc2\xb7 <span>");
+		emit_msg(e, lang, MSG_TARGETED);
+		emit_raw(e, ": ");
 		emit_msg(e, lang, in->targeted ? MSG_YES : MSG_NO);
-		emit_raw(e, "</td><td>");
+		emit_raw(e, "</span><br><span class=\"note\">");
+		emit_msg(e, lang, MSG_SENDERS);
+		emit_raw(e, ": ");
 		emit_senders(e, lang, in->senders, PUBLISH_SENDERS_SHOWN);
-		emit_raw(e, "</td></tr>\n");
+		emit_raw(e, "</span></li>\n");
 	}
-	emit_raw(e, "</tbody>\n</table></div>\n</section>\n");
+	emit_raw(e, "</ol>\n</section>\n");
 }
 
 static void

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sqlite3.h>
 
 #include "aliases.h"
 #include "attacklog.h"
@@ -283,6 +284,9 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	(void)argv;
 	engine.cfg = (struct config *)cfg_in;
 	log_init("pillory", engine.cfg->syslog);
+	/* SQLite's allocation statistics take a global lock on every malloc,
+	 * which the event loop and the attack log writer would share. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	if (!load_tables(engine.cfg, &engine.users, &engine.aliases, err,

@@ -114,6 +114,7 @@ enum store_sqlite_stmt {
 	STMT_FIND_INCIDENT,
 	STMT_UPDATE_INCIDENT,
 	STMT_INSERT_INCIDENT,
+	STMT_GRANT_GET,
 	STMT_COUNT
 };
 
@@ -135,6 +136,9 @@ static const char *const store_sqlite_stmt_sql[STMT_COUNT] = {
 	    "UPDATE incidents SET client_name = ?2, first_us = ?3, "
 	    "last_us = ?4, count = ?5, kinds = ?6, senders = ?7, "
 	    "targeted = ?8 WHERE id = ?1",
+	[STMT_GRANT_GET] =
+	    "SELECT user, expires_us FROM grants "
+	    "WHERE network = ?1 AND expires_us > ?2",
 	[STMT_INSERT_INCIDENT] =
 	    "INSERT INTO incidents (client_ip, client_name, first_us, "
 	    "last_us, count, kinds, senders, targeted) "
@@ -1102,11 +1106,14 @@ store_sqlite_grant_get(struct store *st, const char *network, int64_t now_us,
     char *user_out, size_t userlen, int64_t *expires_out)
 {
 	struct store_sqlite	*ss = store_sqlite(st);
-	sqlite3_stmt		*stmt = NULL;
+	sqlite3_stmt		*stmt = ss->stmt[STMT_GRANT_GET];
+	bool			 own = stmt == NULL;
 	int			 rc;
 
-	if (store_sqlite_prepare(ss, "SELECT user, expires_us FROM grants "
-	    "WHERE network = ?1 AND expires_us > ?2", &stmt) != 0)
+	/* The engine asks for every recipient that needs a licence: keep
+	 * the statement prepared (read-write handles have it). */
+	if (own && store_sqlite_prepare(ss, store_sqlite_stmt_sql[
+	    STMT_GRANT_GET], &stmt) != 0)
 		return (-1);
 	sqlite3_bind_text(stmt, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, now_us);
@@ -1118,7 +1125,12 @@ store_sqlite_grant_get(struct store *st, const char *network, int64_t now_us,
 		if (expires_out != NULL)
 			*expires_out = sqlite3_column_int64(stmt, 1);
 	}
-	sqlite3_finalize(stmt);
+	if (own)
+		sqlite3_finalize(stmt);
+	else {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
 	if (rc == SQLITE_ROW)
 		return (0);
 	if (rc == SQLITE_DONE)
