@@ -223,10 +223,17 @@ envelope_parse(const char *buf, size_t len, struct envelope *env_out,
 		    (unsigned)ENVELOPE_MAX);
 		return -1;
 	}
-	if (memchr(buf, '\0', len) != NULL || memchr(buf, '\r', len) != NULL) {
-		text_printf(err, errlen, "line 0: NUL or CR in the file");
-		return -1;
+	for (pos = 0; pos < len; pos++) {
+		unsigned char c = (unsigned char)buf[pos];
+
+		/* envelope_format() never writes one (not even TAB) */
+		if ((c < 0x20 && c != '\n') || c == 0x7f) {
+			text_printf(err, errlen, "line 0: control character "
+			    "(NUL, CR, ...) in the file");
+			return -1;
+		}
 	}
+	pos = 0;
 	while (pos < len) {
 		const char	*line = buf + pos, *nl, *sp, *val;
 		size_t		 llen, klen, vlen;

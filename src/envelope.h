@@ -88,10 +88,11 @@ struct envelope {
  * "line N: reason" in err. Refuses: a missing or different first line,
  * a missing id/arrival/sender or no rcpt, an id that is not 1 to
  * ENVELOPE_ID_MAX - 1 letters and digits, duplicate message keys,
- * unknown keys, rcpt-* before any rcpt, NUL or CR anywhere, a last line
- * without LF, addresses longer than ADDRESS_MAX, texts longer than
- * ENVELOPE_TEXT_MAX, more than ENVELOPE_RCPTS_MAX recipients, numbers
- * that are not plain decimal, and len above ENVELOPE_MAX.
+ * unknown keys, rcpt-* before any rcpt, control characters (NUL, CR,
+ * TAB, DEL) anywhere, a last line without LF, addresses longer than
+ * ADDRESS_MAX, texts longer than ENVELOPE_TEXT_MAX, more than
+ * ENVELOPE_RCPTS_MAX recipients, numbers that are not plain decimal, and
+ * len above ENVELOPE_MAX.
  */
 int envelope_parse(const char *buf, size_t len, struct envelope *env_out,
     char *err, size_t errlen);

@@ -272,8 +272,10 @@ listener_start(struct listeners *ls, struct engine *eng)
 		struct listener *l = &ls->items[i];
 
 		l->eng = eng;
+		/* Backlog 0: the socket already listens with our backlog
+		 * (-1 would make libevent listen() again with 128). */
 		l->evl = evconnlistener_new(eng->base, accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE, -1, l->fd);
+		    LEV_OPT_CLOSE_ON_FREE, 0, l->fd);
 		if (l->evl == NULL)
 			FATAL("evconnlistener_new");
 		evconnlistener_set_error_cb(l->evl, accept_error_cb);

@@ -252,10 +252,12 @@ mta_parse_auth(const char *text, size_t len, const char *relayhost,
 			continue;
 		line += i;
 		llen -= i;
-		if ((sp = memchr(line, ' ', llen)) == NULL &&
-		    (sp = memchr(line, '\t', llen)) == NULL)
+		for (hlen = 0; hlen < llen && line[hlen] != ' ' &&
+		    line[hlen] != '\t'; hlen++)
+			;
+		if (hlen == llen)
 			return -1;
-		hlen = (size_t)(sp - line);
+		sp = line + hlen;
 		while (sp < line + llen && (*sp == ' ' || *sp == '\t'))
 			sp++;
 		colon = memchr(sp, ':', (size_t)(line + llen - sp));

@@ -17,6 +17,8 @@
  *   READY --job--> ENVELOPE --354--> BODY --text sent--> DOT --reply--> READY
  *   ENVELOPE --MAIL or every RCPT refused--> RSET --reply--> READY
  *   READY --no job--> QUIT --221 or close--> DONE
+ *   READY --no job, may idle--> IDLE --pushed job--> ENVELOPE
+ *   IDLE --MTA_IDLE_TIME--> QUIT
  *   any --error, timeout, close--> DONE
  *
  * With PIPELINING, MAIL, every RCPT and DATA go out in one write and
@@ -75,6 +77,7 @@ enum mta_state {
 	MTA_STATE_AUTH_USER,
 	MTA_STATE_AUTH_PASS,
 	MTA_STATE_READY,
+	MTA_STATE_IDLE,
 	MTA_STATE_ENVELOPE,
 	MTA_STATE_BODY,
 	MTA_STATE_DOT,
@@ -85,7 +88,8 @@ enum mta_state {
 
 static const char *const mta_state_names[] = {
 	"CONNECT", "GREETING", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH",
-	"AUTH_LOGIN", "AUTH_USER", "AUTH_PASS", "READY", "ENVELOPE", "BODY",
+	"AUTH_LOGIN", "AUTH_USER", "AUTH_PASS", "READY", "IDLE", "ENVELOPE",
+	"BODY",
 	"DOT", "RSET", "QUIT", "DONE",
 };
 
@@ -111,6 +115,8 @@ struct mta_session {
 	char				*auth_pass;
 	struct smtp_ehlo		 ehlo;
 	unsigned			 jobs_run;	/* transactions begun */
+	bool				 may_idle;
+	struct event			*push_ev;	/* a pushed job starts */
 	/* the current job */
 	struct mta_job			*job;
 	bool				 job_started;	/* MAIL was sent */
@@ -239,6 +245,8 @@ mta_session_free(struct mta_session *s)
 		bufferevent_free(s->bev);
 	if (s->end_ev != NULL)
 		event_free(s->end_ev);
+	if (s->push_ev != NULL)
+		event_free(s->push_ev);
 	close_file(s);
 	wipe(&s->auth_user);
 	wipe(&s->auth_pass);
@@ -589,17 +597,56 @@ start_job(struct mta_session *s)
 }
 
 static void
+send_quit(struct mta_session *s)
+{
+	send_line(s, "QUIT");
+	set_timeout(s, MTA_TIMEOUT_COMMAND);
+	mta_enter_state(s, MTA_STATE_QUIT);
+}
+
+static void
 mta_next_job(struct mta_session *s)
 {
-	if (s->job == NULL && s->jobs_run < MTA_SESSION_JOBS_MAX)
+	bool	room = s->jobs_run < MTA_SESSION_JOBS_MAX;
+
+	if (s->job == NULL && room)
 		s->job = s->ops->next(s->arg);
-	if (s->job == NULL) {
-		send_line(s, "QUIT");
-		set_timeout(s, MTA_TIMEOUT_COMMAND);
-		mta_enter_state(s, MTA_STATE_QUIT);
+	if (s->job != NULL) {
+		start_job(s);
 		return;
 	}
-	start_job(s);
+	if (!room || !s->may_idle) {
+		send_quit(s);
+		return;
+	}
+	/* Keep the connection a little for the next message to come. */
+	set_timeout(s, MTA_IDLE_TIME);
+	mta_enter_state(s, MTA_STATE_IDLE);
+	s->ops->idle(s->arg);
+}
+
+static void
+push_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mta_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->ending && s->state == MTA_STATE_IDLE && s->job != NULL)
+		start_job(s);
+}
+
+void
+mta_session_push(struct mta_session *s, struct mta_job *job)
+{
+	if (s->state != MTA_STATE_IDLE || s->job != NULL || s->ending)
+		FATAL("job pushed to a session that is not idle");
+	s->job = job;
+	if (s->push_ev == NULL &&
+	    (s->push_ev = evtimer_new(s->base, push_cb, s)) == NULL)
+		FATAL("evtimer_new");
+	if (event_add(s->push_ev, &(struct timeval){ 0, 0 }) == -1)
+		FATAL("event_add");
 }
 
 /* The transaction is dead (refused, or nobody to send to): RSET first. */
@@ -913,6 +960,13 @@ mta_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		return;
 	}
+	if ((what & BEV_EVENT_TIMEOUT) && s->state == MTA_STATE_IDLE &&
+	    s->job == NULL) {
+		/* Nobody needed the connection: say goodbye properly. */
+		bufferevent_enable(s->bev, EV_READ);
+		send_quit(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		text_printf(why, sizeof(why), "timeout in state %s",
 		    mta_state_names[s->state]);
@@ -953,6 +1007,7 @@ mta_session_start(struct event_base *base, const struct mta_session_params *p,
 	s->job = first;
 	s->tls = p->tls;
 	s->tls_required = p->tls_required;
+	s->may_idle = p->may_idle && ops->idle != NULL;
 	text_copy(s->log_id, p->log_id ? p->log_id : "mta", sizeof(s->log_id));
 	text_copy(s->helo, p->helo, sizeof(s->helo));
 	text_copy(s->host, p->host, sizeof(s->host));

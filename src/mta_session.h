@@ -41,6 +41,9 @@ struct mta_session;
 #define MTA_TIMEOUT_COMMAND	300
 /* Transactions on one connection before it is closed and a new one made. */
 #define MTA_SESSION_JOBS_MAX	1000
+/* An idle connection waits this long for another job before QUIT (as
+ * Postfix's smtp_connection_cache_time_limit). */
+#define MTA_IDLE_TIME		2
 
 enum mta_result {
 	MTA_TEMP = 0,		/* try again later */
@@ -89,6 +92,8 @@ struct mta_session_params {
 	const char		*auth_user;	/* NULL: no AUTH */
 	const char		*auth_pass;
 	const char		*log_id;	/* prefix of log lines */
+	bool			 may_idle;	/* wait MTA_IDLE_TIME for a
+						 * job instead of QUIT */
 };
 
 struct mta_session_ops {
@@ -96,6 +101,9 @@ struct mta_session_ops {
 	struct mta_job	*(*next)(void *arg);
 	/* A job is finished: every recipient has its result. */
 	void		 (*done)(struct mta_job *job, void *arg);
+	/* next gave nothing and the session (with may_idle) now waits for
+	 * mta_session_push() until MTA_IDLE_TIME has passed. */
+	void		 (*idle)(void *arg);
 	/*
 	 * The session is over and freed. For MTA_SESSION_NOT_READY, why
 	 * says what went wrong (a reply or a local reason) and tls_failed
@@ -119,6 +127,10 @@ struct mta_session *mta_session_start(struct event_base *base,
 /* Close at once without callbacks (shutdown); the job in progress keeps
  * whatever results it had. NULL is ignored. */
 void mta_session_free(struct mta_session *s);
+
+/* Give an idle session (after ops->idle, before ops->end) a job; it
+ * starts from the event loop, not from inside this call. */
+void mta_session_push(struct mta_session *s, struct mta_job *job);
 
 /*
  * DATA encoding (RFC 5321 4.5.2): message text stored with LF line ends

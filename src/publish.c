@@ -313,6 +313,10 @@ publish_public_record(const struct attack_record *rec, bool mask,
 	memset(out->user, 0, sizeof(out->user));
 	memset(out->session, 0, sizeof(out->session));
 	out->to[sizeof(out->to) - 1] = '\0';
+	/* A forged-local record's recipient is one of our users: masked
+	 * whatever the setting. */
+	if (rec->kind == ATTACK_FORGED_LOCAL)
+		mask = true;
 	if (mask && out->to[0] != '\0') {
 		at = strrchr(out->to, '@');
 		if (!text_printf(masked, sizeof(masked), "%s%s",
@@ -1859,7 +1863,7 @@ emit_ended_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_raw(e, "</title>\n<id>");
 	emit_tag(e, ctx->conf, "incidents");
 	emit_raw(e, "</id>\n<updated>");
-	emit_atom_time(e, ctx->now_us - ctx->now_us % 1000000);
+	emit_atom_time(e, ctx->now_us - ctx->now_us % 86400000000LL);
 	emit_raw(e, "</updated>\n<author><name>");
 	emit_text(e, ctx->conf->hostname);
 	emit_raw(e, "</name></author>\n<link rel=\"self\" href=\"");
@@ -1869,7 +1873,7 @@ emit_ended_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_raw(e, "</title>\n<id>");
 	emit_tag(e, ctx->conf, "ended");
 	emit_raw(e, "</id>\n<updated>");
-	emit_atom_time(e, ctx->now_us - ctx->now_us % 1000000);
+	emit_atom_time(e, ctx->now_us - ctx->now_us % 86400000000LL);
 	emit_raw(e, "</updated>\n<link rel=\"alternate\" type=\"text/html\" "
 	    "href=\"");
 	emit_href(e, PAGE_INDEX, 0, lang, false);

@@ -70,8 +70,9 @@ bool publish_dir_path(const struct config *cfg, char *out, size_t outlen,
 /*
  * The public form of rec into out: the login user and the session id
  * dropped always, the recipient's local part (up to the last '@')
- * replaced by ATTACKLOG_MASK when mask. Every other field is kept (and
- * escaped later, by the emitter).
+ * replaced by ATTACKLOG_MASK when mask, and always for forged-local
+ * records (their recipient is one of our users). Every other field is
+ * kept (and escaped later, by the emitter).
  */
 void publish_public_record(const struct attack_record *rec, bool mask,
     struct attack_record *out);

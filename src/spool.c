@@ -294,6 +294,8 @@ fail:
 	return rc;
 }
 
+static int flush_buf(struct spool_msg *);
+
 static void
 commit_batch(struct spool *sp, struct spool_msg *batch)
 {
@@ -302,6 +304,12 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 	size_t			 i;
 	int			 dir_rc = 0;
 
+	for (m = batch; m != NULL; m = m->next) {
+		if (m->status == 0 && flush_buf(m) == -1)
+			m->status = -1;
+		free(m->buf);
+		m->buf = NULL;
+	}
 	/* Start writeback of every file first so that their data goes to
 	 * the device together; then wait for each. */
 	for (m = batch; m != NULL; m = m->next)
@@ -330,9 +338,11 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 		 * client retries and at worst we deliver twice. */
 		if (dir_rc == -1)
 			m->status = -1;
-		unlink(m->tmp_path);
-		close(m->fd);
-		m->fd = -1;
+		if (m->fd != -1) {
+			unlink(m->tmp_path);
+			close(m->fd);
+			m->fd = -1;
+		}
 	}
 }
 
@@ -525,13 +535,10 @@ spool_msg_new(struct spool *sp)
 	    (unsigned long long)(++sp->seq & 0xffffff));
 	text_printf(msg->tmp_path, sizeof(msg->tmp_path), "%s/tmp/%s",
 	    sp->dir, msg->id);
-	msg->fd = open(msg->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-	    0600);
-	if (msg->fd == -1) {
-		log_err("spool: %s: %s", msg->tmp_path, strerror(errno));
-		free(msg);
-		return NULL;
-	}
+	/* The file is created only when the text outgrows the buffer, or by
+	 * the commit thread: most messages never touch the disk from the
+	 * event loop, where creating an inode can stall every session. */
+	msg->fd = -1;
 	msg->buf = malloc(SPOOL_BUF);
 	if (msg->buf == NULL)
 		FATAL("out of memory");
@@ -545,10 +552,29 @@ spool_msg_id(const struct spool_msg *msg)
 }
 
 static int
+open_tmp(struct spool_msg *msg)
+{
+	if (msg->fd != -1)
+		return 0;
+	msg->fd = open(msg->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	    0600);
+	if (msg->fd == -1) {
+		log_err("spool: %s: %s", msg->tmp_path, strerror(errno));
+		msg->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int
 flush_buf(struct spool_msg *msg)
 {
-	if (msg->buf_len == 0 || msg->failed)
-		return msg->failed ? -1 : 0;
+	if (msg->failed)
+		return -1;
+	if (open_tmp(msg) == -1)
+		return -1;
+	if (msg->buf_len == 0)
+		return 0;
 	if (write_all(msg->fd, msg->buf, msg->buf_len) == -1) {
 		log_err("spool %s: write: %s", msg->id, strerror(errno));
 		msg->failed = true;
@@ -632,8 +658,10 @@ spool_msg_abort(struct spool_msg *msg)
 {
 	if (msg == NULL)
 		return;
-	close(msg->fd);
-	unlink(msg->tmp_path);
+	if (msg->fd != -1) {
+		close(msg->fd);
+		unlink(msg->tmp_path);
+	}
 	msg_free(msg);
 }
 
@@ -644,9 +672,8 @@ spool_msg_commit(struct spool_msg *msg, spool_done_cb cb, void *arg)
 
 	msg->cb = cb;
 	msg->cb_arg = arg;
-	msg->status = flush_buf(msg) == -1 || msg->ntargets == 0 ? -1 : 0;
-	free(msg->buf);
-	msg->buf = NULL;
+	/* A message still in memory is written by the commit thread. */
+	msg->status = msg->failed || msg->ntargets == 0 ? -1 : 0;
 	msg->next = NULL;
 	sp->in_flight++;
 	pthread_mutex_lock(&sp->lock);

@@ -99,9 +99,11 @@ def read(p, name):
 
 
 def log_lines(html):
+    """The text lines of the page's <pre id="log"> (markup removed)."""
     m = re.search(r'<pre id="log">(.*?)</pre>', html, re.S)
     assert m, "no log lines"
-    return [x for x in m.group(1).split("\n") if x]
+    text = re.sub(r"<[^>]*>", "", m.group(1))
+    return [x for x in text.split("\n") if x]
 
 
 def all_files(p):

@@ -251,7 +251,9 @@ test_refusals(void **state)
 	assert_refused("pillory-envelope 1\nid a\narrival 1\nsender\n"
 	    "rcpt a@b\nwarned 2\n", "0 or 1");
 	assert_refused("pillory-envelope 1\r\nid a\narrival 1\nsender\n"
-	    "rcpt a@b\n", "CR");
+	    "rcpt a@b\n", "control character");
+	assert_refused("pillory-envelope 1\nid a\narrival 1\nsender\n"
+	    "rcpt a\tb@c\n", "control character");
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	{

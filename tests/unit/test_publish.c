@@ -214,6 +214,13 @@ test_public_record(void **state)
 	r.to[0] = '\0';
 	publish_public_record(&r, true, &p);
 	assert_string_equal(p.to, "");
+
+	/* Our own user, the recipient of a forged-local attempt: masked
+	 * even with mask_recipients = no. */
+	r.kind = ATTACK_FORGED_LOCAL;
+	(void)text_copy(r.to, "alice@example.test", sizeof(r.to));
+	publish_public_record(&r, false, &p);
+	assert_string_equal(p.to, "******@example.test");
 }
 
 static void
