@@ -673,6 +673,8 @@ struct attacklog {
 	size_t			 cappending;
 	bool			 stopping;
 	struct attacklog_counters c;
+	void			(*on_write)(void *);
+	void			*on_write_arg;
 	/* Writer thread only: */
 	struct attack_record	*batch;
 	size_t			 capbatch;
@@ -801,6 +803,15 @@ attacklog_record(struct attacklog *al, const struct attack_record *rec)
 }
 
 void
+attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg)
+{
+	attacklog_lock(al);
+	al->on_write = cb;
+	al->on_write_arg = arg;
+	attacklog_unlock(al);
+}
+
+void
 attacklog_counters(struct attacklog *al, struct attacklog_counters *out)
 {
 	attacklog_lock(al);
@@ -812,13 +823,19 @@ attacklog_counters(struct attacklog *al, struct attacklog_counters *out)
 static void
 attacklog_write(struct attacklog *al, size_t n)
 {
-	int	try;
+	void	(*cb)(void *);
+	void	*cbarg;
+	int	 try;
 
 	for (try = 1; try <= ATTACKLOG_WRITE_TRIES; try++) {
 		if (store_insert_batch(al->st, al->batch, n) == 0) {
 			attacklog_lock(al);
 			al->c.written += n;
+			cb = al->on_write;
+			cbarg = al->on_write_arg;
 			attacklog_unlock(al);
+			if (cb != NULL)
+				cb(cbarg);
 			return;
 		}
 		log_err("attack log: writing %zu records (try %d of %d): %s",

@@ -74,6 +74,12 @@ struct attacklog *attacklog_open(const struct config *cfg, char *err,
  */
 void attacklog_record(struct attacklog *al, const struct attack_record *rec);
 
+/*
+ * Call cb(arg) on the writer thread after each batch is committed (the
+ * publisher's trigger). Thread-safe; cb must be cheap and must not block.
+ */
+void attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg);
+
 /* A snapshot of al's counters. Thread-safe. */
 void attacklog_counters(struct attacklog *al,
     struct attacklog_counters *out);

@@ -23,6 +23,7 @@ int cmd_check(const struct config *, int, char **);
 int cmd_log(const struct config *, int, char **);
 int cmd_stats(const struct config *, int, char **);
 int cmd_passwd(const struct config *, int, char **);
+int cmd_publish(const struct config *, int, char **);
 int cmd_grants(const struct config *, int, char **);
 
 #endif

@@ -282,7 +282,8 @@ queue_show(const struct config *cfg, const char *id)
 	struct envelope		*env;
 	char			 req[CONTROL_LINE_MAX], msg[1024];
 	char			 sock[CMD_QUEUE_PATH_MAX];
-	char			 dir[CMD_QUEUE_PATH_MAX], path[CMD_QUEUE_PATH_MAX];
+	char			 dir[CMD_QUEUE_PATH_MAX];
+	char			 path[CMD_QUEUE_PATH_MAX];
 	char			 err[CMD_QUEUE_PATH_MAX + 256];
 	char			*headers;
 	time_t			 now = time(NULL);

@@ -27,6 +27,9 @@
 #include "log.h"
 #include "text.h"
 
+/* sun_path of struct sockaddr_un on Linux */
+#define CONTROL_PATH_MAX	108
+
 struct control_conn {
 	struct control			*c;
 	struct bufferevent		*bev;
@@ -36,7 +39,7 @@ struct control_conn {
 
 struct control {
 	struct evconnlistener		*listener;
-	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char				 path[CONTROL_PATH_MAX];
 	control_handler			 handler;
 	void				*arg;
 	LIST_HEAD(, control_conn)	 conns;

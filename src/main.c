@@ -19,6 +19,8 @@ static const struct cmd commands[] = {
 	    "print attack records, oldest first", true, cmd_log },
 	{ "stats", "[--json]", "attack counts, top sources, incidents", true,
 	    cmd_stats },
+	{ "publish", "", "regenerate the public page now", true,
+	    cmd_publish },
 	{ "grants", "[list | revoke IP]",
 	    "POP-before-SMTP relay grants: list them, or end one now", true,
 	    cmd_grants },

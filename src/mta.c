@@ -480,6 +480,22 @@ session_done(struct mta_job *job, void *arg)
 }
 
 static void
+session_idle(void *arg)
+{
+	struct mta	*m = arg;
+
+	m->ops->idle(m->arg);
+}
+
+void
+mta_push(struct mta *m, struct mta_job *job)
+{
+	if (m->session == NULL)
+		FATAL("job pushed to a delivery without a session");
+	mta_session_push(m->session, job);
+}
+
+static void
 session_end(enum mta_session_end how, const char *why, bool tls_failed,
     void *arg)
 {
@@ -506,7 +522,7 @@ session_end(enum mta_session_end how, const char *why, bool tls_failed,
 }
 
 static const struct mta_session_ops mta_session_ops = {
-	session_next, session_done, session_end,
+	session_next, session_done, session_idle, session_end,
 };
 
 /* Try addrs[ai], skipping our own; on to the next host after the last. */
@@ -539,6 +555,7 @@ try_address(struct mta *m)
 		p.auth_user = m->has_auth ? m->auth_user : NULL;
 		p.auth_pass = m->has_auth ? m->auth_pass : NULL;
 		p.log_id = m->log_id;
+		p.may_idle = m->ops->idle != NULL;
 		m->tries++;
 		mta_enter_state(m, MTA_ST_SESSION);
 		m->session = mta_session_start(m->ctx->eng->base, &p, m->first,

@@ -33,6 +33,9 @@ struct mta_ops {
 	struct mta_job	*(*next)(void *arg);
 	/* A job is finished: every recipient has its result. */
 	void		 (*done)(struct mta_job *job, void *arg);
+	/* The connection is open and waits for mta_push() (next gave
+	 * nothing); it closes after MTA_IDLE_TIME and then ends. */
+	void		 (*idle)(void *arg);
 	/*
 	 * The delivery is over and freed. result is MTA_OK when some
 	 * server was reached; otherwise MTA_TEMP or MTA_PERM with an RFC
@@ -46,7 +49,7 @@ struct mta_ops {
 
 struct mta_dest {
 	const char	*name;		/* domain, or the relayhost setting */
-	bool		 relay;		/* name is "host[:port]"/"[host]:port" */
+	bool		 relay;		/* name is a relayhost setting */
 	/* relayhost credentials file ("" none): lines "HOST USER:PASSWORD",
 	 * HOST as in the relayhost setting, its bare host, or "*" */
 	const char	*auth_file;
@@ -62,6 +65,9 @@ struct mta *mta_start(struct mta_ctx *ctx, const struct mta_dest *dest,
 
 /* Stop at once without callbacks (shutdown). NULL is ignored. */
 void mta_free(struct mta *m);
+
+/* Hand a job to a delivery that said idle (and has not ended). */
+void mta_push(struct mta *m, struct mta_job *job);
 
 /*
  * Split a relayhost setting: "host", "host:port", "[host]" or

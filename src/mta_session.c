@@ -115,11 +115,11 @@ struct mta_session {
 	char				*auth_pass;
 	struct smtp_ehlo		 ehlo;
 	unsigned			 jobs_run;	/* transactions begun */
+	bool				 ready;		/* got to READY once */
 	bool				 may_idle;
-	struct event			*push_ev;	/* a pushed job starts */
+	struct event			*push_ev;	/* to start pushes */
 	/* the current job */
 	struct mta_job			*job;
-	bool				 job_started;	/* MAIL was sent */
 	size_t				 sent;		/* commands written */
 	size_t				 acked;		/* replies read */
 	size_t				 accepted;	/* RCPTs with 2xx */
@@ -356,16 +356,16 @@ job_done(struct mta_session *s)
 
 	close_file(s);
 	s->job = NULL;
-	s->job_started = false;
 	text_copy(job->remote, s->host, sizeof(job->remote));
 	text_copy(job->remote_ip, s->ip, sizeof(job->remote_ip));
 	s->ops->done(job, s->arg);
 }
 
 /*
- * The connection is gone or unusable. Before the first transaction the
- * session ends "not ready" and the first job goes back untouched; inside
- * a transaction its undecided recipients get a temporary failure.
+ * The connection is gone or unusable. Before the session was ready it
+ * ends "not ready" and the first job goes back untouched; later the job
+ * in hand (if any) gets a temporary failure for its undecided
+ * recipients.
  */
 static void
 mta_fail(struct mta_session *s, const char *why)
@@ -375,7 +375,7 @@ mta_fail(struct mta_session *s, const char *why)
 	if (s->ending)
 		return;
 	log_info("%s host=%s[%s] %s", s->log_id, s->host, s->ip, why);
-	if (s->job != NULL && !s->job_started && s->jobs_run == 0) {
+	if (!s->ready) {
 		mta_finish(s, MTA_SESSION_NOT_READY, why);
 		return;
 	}
@@ -466,6 +466,7 @@ start_auth(struct mta_session *s)
 static void
 session_ready(struct mta_session *s)
 {
+	s->ready = true;
 	mta_enter_state(s, MTA_STATE_READY);
 	log_debug("%s host=%s[%s] ready tls=%d pipelining=%d size=%llu",
 	    s->log_id, s->host, s->ip, s->tls_active, s->ehlo.pipelining,
@@ -585,7 +586,6 @@ start_job(struct mta_session *s)
 		return;
 	}
 	s->jobs_run++;
-	s->job_started = true;
 	s->sent = s->acked = s->accepted = 0;
 	s->mail_failed = s->data_refused = false;
 	memset(&s->dot, 0, sizeof(s->dot));
@@ -1018,8 +1018,9 @@ mta_session_start(struct event_base *base, const struct mta_session_params *p,
 		s->auth_pass = xstrdup(p->auth_pass ? p->auth_pass : "");
 	}
 	if (s->addr.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&s->addr)->sin6_addr,
-		    s->ip, sizeof(s->ip));
+		inet_ntop(AF_INET6,
+		    &((struct sockaddr_in6 *)&s->addr)->sin6_addr, s->ip,
+		    sizeof(s->ip));
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&s->addr)->sin_addr,
 		    s->ip, sizeof(s->ip));

@@ -16,7 +16,9 @@
  * its destination's list until a delivery (mta.h) for that destination
  * has room: at most max_per_domain deliveries per destination and
  * max_concurrency in all. A delivery that reaches a server takes further
- * jobs of its destination over the same connection.
+ * jobs of its destination over the same connection, and keeps it open
+ * for MTA_IDLE_TIME when there is none (a job that comes meanwhile goes
+ * to it before any new connection is made).
  *
  * Durability: an entry exists while ID.env exists. The envelope is
  * rewritten (temp file, fsync, rename, directory fsync) after an attempt
@@ -100,11 +102,14 @@ struct qentry {
 	LIST_ENTRY(qentry)	 zlink;		/* q->deleted, once deleted */
 };
 
+struct qagent;
+
 struct qdest {
 	char			 key[DOMAIN_MAX + 16];
 	bool			 relay;
 	struct qjob_list	 jobs;		/* waiting */
 	unsigned		 active;	/* deliveries running */
+	TAILQ_HEAD(, qagent)	 idle;		/* connected, nothing to do */
 	TAILQ_ENTRY(qdest)	 link;
 };
 
@@ -112,7 +117,9 @@ struct qagent {
 	struct queue		*q;
 	struct qdest		*d;
 	struct mta		*m;
-	TAILQ_ENTRY(qagent)	 link;
+	bool			 idle;
+	TAILQ_ENTRY(qagent)	 link;		/* q->agents */
+	TAILQ_ENTRY(qagent)	 ilink;		/* d->idle */
 };
 
 struct queue {
@@ -601,6 +608,7 @@ qdest_get(struct queue *q, const char *key, bool relay)
 	text_copy(d->key, key, sizeof(d->key));
 	d->relay = relay;
 	TAILQ_INIT(&d->jobs);
+	TAILQ_INIT(&d->idle);
 	TAILQ_INSERT_TAIL(&q->dests, d, link);
 	return d;
 }
@@ -922,6 +930,15 @@ agent_done(struct mta_job *mj, void *arg)
 }
 
 static void
+agent_idle(void *arg)
+{
+	struct qagent	*a = arg;
+
+	a->idle = true;
+	TAILQ_INSERT_TAIL(&a->d->idle, a, ilink);
+}
+
+static void
 agent_end(enum mta_result result, const char *status, const char *why,
     void *arg)
 {
@@ -931,6 +948,8 @@ agent_end(enum mta_result result, const char *status, const char *why,
 	struct qjob	*j;
 	size_t		 k;
 
+	if (a->idle)
+		TAILQ_REMOVE(&d->idle, a, ilink);
 	TAILQ_REMOVE(&q->agents, a, link);
 	free(a);
 	d->active--;
@@ -952,17 +971,42 @@ agent_end(enum mta_result result, const char *status, const char *why,
 		}
 	}
 	qdest_kick(q, d);
-	qdest_release(q, d);
 	/* Room for others that waited for the total limit. */
-	for (x = TAILQ_FIRST(&q->dests); x != NULL; x = next) {
-		next = TAILQ_NEXT(x, link);
+	TAILQ_FOREACH(x, &q->dests, link)
 		if (!TAILQ_EMPTY(&x->jobs))
 			qdest_kick(q, x);
+	for (x = TAILQ_FIRST(&q->dests); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, link);
+		qdest_release(q, x);
 	}
 }
 
+/* Close one idle connection of another destination to make room under
+ * max_concurrency; false when there is none. */
+static bool
+drop_idle(struct queue *q, struct qdest *except)
+{
+	struct qdest	*d;
+	struct qagent	*a;
+
+	TAILQ_FOREACH(d, &q->dests, link) {
+		if (d == except || (a = TAILQ_FIRST(&d->idle)) == NULL)
+			continue;
+		TAILQ_REMOVE(&d->idle, a, ilink);
+		TAILQ_REMOVE(&q->agents, a, link);
+		mta_free(a->m);
+		free(a);
+		d->active--;
+		q->active--;
+		/* d may be empty now; agent_end() frees it later (a caller
+		 * may be walking the list). */
+		return true;
+	}
+	return false;
+}
+
 static const struct mta_ops queue_mta_ops = {
-	agent_next, agent_done, agent_end,
+	agent_next, agent_done, agent_idle, agent_end,
 };
 
 static void
@@ -975,9 +1019,19 @@ qdest_kick(struct queue *q, struct qdest *d)
 
 	if (q->stopped)
 		return;
+	/* An open connection first. */
+	while ((j = TAILQ_FIRST(&d->jobs)) != NULL &&
+	    (a = TAILQ_FIRST(&d->idle)) != NULL) {
+		TAILQ_REMOVE(&d->jobs, j, dlink);
+		j->waiting = false;
+		TAILQ_REMOVE(&d->idle, a, ilink);
+		a->idle = false;
+		mta_push(a->m, &j->mj);
+	}
 	queue_tunables(q->eng->cfg, &t);
 	while ((j = TAILQ_FIRST(&d->jobs)) != NULL &&
-	    d->active < t.max_per_domain && q->active < t.max_concurrency) {
+	    d->active < t.max_per_domain && (q->active < t.max_concurrency ||
+	    drop_idle(q, d))) {
 		TAILQ_REMOVE(&d->jobs, j, dlink);
 		j->waiting = false;
 		a = xcalloc(1, sizeof(*a));

@@ -32,6 +32,8 @@
 #include "config.h"
 #include "dns.h"
 #include "engine.h"
+#include "httpd.h"
+#include "publish.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
@@ -44,6 +46,10 @@ static struct engine	engine;
 static struct listeners	listeners;
 static pid_t		auth_pid = -1;
 static int		exit_code;
+static struct publisher	*publisher;
+static struct httpd	*httpd;
+static int		 http_fds[CONFIG_LIST_MAX];
+static size_t		 nhttp_fds;
 
 static void	stop(int);
 
@@ -114,6 +120,7 @@ reload(void)
 	engine.cfg = cfg;
 	engine.users = users;
 	engine.aliases = aliases;
+	publisher_reload(publisher, cfg);
 	log_set_syslog(cfg->syslog);
 	auth_client_reload(engine.auth, cfg->passwd_file);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
@@ -180,6 +187,8 @@ fork_auth(const struct config *cfg)
 		close(sv[0]);
 		for (i = 0; i < listeners.count; i++)
 			close(listeners.items[i].fd);
+		for (i = 0; i < nhttp_fds; i++)
+			close(http_fds[i]);
 		_exit(auth_proc_run(sv[1], cfg->passwd_file));
 	}
 	close(sv[1]);
@@ -304,6 +313,16 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: %s\n", err);
 		return 1;
 	}
+	for (i = 0; i < engine.cfg->publish_http_listen.count &&
+	    i < CONFIG_LIST_MAX; i++) {
+		if ((http_fds[i] = httpd_bind(
+		    &engine.cfg->publish_http_listen.items[i], err,
+		    sizeof(err))) == -1) {
+			fprintf(stderr, "pillory: %s\n", err);
+			return 1;
+		}
+		nhttp_fds++;
+	}
 	if ((auth_fd = fork_auth(engine.cfg)) == -1)
 		return 1;
 	if (drop_privileges(engine.cfg) == -1)
@@ -321,6 +340,29 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory: attack log: %s\n", err);
 		return 1;
+	}
+	if ((publisher = publisher_start(engine.cfg, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: %s\n", err);
+		return 1;
+	}
+	attacklog_on_write(engine.alog, publisher_notify_cb, publisher);
+	if (nhttp_fds > 0) {
+		char dir[CONFIG_PATH_MAX + 16];
+
+		if (!publish_dir_path(engine.cfg, dir, sizeof(dir), err,
+		    sizeof(err)) || (httpd = httpd_start(engine.base,
+		    http_fds[0], dir, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "pillory: %s\n", err);
+			return 1;
+		}
+		for (i = 1; i < nhttp_fds; i++) {
+			if (httpd_add_socket(httpd, http_fds[i], err,
+			    sizeof(err)) != 0) {
+				fprintf(stderr, "pillory: %s\n", err);
+				return 1;
+			}
+		}
 	}
 	if ((engine.store = attacklog_store_open(engine.cfg, false, err,
 	    sizeof(err))) == NULL) {
@@ -348,7 +390,9 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	/* Commits in flight finish and get their replies; then the attack
 	 * log writes what it holds. */
 	spool_close(engine.spool);
+	httpd_free(httpd);
 	attacklog_close(engine.alog);
+	publisher_stop(publisher);
 	dns_free(engine.dns);
 	auth_client_free(engine.auth);
 	store_close(engine.store);

@@ -226,7 +226,7 @@ struct worker {
 	unsigned long	 ok, fail;
 	double		*lat;
 	size_t		 nlat, cap;
-	char		 first_err[300];
+	char		 first_err[600];
 };
 
 static void *

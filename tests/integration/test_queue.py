@@ -158,7 +158,8 @@ def wait_for(cond, timeout=20, what="condition"):
 
 
 def wait_empty(p, timeout=20):
-    wait_for(lambda: queue_ids(p) == [], timeout,
+    q = p.state / "queue"
+    wait_for(lambda: not any(q.iterdir()), timeout,
              f"empty queue; log:\n{p.log()[-3000:]}")
 
 

@@ -192,7 +192,8 @@ test_hostile_text(void **state)
 	assert_int_equal(count(t, "\n--EVIL\n"), 3);
 	assert_non_null(strstr(t, "\n --EVIL\n"));
 	assert_non_null(strstr(t, "Subject: a?b\n"));
-	assert_non_null(strstr(t, "Final-Recipient: rfc822; x??y@remote.test\n"));
+	assert_non_null(strstr(t,
+	    "Final-Recipient: rfc822; x??y@remote.test\n"));
 	assert_non_null(strstr(t, "Remote-MTA: dns; mx?\n"));
 	assert_null(strstr(t, "Diagnostic-Code"));
 	free(h);

@@ -270,8 +270,8 @@ test_refusals(void **state)
 	{
 		struct envelope	env;
 		char		err[64];
-		static const char t[] = "pillory-envelope 1\nid a\0\narrival 1\n"
-		    "sender\nrcpt a@b\n";
+		static const char t[] = "pillory-envelope 1\nid a\0\n"
+		    "arrival 1\nsender\nrcpt a@b\n";
 
 		assert_int_equal(envelope_parse(t, sizeof(t) - 1, &env, err,
 		    sizeof(err)), -1);

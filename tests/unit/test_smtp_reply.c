@@ -76,7 +76,8 @@ static void
 test_pipelined_replies(void **state)
 {
 	struct smtp_reply	r;
-	const char		*buf = "250 2.1.0 Ok\r\n550 5.1.1 no\r\n354 go\r\n";
+	const char		*buf = "250 2.1.0 Ok\r\n550 5.1.1 no\r\n"
+	    "354 go\r\n";
 	size_t			 off = 0;
 	unsigned		 codes[3], n = 0;
 
@@ -224,8 +225,8 @@ test_ehlo(void **state)
 	assert_false(e.pipelining || e.size || e.starttls);
 
 	/* an absurd SIZE is no limit */
-	assert_int_equal(parse("250-mx\r\n250 SIZE 999999999999999999999999\r\n",
-	    &r), SMTP_REPLY_OK);
+	assert_int_equal(parse("250-mx\r\n"
+	    "250 SIZE 999999999999999999999999\r\n", &r), SMTP_REPLY_OK);
 	smtp_reply_ehlo(&r, &e);
 	assert_true(e.size);
 }
@@ -237,8 +238,8 @@ test_text(void **state)
 	char			out[64], small[8];
 
 	(void)state;
-	assert_int_equal(parse("550-5.1.1 first\r\n550 5.1.1 second\x01\xff\r\n",
-	    &r), SMTP_REPLY_OK);
+	assert_int_equal(parse("550-5.1.1 first\r\n"
+	    "550 5.1.1 second\x01\xff\r\n", &r), SMTP_REPLY_OK);
 	smtp_reply_text(&r, out, sizeof(out));
 	assert_string_equal(out, "550 5.1.1 first 5.1.1 second??");
 	smtp_reply_text(&r, small, sizeof(small));
@@ -269,8 +270,8 @@ test_dotstuff(void **state)
 	char		out[256];
 	size_t		len, chunk;
 	const char	*in = "Subject: x\n\n.one\n..two\nthree.\n.\nlast";
-	const char	*want = "Subject: x\r\n\r\n..one\r\n...two\r\nthree.\r\n"
-	    "..\r\nlast\r\n.\r\n";
+	const char	*want = "Subject: x\r\n\r\n..one\r\n...two\r\n"
+	    "three.\r\n..\r\nlast\r\n.\r\n";
 
 	(void)state;
 	/* the same output whatever the chunking */
