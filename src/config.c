@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "i18n.h"
 #include "text.h"
 
 #define FIELD(cfg, key) ((void *)((char *)(cfg) + (key)->offset))
@@ -572,6 +573,12 @@ config_finish(struct config *cfg)
 		    "and pop3s listeners";
 	if (cfg->retry.count == 0)
 		return "[delivery] retry: at least one interval is required";
+	if (cfg->publish_languages.count == 0)
+		return "[publish] languages: at least one language is required";
+	for (i = 0; i < cfg->publish_languages.count; i++)
+		if (i18n_find(cfg->publish_languages.items[i]) == NULL)
+			return "[publish] languages: unknown language "
+			    "(known: ja, en)";
 	return NULL;
 }
 
