@@ -203,6 +203,12 @@ control_start(struct event_base *base, const char *path,
 		return NULL;
 	}
 	umask(old);
+	if (chmod(path, 0600) == -1) {
+		text_printf(err, errlen, "%s: chmod: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		FATAL("out of memory");
 	text_copy(c->path, path, sizeof(c->path));

@@ -410,6 +410,18 @@ addr_port(const struct sockaddr_storage *a)
 	return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
 }
 
+static const char *
+addr_text(const struct sockaddr_storage *a, char *out, size_t size)
+{
+	const void	*p = a->ss_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+
+	if (inet_ntop(a->ss_family, p, out, (socklen_t)size) == NULL)
+		text_copy(out, "?", size);
+	return out;
+}
+
 /* Is a one of this host's addresses? All of 127/8 is. */
 static bool
 addr_is_local(const struct mta_ctx *ctx, const struct sockaddr_storage *a)
@@ -500,14 +512,16 @@ session_end(enum mta_session_end how, const char *why, bool tls_failed,
     void *arg)
 {
 	struct mta	*m = arg;
+	char		 ip[IPADDR_TEXT_MAX];
 
 	m->session = NULL;
 	if (how == MTA_SESSION_FINISHED || m->first == NULL) {
 		mta_finish(m, MTA_OK, "", "");
 		return;
 	}
-	text_printf(m->why, sizeof(m->why), "host %s said or did: %s",
-	    m->hosts[m->hi].name, why);
+	text_printf(m->why, sizeof(m->why), "host %s[%s]: %s",
+	    m->hosts[m->hi].name, addr_text(&m->addrs[m->ai], ip, sizeof(ip)),
+	    why);
 	text_copy(m->status, "4.4.1", sizeof(m->status));
 	if (tls_failed && !m->has_auth && !m->tls_off) {
 		/* RFC 7435: a broken handshake must not stop the mail;

@@ -736,11 +736,15 @@ envelope_reply(struct mta_session *s, const struct smtp_reply *reply)
 			return;
 		}
 		s->data_refused = true;
-		if (!s->mail_failed)
-			for (j = 0; j < job->nrcpts; j++)
-				if (!rcpt_decided(&job->rcpts[j]))
-					result_from_reply(&job->rcpts[j],
-					    reply);
+		for (j = 0; j < job->nrcpts && !s->mail_failed; j++) {
+			if (rcpt_decided(&job->rcpts[j]))
+				continue;
+			if (ok)		/* 2xx is no answer to DATA */
+				set_result(&job->rcpts[j], MTA_TEMP, "4.5.0",
+				    "unexpected reply to DATA");
+			else
+				result_from_reply(&job->rcpts[j], reply);
+		}
 		break;
 	}
 	if (s->acked < s->sent)
@@ -985,10 +989,12 @@ mta_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF)
 		text_printf(why, sizeof(why), "connection closed by the "
 		    "server in state %s", mta_state_names[s->state]);
+	else if (s->state == MTA_STATE_CONNECT)
+		text_printf(why, sizeof(why), "connect: %s",
+		    err ? evutil_socket_error_to_string(err) : "failed");
 	else
-		text_printf(why, sizeof(why), "%s in state %s: %s",
-		    s->state == MTA_STATE_CONNECT ? "connect failed" :
-		    "connection error", mta_state_names[s->state],
+		text_printf(why, sizeof(why), "connection error in state %s: "
+		    "%s", mta_state_names[s->state],
 		    err ? evutil_socket_error_to_string(err) : "unknown");
 	mta_fail(s, why);
 }
@@ -1036,7 +1042,7 @@ mta_session_start(struct event_base *base, const struct mta_session_params *p,
 	    (int)s->addr_len) == -1) {
 		char why[256];
 
-		text_printf(why, sizeof(why), "connect failed: %s",
+		text_printf(why, sizeof(why), "connect: %s",
 		    strerror(errno ? errno : ECONNREFUSED));
 		mta_fail(s, why);
 	}

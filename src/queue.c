@@ -641,13 +641,14 @@ qentry_activate(struct qentry *e)
 	const struct config	*cfg = q->eng->cfg;
 	bool			 relay = cfg->relayhost[0] != '\0';
 	struct qjob		*j, **made;
-	size_t			 nmade = 0, i, k;
+	size_t			 nmade = 0, i, k, *which;
 	char			 key[DOMAIN_MAX + 16], diag[128];
 
 	evtimer_del(e->timer);
 	qentry_enter_state(e, QENTRY_ACTIVE);
 	e->env.active = true;
 	made = xcalloc(e->env.nrcpts, sizeof(*made));
+	which = xcalloc(e->env.nrcpts, sizeof(*which));
 	if (e->hops > RECEIVED_HOPS_MAX) {
 		/* RFC 5321 6.3: a loop; bounce rather than send it on. */
 		text_printf(diag, sizeof(diag), "too many hops: %u Received "
@@ -667,13 +668,12 @@ qentry_activate(struct qentry *e)
 			fail_rcpt(r, "5.1.3", "bad recipient address");
 			continue;
 		}
-		/* Recipients of one destination share a job. */
-		j = NULL;
-		for (k = 0; k < nmade && j == NULL; k++)
-			if (strcmp(made[k]->d->key, key) == 0 &&
-			    made[k]->d->relay == relay)
-				j = made[k];
-		if (j == NULL) {
+		/* Recipients of one destination share a job: count them
+		 * first, fill the jobs below. */
+		for (k = 0; k < nmade; k++)
+			if (strcmp(made[k]->d->key, key) == 0)
+				break;
+		if (k == nmade) {
 			j = xcalloc(1, sizeof(*j));
 			j->e = e;
 			j->d = qdest_get(q, key, relay);
@@ -682,15 +682,27 @@ qentry_activate(struct qentry *e)
 			j->mj.path = e->msg_path;
 			j->mj.wire_size = e->wire_size;
 			j->mj.eightbit = e->eightbit;
-			j->mj.rcpts = xcalloc(e->env.nrcpts,
-			    sizeof(*j->mj.rcpts));
-			j->idx = xcalloc(e->env.nrcpts, sizeof(*j->idx));
 			TAILQ_INSERT_TAIL(&e->jobs, j, elink);
 			made[nmade++] = j;
 		}
-		j->idx[j->mj.nrcpts] = i;
-		j->mj.rcpts[j->mj.nrcpts++].addr = r->addr;
+		which[i] = k + 1;
+		made[k]->mj.nrcpts++;
 	}
+	for (k = 0; k < nmade; k++) {
+		made[k]->mj.rcpts = xcalloc(made[k]->mj.nrcpts,
+		    sizeof(*made[k]->mj.rcpts));
+		made[k]->idx = xcalloc(made[k]->mj.nrcpts,
+		    sizeof(*made[k]->idx));
+		made[k]->mj.nrcpts = 0;
+	}
+	for (i = 0; i < e->env.nrcpts; i++) {
+		if (which[i] == 0)
+			continue;
+		j = made[which[i] - 1];
+		j->idx[j->mj.nrcpts] = i;
+		j->mj.rcpts[j->mj.nrcpts++].addr = e->env.rcpts[i].addr;
+	}
+	free(which);
 	for (k = 0; k < nmade; k++) {
 		TAILQ_INSERT_TAIL(&made[k]->d->jobs, made[k], dlink);
 		made[k]->waiting = true;
@@ -1095,7 +1107,8 @@ control_cb(const char *cmd, struct evbuffer *out, void *arg)
 				n++;
 			}
 		log_info("queue: flush: %zu messages scheduled", n);
-		control_end(out, true, "%zu messages scheduled now", n);
+		control_end(out, true, "%zu message%s scheduled now", n,
+		    n == 1 ? "" : "s");
 	} else if (strncmp(cmd, "delete ", 7) == 0) {
 		if ((e = qentry_find(q, cmd + 7)) == NULL) {
 			control_end(out, false, "no such message: %s",

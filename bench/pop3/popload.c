@@ -16,8 +16,10 @@
  *       +OK. DEPTH (default 1) commands are written at once before their
  *       replies are read (1 = lockstep, as most clients do; RFC 2449
  *       PIPELINING otherwise).
- *       Prints: ok=1 total_ms=F login_ms=F list_ms=F retr_ms=F dele_ms=F
- *               quit_ms=F msgs=N octets=N
+ *       Prints: ok=1 total_ms=F pre_quit_ms=F login_ms=F list_ms=F
+ *               retr_ms=F dele_ms=F quit_ms=F msgs=N octets=N
+ *       (pre_quit_ms: connect to the last DELE's +OK, i.e. total_ms
+ *       without the QUIT, whose time is mostly the file system's unlinks)
  *       or ok=0 and the reason on stderr (exit status 1).
  *
  *   popload quit HOST PORT USER PASS
@@ -476,9 +478,9 @@ run_fetch(const char *user, const char *pass, unsigned expect,
 		return fail_fetch(c);
 	t_quit = now();
 	conn_close(c);
-	printf("ok=1 total_ms=%.2f login_ms=%.2f list_ms=%.2f retr_ms=%.2f "
-	    "dele_ms=%.2f quit_ms=%.2f msgs=%u octets=%llu\n",
-	    (t_quit - t0) * 1e3, (t_login - t0) * 1e3,
+	printf("ok=1 total_ms=%.2f pre_quit_ms=%.2f login_ms=%.2f list_ms=%.2f "
+	    "retr_ms=%.2f dele_ms=%.2f quit_ms=%.2f msgs=%u octets=%llu\n",
+	    (t_quit - t0) * 1e3, (t_dele - t0) * 1e3, (t_login - t0) * 1e3,
 	    (t_list - t_login) * 1e3, (t_retr - t_list) * 1e3,
 	    (t_dele - t_retr) * 1e3, (t_quit - t_dele) * 1e3, n,
 	    (unsigned long long)f.octets);

@@ -53,23 +53,34 @@ class Dnsmasq:
     a list of domains with an RFC 7505 null MX."""
 
     def __init__(self, logdir, mx=(), hosts=(), null_mx=()):
-        self.port = free_udp_port()
-        args = [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts",
-                f"--port={self.port}", "--listen-address=127.0.0.1",
-                "--bind-interfaces", "--conf-file=/dev/null", "--user=root",
-                "--local=/test/", "--no-negcache", "--log-queries"]
-        args += [f"--mx-host={d},{h},{p}" for d, h, p in mx]
-        args += [f"--host-record={n},{a}" for n, a in hosts]
+        records = [f"--mx-host={d},{h},{p}" for d, h, p in mx]
+        records += [f"--host-record={n},{a}" for n, a in hosts]
         # MX RDATA: preference 0, root name: "0 ." (RFC 7505)
-        args += [f"--dns-rr={d},15,000000" for d in null_mx]
+        records += [f"--dns-rr={d},15,000000" for d in null_mx]
         self.log = open(logdir / "dnsmasq.log", "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while dns_query(self.port, "ready.test") is None:
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("dnsmasq did not start")
-            time.sleep(0.05)
+        for _ in range(5):      # the free port may be taken meanwhile
+            self.port = free_udp_port()
+            args = [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts",
+                    f"--port={self.port}", "--listen-address=127.0.0.1",
+                    "--bind-interfaces", "--conf-file=/dev/null",
+                    "--user=root", "--local=/test/", "--no-negcache",
+                    "--log-queries"] + records
+            self.proc = subprocess.Popen(args, stdout=self.log,
+                                         stderr=subprocess.STDOUT)
+            deadline = time.time() + 10
+            while dns_query(self.port, "ready.test") is None:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            else:
+                # Answered, and by ours: it did not die on a taken port.
+                time.sleep(0.1)
+                if self.proc.poll() is None:
+                    return
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+        raise RuntimeError("dnsmasq did not start")
 
     def stop(self):
         self.proc.terminate()
@@ -96,12 +107,13 @@ class Receiver:
     data: list of replies to the end of DATA, the last repeating.
     ehlo: the extension lines offered; tls=(cert, key) adds STARTTLS;
     auth={user: password} adds AUTH PLAIN LOGIN. ehlo_reply refuses EHLO
-    (HELO fallback). dot_delay sleeps before answering the final dot."""
+    (HELO fallback). dot_delay sleeps before answering the final dot.
+    tls_broken offers STARTTLS, says 220 and hangs up."""
 
     def __init__(self, host, port, name="mx.remote.test", ehlo=None,
                  rcpt=None, data=None, tls=None, auth=None, ehlo_reply=None,
                  mail_reply="250 2.1.0 Ok", dot_delay=0.0,
-                 greeting=None):
+                 greeting=None, tls_broken=False):
         self.host, self.port, self.name = host, port, name
         self.ext = list(ehlo) if ehlo is not None else [
             "PIPELINING", "SIZE 10485760", "8BITMIME",
@@ -111,6 +123,7 @@ class Receiver:
         self.tls, self.auth = tls, auth
         self.ehlo_reply, self.mail_reply = ehlo_reply, mail_reply
         self.dot_delay = dot_delay
+        self.tls_broken = tls_broken
         self.greeting = greeting or f"220 {name} ESMTP test receiver"
         self.txns, self.conns, self.commands = [], 0, []
         self.active = self.max_active = 0
@@ -218,7 +231,7 @@ class _Conn:
                     self.send(rx.ehlo_reply)
                     continue
                 ext = list(rx.ext)
-                if rx.tls and not self.tls:
+                if (rx.tls or rx.tls_broken) and not self.tls:
                     ext.append("STARTTLS")
                 if rx.auth:
                     ext.append("AUTH PLAIN LOGIN")
@@ -228,6 +241,9 @@ class _Conn:
                     self.send(f"250{sep}{t}")
             elif verb == "HELO":
                 self.send(f"250 {rx.name}")
+            elif verb == "STARTTLS" and rx.tls_broken:
+                self.send("220 2.0.0 go ahead")
+                return
             elif verb == "STARTTLS" and rx.tls and not self.tls:
                 self.send("220 2.0.0 go ahead")
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
