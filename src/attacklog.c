@@ -762,19 +762,20 @@ attacklog_unlock(struct attacklog *al)
 /* Every string field of a queued record ends inside its array. */
 #define FIELD_TERMINATE(r, f) ((r)->f[sizeof((r)->f) - 1] = '\0')
 
-void
+bool
 attacklog_record(struct attacklog *al, const struct attack_record *rec)
 {
 	struct attack_record	*r;
 	size_t			 ncap;
+	bool			 high;
 
 	if (al == NULL)
-		return;
+		return false;
 	attacklog_lock(al);
 	if (al->npending >= ATTACKLOG_QUEUE_MAX || al->stopping) {
 		al->c.dropped++;
 		attacklog_unlock(al);
-		return;
+		return true;
 	}
 	if (al->npending == al->cappending) {
 		ncap = al->cappending == 0 ? 64 : al->cappending * 2;
@@ -799,7 +800,9 @@ attacklog_record(struct attacklog *al, const struct attack_record *rec)
 	al->c.recorded++;
 	if (al->npending == 1)
 		pthread_cond_signal(&al->cv);
+	high = al->npending >= ATTACKLOG_BACKLOG_HIGH;
 	attacklog_unlock(al);
+	return high;
 }
 
 void

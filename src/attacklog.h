@@ -72,7 +72,10 @@ struct attacklog *attacklog_open(const struct config *cfg, char *err,
  * the record is counted as dropped (the writer logs a warning). al may be
  * NULL (no attack log): then nothing happens. Thread-safe.
  */
-void attacklog_record(struct attacklog *al, const struct attack_record *rec);
+bool attacklog_record(struct attacklog *al, const struct attack_record *rec);
+/* attacklog_record() returns true once this many records wait: the caller
+ * slows the client down so that a flood is recorded, not dropped. */
+#define ATTACKLOG_BACKLOG_HIGH	(ATTACKLOG_QUEUE_MAX / 4)
 
 /*
  * Call cb(arg) on the writer thread after each batch is committed (the

@@ -59,6 +59,8 @@
  * data are processed as they come; this bounds what waits meanwhile). */
 #define SMTP_INPUT_HIGH_WATER	(256 * 1024)
 #define SMTP_WRITE_TIMEOUT	60
+/* Pause of a session whose attack record found the log's writer behind. */
+#define SMTP_TARPIT_US		50000
 
 enum smtp_state {
 	SMTP_STATE_PROXY = 0,
@@ -143,6 +145,8 @@ struct smtp_session {
 	unsigned		 messages;
 	struct event		*timer;		/* greet pause, PROXY timeout */
 	struct event		*close_timer;	/* set once closing */
+	struct event		*tarpit_timer;	/* reading paused */
+	bool			 tarpit;
 	unsigned		 close_polls;
 	struct smtp_txn		*txn;
 };
@@ -217,7 +221,10 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 	text_copy(rec.session, s->sid, sizeof(rec.session));
 	text_copy(rec.reply, reply_text, sizeof(rec.reply));
 	rec.port = s->listener->port;
-	attacklog_record(s->eng->alog, &rec);
+	/* Past the backlog mark the writer is behind: slow this client so
+	 * that a flood is recorded rather than dropped. */
+	if (attacklog_record(s->eng->alog, &rec))
+		s->tarpit = true;
 }
 
 static void
@@ -320,6 +327,8 @@ smtp_free(struct smtp_session *s)
 		event_free(s->timer);
 	if (s->close_timer != NULL)
 		event_free(s->close_timer);
+	if (s->tarpit_timer != NULL)
+		event_free(s->tarpit_timer);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	if (s->ip_counted)
@@ -1592,11 +1601,27 @@ invalid:
 }
 
 static void
+smtp_tarpit_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SMTP_STATE_CLOSING || s->dead)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	smtp_process(s);
+}
+
+static void
 smtp_process(struct smtp_session *s)
 {
-	bool	more = true;
+	bool		more = true;
+	struct timeval	tv = { 0, SMTP_TARPIT_US };
 
-	while (more && !s->dead) {
+	if (s->tarpit_timer != NULL && evtimer_pending(s->tarpit_timer, NULL))
+		return;
+	while (more && !s->dead && !s->tarpit) {
 		switch (s->state) {
 		case SMTP_STATE_PROXY:
 			more = smtp_proxy_step(s);
@@ -1614,6 +1639,15 @@ smtp_process(struct smtp_session *s)
 			more = smtp_command_step(s);
 			break;
 		}
+	}
+	if (s->tarpit && !s->dead && s->state != SMTP_STATE_CLOSING) {
+		s->tarpit = false;
+		if (s->tarpit_timer == NULL &&
+		    (s->tarpit_timer = evtimer_new(s->eng->base,
+		    smtp_tarpit_done, s)) == NULL)
+			FATAL("evtimer_new");
+		bufferevent_disable(s->bev, EV_READ);
+		evtimer_add(s->tarpit_timer, &tv);
 	}
 }
 
