@@ -26,7 +26,10 @@
  * after the remote 250; a crash before that delivers it again. ID.env,
  * then ID.msg, are removed only when no recipient is pending or failed.
  * A permanent failure is marked "failed" first, and "bounced" once the
- * report is durable (a crash in between sends the report twice).
+ * report is durable (a crash in between sends the report twice). The
+ * rewrite (with its fsyncs) runs on the loop, but only after an attempt
+ * that left something to do; a message delivered at the first try costs
+ * two unlinks and no fsync here.
  * RFC 5321 4.5.4.1 (retry strategy), 4.5.5 and 6.1 (reports, null
  * sender), 6.3 (hop count).
  */
@@ -196,7 +199,7 @@ read_file(const char *path, size_t max, char **buf_out, size_t *len_out)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size > max) {
-		e = fstat(fd, &st) == -1 ? errno : EFBIG;
+		e = (uint64_t)st.st_size > max ? EFBIG : errno;
 		close(fd);
 		errno = e;
 		return -1;

@@ -113,7 +113,7 @@ class Receiver:
     def __init__(self, host, port, name="mx.remote.test", ehlo=None,
                  rcpt=None, data=None, tls=None, auth=None, ehlo_reply=None,
                  mail_reply="250 2.1.0 Ok", dot_delay=0.0,
-                 greeting=None, tls_broken=False):
+                 greeting=None, tls_broken=False, auth_mechs="PLAIN LOGIN"):
         self.host, self.port, self.name = host, port, name
         self.ext = list(ehlo) if ehlo is not None else [
             "PIPELINING", "SIZE 10485760", "8BITMIME",
@@ -124,6 +124,7 @@ class Receiver:
         self.ehlo_reply, self.mail_reply = ehlo_reply, mail_reply
         self.dot_delay = dot_delay
         self.tls_broken = tls_broken
+        self.auth_mechs = auth_mechs
         self.greeting = greeting or f"220 {name} ESMTP test receiver"
         self.txns, self.conns, self.commands = [], 0, []
         self.active = self.max_active = 0
@@ -234,7 +235,7 @@ class _Conn:
                 if (rx.tls or rx.tls_broken) and not self.tls:
                     ext.append("STARTTLS")
                 if rx.auth:
-                    ext.append("AUTH PLAIN LOGIN")
+                    ext.append("AUTH " + rx.auth_mechs)
                 lines = [rx.name] + ext
                 for i, t in enumerate(lines):
                     sep = " " if i == len(lines) - 1 else "-"

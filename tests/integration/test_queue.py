@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, run
-from mtasim import Dnsmasq, Receiver, make_cert, port_is_free
+from mtasim import DNSMASQ, Dnsmasq, Receiver, make_cert, port_is_free
 
 
 def _queue_wired():
@@ -40,9 +40,13 @@ def _queue_wired():
     return "\n  queue " in r.stdout
 
 
-pytestmark = pytest.mark.skipif(
-    not _queue_wired(), reason="`pillory queue` and the queue are not "
-    "wired into main.c and serve.c yet (issue 6 report)")
+pytestmark = [
+    pytest.mark.skipif(not _queue_wired(), reason="`pillory queue` and the "
+                       "queue are not wired into main.c and serve.c yet "
+                       "(issue 6 report)"),
+    pytest.mark.skipif(not os.access(DNSMASQ, os.X_OK),
+                       reason="dnsmasq (package dnsmasq-base) is needed"),
+]
 
 RX_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5",
             "127.0.0.6", "127.0.0.7", "127.0.0.8", "127.0.0.9", "::1"]
@@ -370,6 +374,8 @@ def test_eightbit_with_8bitmime(mk, rx):
 
 # ---- relayhost ----------------------------------------------------------
 
+@pytest.mark.skipif(not os.access(SINK, os.X_OK),
+                    reason="smtp-sink (package postfix) is needed")
 def test_relayhost_smtp_sink(mk, rxport):
     # smtp-sink drops root for user postfix, who must be able to write the
     # dump files: a directory of its own outside pytest's private tree.
@@ -413,19 +419,23 @@ def supports_key(mk, key, value):
     return r.returncode == 0
 
 
-def test_relayhost_auth_over_starttls(mk, rx, cert, tmp_path):
+@pytest.mark.parametrize("mechs", ["PLAIN LOGIN", "LOGIN"])
+def test_relayhost_auth_over_starttls(mk, rx, cert, tmp_path, mechs):
     creds = tmp_path / "relay-auth"
     creds.write_text("# relayhost credentials\n"
                      "[relay.test] site@example.test:s3cret pass\n")
     creds.chmod(0o600)
     if not supports_key(mk, "delivery__relayhost_auth", str(creds)):
         pytest.skip("[delivery] relayhost_auth is not in the config yet")
-    r = rx("127.0.0.7", tls=cert, auth={"site@example.test": "s3cret pass"})
+    r = rx("127.0.0.7", tls=cert, auth={"site@example.test": "s3cret pass"},
+           auth_mechs=mechs)
     p = mk(delivery__relayhost="[relay.test]",
            delivery__relayhost_auth=str(creds))
     send(p, "alice@example.test", ["x@far.test"])
     t = r.wait(1)[0]
     assert t["tls"] is True and t["auth"] == "site@example.test"
+    mech = mechs.split()[0]
+    assert any(c[1].startswith("AUTH " + mech) for c in r.commands)
     wait_empty(p)
     assert "s3cret" not in p.log()
 
