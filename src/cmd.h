@@ -25,5 +25,6 @@ int cmd_stats(const struct config *, int, char **);
 int cmd_passwd(const struct config *, int, char **);
 int cmd_publish(const struct config *, int, char **);
 int cmd_grants(const struct config *, int, char **);
+int cmd_queue(const struct config *, int, char **);
 
 #endif

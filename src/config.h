@@ -97,6 +97,10 @@ struct config {
 	uint64_t		 delivery_port;
 	struct config_durations	 retry;
 	uint64_t		 max_queue_time;
+	char			*relayhost_auth;
+	uint64_t		 delay_warning;
+	uint64_t		 max_concurrency;
+	uint64_t		 max_per_domain;
 	/* [attacklog] */
 	char			*attacklog_db;
 	uint64_t		 retention;

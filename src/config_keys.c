@@ -103,6 +103,16 @@ const struct config_key config_keys[] = {
 	    0, 0, retry, "retry intervals; the last one repeats"),
 	K("delivery", "max_queue_time", CONFIG_DURATION, "5d", 60, 30 * DAY,
 	    max_queue_time, "bounce what is still undelivered after this"),
+	K("delivery", "relayhost_auth", CONFIG_PATH, "", 0, 0, relayhost_auth,
+	    "relayhost credentials, lines \"HOST USER:PASSWORD\" (HOST as "
+	    "in relayhost, or *); AUTH then requires STARTTLS"),
+	K("delivery", "delay_warning", CONFIG_DURATION, "4h", 0, 30 * DAY,
+	    delay_warning, "tell the sender when mail is still undelivered "
+	    "after this (0: never)"),
+	K("delivery", "max_concurrency", CONFIG_UINT, "100", 1, 10000,
+	    max_concurrency, "outbound SMTP deliveries at once"),
+	K("delivery", "max_per_domain", CONFIG_UINT, "20", 1, 1000,
+	    max_per_domain, "outbound deliveries at once to one destination"),
 
 	K("attacklog", "db", CONFIG_PATH, "", 0, 0, attacklog_db,
 	    "SQLite file (empty: STATE_DIR/attacklog.db)"),

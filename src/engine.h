@@ -19,6 +19,7 @@ struct dns;
 struct attacklog;
 struct auth_client;
 struct store;
+struct queue;
 struct ssl_ctx_st;
 
 struct engine {
@@ -32,6 +33,7 @@ struct engine {
 	struct auth_client	*auth;		/* password checks (auth.h) */
 	struct store		*store;		/* grants; the loop's own handle */
 	struct ssl_ctx_st	*tls;		/* NULL without [tls] cert */
+	struct queue		*queue;		/* outbound queue (queue.h) */
 	uint64_t		 sessions;	/* open SMTP sessions */
 	uint64_t		 next_session_id;
 	bool			 stopping;

@@ -21,6 +21,9 @@ static const struct cmd commands[] = {
 	    cmd_stats },
 	{ "publish", "", "regenerate the public page now", true,
 	    cmd_publish },
+	{ "queue", "[list | show ID | flush | delete ID]",
+	    "the outbound queue: list it, show one message, try everything "
+	    "now, delete one", true, cmd_queue },
 	{ "grants", "[list | revoke IP]",
 	    "POP-before-SMTP relay grants: list them, or end one now", true,
 	    cmd_grants },

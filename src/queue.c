@@ -175,14 +175,10 @@ xcalloc(size_t n, size_t size)
 void
 queue_tunables(const struct config *cfg, struct queue_tunables *out)
 {
-	/* TODO(issue 6): read [delivery] relayhost_auth, delay_warning,
-	 * max_concurrency and max_per_domain from cfg once config_keys.c
-	 * has them. */
-	(void)cfg;
-	out->relayhost_auth = "";
-	out->delay_warning = QUEUE_DELAY_WARNING_DEFAULT;
-	out->max_concurrency = QUEUE_MAX_CONCURRENCY_DEFAULT;
-	out->max_per_domain = QUEUE_MAX_PER_DOMAIN_DEFAULT;
+	out->relayhost_auth = cfg->relayhost_auth;
+	out->delay_warning = cfg->delay_warning;
+	out->max_concurrency = cfg->max_concurrency;
+	out->max_per_domain = cfg->max_per_domain;
 }
 
 /* ------------------------------------------------------------ files */

@@ -37,6 +37,7 @@
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
+#include "queue.h"
 #include "spool.h"
 #include "store.h"
 #include "text.h"
@@ -204,6 +205,13 @@ raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* The spool committed a queue entry: deliver it now. */
+static void
+queued(const char *id, void *arg)
+{
+	queue_notify(arg, id);
 }
 
 /* Make state_dir and its folders belong to the daemon's user. */
@@ -375,6 +383,11 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: dns: %s\n", err);
 		return 1;
 	}
+	if ((engine.queue = queue_start(&engine, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: queue: %s\n", err);
+		return 1;
+	}
+	spool_set_queued_cb(engine.spool, queued, engine.queue);
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
@@ -390,6 +403,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	/* Commits in flight finish and get their replies; then the attack
 	 * log writes what it holds. */
 	spool_close(engine.spool);
+	queue_stop(engine.queue);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
 	publisher_stop(publisher);

@@ -74,6 +74,8 @@ struct spool {
 	struct spool_msg	*done, **done_tail;
 	unsigned		 in_flight;
 	bool			 stopping;
+	spool_queued_cb		 queued_cb;
+	void			*queued_arg;
 	uint64_t		 seq;
 };
 
@@ -412,6 +414,9 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	for (; list != NULL; list = next) {
 		next = list->next;
 		sp->in_flight--;
+		if (list->status == 0 && list->has_remote &&
+		    sp->queued_cb != NULL)
+			sp->queued_cb(list->id, sp->queued_arg);
 		list->cb(list->status, list->cb_arg);
 		msg_free(list);
 	}
@@ -517,6 +522,13 @@ spool_close(struct spool *sp)
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->cond);
 	free(sp);
+}
+
+void
+spool_set_queued_cb(struct spool *sp, spool_queued_cb cb, void *arg)
+{
+	sp->queued_cb = cb;
+	sp->queued_arg = arg;
 }
 
 struct spool_msg *

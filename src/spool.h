@@ -57,6 +57,11 @@ typedef void (*spool_done_cb)(int status, void *arg);
  * cb runs later on the event loop, exactly once. */
 void spool_msg_commit(struct spool_msg *msg, spool_done_cb cb, void *arg);
 
+/* Called on the event loop after each commit that put ID.env into the
+ * queue (before the session's own callback): queue.c's queue_notify(). */
+typedef void (*spool_queued_cb)(const char *id, void *arg);
+void spool_set_queued_cb(struct spool *sp, spool_queued_cb cb, void *arg);
+
 /* True for a non-empty name without '/', NUL or a leading '.'. */
 bool spool_name_is_safe(const char *name);
 

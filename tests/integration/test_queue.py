@@ -794,6 +794,10 @@ def test_control_socket_refuses_other_users(mk):
                        text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("error permission denied"), r.stdout
+    deadline = time.time() + 5      # the log line may trail the reply
+    while "control: refused a client with uid 65534" not in p.log() and \
+            time.time() < deadline:
+        time.sleep(0.05)
     assert "control: refused a client with uid 65534" in p.log()
     # root still may
     assert p.cli("queue", "list").returncode == 0
