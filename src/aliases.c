@@ -264,33 +264,6 @@ aliases_parse_line(const char *line, size_t len, struct span *name_out,
 	return (0);
 }
 
-/*
- * Read one line into buf (ALIASES_LINE_MAX bytes, no NUL added) without
- * its "\n" (and a "\r" right before it). Returns 1 for a line, 0 at end
- * of file, -1 for a line that is too long, -2 on a read error.
- */
-static int
-alias_read_line(FILE *fp, char *buf, size_t *len_out)
-{
-	size_t	len = 0;
-	int	c;
-
-	while ((c = getc(fp)) != EOF && c != '\n') {
-		if (len == ALIASES_LINE_MAX)
-			return (-1);
-		buf[len++] = (char)c;
-	}
-	if (c == EOF) {
-		if (ferror(fp))
-			return (-2);
-		if (len == 0)
-			return (0);
-	}
-	if (c == '\n' && len > 0 && buf[len - 1] == '\r')
-		len--;
-	*len_out = len;
-	return (1);
-}
 
 static void
 alias_add(struct alias_db *db, struct span name, struct span list,
@@ -364,7 +337,7 @@ aliases_load(const char *path, char *err, size_t errlen)
 		FATAL("out of memory");
 
 	for (;;) {
-		r = alias_read_line(fp, buf, &len);
+		r = text_read_line(fp, buf, ALIASES_LINE_MAX, &len);
 		if (r == 0)
 			break;
 		lineno++;

@@ -575,10 +575,18 @@ config_finish(struct config *cfg)
 		return "[delivery] retry: at least one interval is required";
 	if (cfg->publish_languages.count == 0)
 		return "[publish] languages: at least one language is required";
-	for (i = 0; i < cfg->publish_languages.count; i++)
-		if (i18n_find(cfg->publish_languages.items[i]) == NULL)
-			return "[publish] languages: unknown language "
-			    "(known: ja, en)";
+	for (i = 0; i < cfg->publish_languages.count; i++) {
+		/* Config loading is single-threaded: a static message is
+		 * fine and keeps config_finish's simple contract. */
+		static char	msg[128];
+
+		if (i18n_find(cfg->publish_languages.items[i]) != NULL)
+			continue;
+		text_printf(msg, sizeof(msg), "[publish] languages: unknown "
+		    "language \"%s\" (known: ja, en)",
+		    cfg->publish_languages.items[i]);
+		return msg;
+	}
 	return NULL;
 }
 

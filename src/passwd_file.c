@@ -260,35 +260,6 @@ passwd_file_parse_line(const char *line, size_t len, struct span *user_out,
 	return (0);
 }
 
-/*
- * Read one line into buf (cap bytes, no NUL added) without its "\n" (and
- * without a "\r" right before it). Returns 1 for a line, 0 at end of
- * file, -1 when the line is longer than PASSWD_FILE_LINE_MAX, -2 on a
- * read error.
- */
-static int
-passwd_read_line(FILE *fp, char *buf, size_t *len_out)
-{
-	size_t	len = 0;
-	int	c;
-
-	while ((c = getc(fp)) != EOF && c != '\n') {
-		if (len == PASSWD_FILE_LINE_MAX)
-			return (-1);
-		buf[len++] = (char)c;
-	}
-	if (c == EOF) {
-		if (ferror(fp))
-			return (-2);
-		if (len == 0)
-			return (0);
-	}
-	if (c == '\n' && len > 0 && buf[len - 1] == '\r')
-		len--;
-	*len_out = len;
-	return (1);
-}
-
 static int
 passwd_entry_cmp(const void *a, const void *b)
 {
@@ -361,7 +332,7 @@ passwd_file_load(const char *path, char *err, size_t errlen)
 		FATAL("out of memory");
 
 	for (;;) {
-		r = passwd_read_line(fp, buf, &len);
+		r = text_read_line(fp, buf, PASSWD_FILE_LINE_MAX, &len);
 		if (r == 0)
 			break;
 		lineno++;

@@ -1476,22 +1476,7 @@ smtp_proxy_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 peer_text(struct smtp_session *s)
 {
-	const void	*a;
-
-	if (s->peer.ss_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s->peer;
-
-		a = &sin6->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET, (const uint8_t *)a + 12, s->peer_ip,
-			    sizeof(s->peer_ip));
-			return;
-		}
-		inet_ntop(AF_INET6, a, s->peer_ip, sizeof(s->peer_ip));
-	} else {
-		a = &((struct sockaddr_in *)&s->peer)->sin_addr;
-		inet_ntop(AF_INET, a, s->peer_ip, sizeof(s->peer_ip));
-	}
+	text_ip((struct sockaddr *)&s->peer, s->peer_ip, sizeof(s->peer_ip));
 }
 
 static void

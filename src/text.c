@@ -1,6 +1,10 @@
 /*
  * text.c: bounded string helpers shared by every module. Pure.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,4 +80,48 @@ text_span_ieq(const char *p, size_t len, const char *word)
 			return false;
 	}
 	return word[len] == '\0';
+}
+
+void
+text_ip(const struct sockaddr *sa, char *out, size_t size)
+{
+	const struct sockaddr_in6	*sin6;
+
+	*out = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    out, (socklen_t)size);
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	sin6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		inet_ntop(AF_INET, sin6->sin6_addr.s6_addr + 12, out,
+		    (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, &sin6->sin6_addr, out, (socklen_t)size);
+}
+
+int
+text_read_line(FILE *fp, char *buf, size_t max, size_t *len_out)
+{
+	size_t	len = 0;
+	int	c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (len == max)
+			return -1;
+		buf[len++] = (char)c;
+	}
+	if (c == EOF) {
+		if (ferror(fp))
+			return -2;
+		if (len == 0)
+			return 0;
+	}
+	if (c == '\n' && len > 0 && buf[len - 1] == '\r')
+		len--;
+	*len_out = len;
+	return 1;
 }

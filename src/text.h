@@ -23,4 +23,19 @@ void text_lower(char *s);
 /* Case-insensitive ASCII compare of a span with a NUL-terminated word. */
 bool text_span_ieq(const char *p, size_t len, const char *word);
 
+struct sockaddr;
+
+/* The address of sa as text ("192.0.2.1", "2001:db8::1"); a v4-mapped
+ * IPv6 address is written as IPv4. "" for other families. */
+void text_ip(const struct sockaddr *sa, char *out, size_t size);
+
+#include <stdio.h>
+/*
+ * Read one line of a trusted config-like file into buf (max bytes, no NUL
+ * added) without its "\n" (and a "\r" right before it). Returns 1 for a
+ * line, 0 at end of file, -1 for a line longer than max, -2 on a read
+ * error. A too-long line is never cut silently.
+ */
+int text_read_line(FILE *fp, char *buf, size_t max, size_t *len_out);
+
 #endif
