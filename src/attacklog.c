@@ -897,6 +897,11 @@ attacklog_log_drops(struct attacklog *al, uint64_t dropped, bool force)
 	al->last_drop_log_mono_us = now;
 }
 
+/* A batch waits at most this long for company, and no longer than it
+ * takes to gather this many records. */
+#define ATTACKLOG_LINGER_US	20000
+#define ATTACKLOG_LINGER_MAX	4096
+
 static void *
 attacklog_writer(void *arg)
 {
@@ -916,6 +921,18 @@ attacklog_writer(void *arg)
 				break;
 			wake = al->retention_us != 0 ?
 			    al->next_purge_mono_us : mono_us() + 3600000000LL;
+			ts.tv_sec = (time_t)(wake / 1000000);
+			ts.tv_nsec = (long)(wake % 1000000) * 1000;
+			(void)pthread_cond_timedwait(&al->cv, &al->mu, &ts);
+		}
+		/*
+		 * Linger a moment so that records arriving one by one share a
+		 * transaction: a transaction per record costs more than the
+		 * record, and wakes this thread for every refused RCPT.
+		 */
+		wake = mono_us() + ATTACKLOG_LINGER_US;
+		while (al->npending > 0 && al->npending < ATTACKLOG_LINGER_MAX &&
+		    !al->stopping && mono_us() < wake) {
 			ts.tv_sec = (time_t)(wake / 1000000);
 			ts.tv_nsec = (long)(wake % 1000000) * 1000;
 			(void)pthread_cond_timedwait(&al->cv, &al->mu, &ts);
