@@ -52,6 +52,7 @@
 #include "engine.h"
 #include "grants.h"
 #include "listener.h"
+#include "line_input.h"
 #include "log.h"
 #include "mailbox.h"
 #include "pop3.h"
@@ -1000,52 +1001,30 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 static bool
 pop3_line_step(struct pop3_session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->bev);
-	struct evbuffer_ptr	 eol;
-	size_t			 eol_len, avail = evbuffer_get_length(in);
-	char			 line[POP3_LINE_MAX + 1];
+	char	line[POP3_LINE_MAX + 1];
+	size_t	len;
 
-	if (avail == 0)
+	switch (line_input_take(bufferevent_get_input(s->bev), POP3_LINE_MAX,
+	    &s->skip_line, line, &len)) {
+	case LINE_MORE:
 		return false;
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
-	if (eol.pos == -1) {
-		if (s->skip_line || avail > POP3_LINE_MAX) {
-			if (!s->skip_line) {
-				reply(s, "-ERR Line too long.");
-				s->skip_line = true;
-				if (pop3_error(s))
-					return false;
-			}
-			/* Keep a last byte that may be the CR of CRLF. */
-			evbuffer_drain(in, avail - 1);
-		}
-		return false;
-	}
-	if (s->skip_line) {
-		evbuffer_drain(in, (size_t)eol.pos + 2);
-		s->skip_line = false;
-		if (s->state == POP3_STATE_SASL) {
-			/* An over-long SASL response fails the AUTH. */
-			pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
-		}
+	case LINE_SKIPPED:
 		return true;
-	}
-	if ((size_t)eol.pos + 2 > POP3_LINE_MAX) {
-		evbuffer_drain(in, (size_t)eol.pos + 2);
+	case LINE_TOO_LONG:
 		reply(s, "-ERR Line too long.");
+		/* An over-long SASL response fails the AUTH. */
 		if (s->state == POP3_STATE_SASL)
 			pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
-		pop3_error(s);
-		return true;
+		return !pop3_error(s);
+	case LINE_READY:
+		break;
 	}
-	evbuffer_remove(in, line, (size_t)eol.pos + 2);
-	line[eol.pos] = '\0';
 	if (s->state == POP3_STATE_SASL)
-		pop3_sasl_line(s, line, (size_t)eol.pos);
+		pop3_sasl_line(s, line, len);
 	else
-		pop3_dispatch(s, line, (size_t)eol.pos);
+		pop3_dispatch(s, line, len);
 	/* It may have held a password. */
-	explicit_bzero(line, (size_t)eol.pos + 2);
+	explicit_bzero(line, len + 2);
 	return true;
 }
 

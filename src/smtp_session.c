@@ -43,6 +43,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "grants.h"
+#include "line_input.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
@@ -1256,46 +1257,27 @@ drain(struct evbuffer *in, size_t n)
 static bool
 smtp_command_step(struct smtp_session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->bev);
-	struct evbuffer_ptr	 eol;
-	size_t			 eol_len, avail = evbuffer_get_length(in);
-	char			 line[SMTP_LINE_MAX + 1];
+	char	line[SMTP_LINE_MAX + 1];
+	size_t	len;
 
-	if (avail == 0)
+	switch (line_input_take(bufferevent_get_input(s->bev), SMTP_LINE_MAX,
+	    &s->skip_line, line, &len)) {
+	case LINE_MORE:
 		return false;
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
-	if (eol.pos == -1) {
-		if (s->skip_line || avail > SMTP_LINE_MAX) {
-			if (!s->skip_line) {
-				reply(s, "500 5.5.2 Error: line too long");
-				s->skip_line = true;
-				if (smtp_error(s))
-					return false;
-			}
-			/* Keep a last byte that may be the CR of CRLF. */
-			drain(in, avail - 1);
-		}
-		return false;
-	}
-	if (s->skip_line) {
-		drain(in, (size_t)eol.pos + 2);
-		s->skip_line = false;
+	case LINE_SKIPPED:
 		return true;
-	}
-	if ((size_t)eol.pos + 2 > SMTP_LINE_MAX) {
-		drain(in, (size_t)eol.pos + 2);
+	case LINE_TOO_LONG:
 		reply(s, "500 5.5.2 Error: line too long");
-		smtp_error(s);
-		return true;
+		return !smtp_error(s);
+	case LINE_READY:
+		break;
 	}
-	evbuffer_remove(in, line, (size_t)eol.pos + 2);
-	line[eol.pos] = '\0';
 	if (s->state == SMTP_STATE_SASL)
-		smtp_sasl_line(s, line, (size_t)eol.pos);
+		smtp_sasl_line(s, line, len);
 	else
-		smtp_dispatch(s, line, (size_t)eol.pos);
+		smtp_dispatch(s, line, len);
 	/* It may have held a password. */
-	explicit_bzero(line, (size_t)eol.pos + 2);
+	explicit_bzero(line, len + 2);
 	return true;
 }
 
