@@ -5,6 +5,7 @@
 #   make fuzz       libFuzzer targets (clang): build/fuzz/fuzz_*
 #   make check      everything above, then tests/run (every test, counts)
 #   make run        development server (installs packages, writes ./var)
+#   make deps       install (as root) or name the packages tools/packages lists
 #   make lint       banned functions, clang-format check
 
 CC	?= cc
@@ -41,7 +42,7 @@ FUZZCC	?= clang
 FOBJ	:= $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIBSRC))
 FUZZBIN	:= $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZSRC))
 
-.PHONY: all asan unit fuzz check run lint clean bench
+.PHONY: all asan unit fuzz check run lint clean bench deps
 all: build/pillory
 
 build/pillory: $(OBJ)
@@ -77,11 +78,18 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libpillory.a
 	$(FUZZCC) $(WARN) $(DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -Isrc $(PKG_CFLAGS) -o $@ $< build/fuzz/libpillory.a $(LIBS)
 
-check: build/pillory build/asan/pillory unit fuzz
+# The package check runs first; the builds then run in a new make, whose
+# pkg-config flags see the packages just installed.
+check:
+	tools/deps check
+	$(MAKE) build/pillory build/asan/pillory unit fuzz
 	tests/run
 
 run:
 	tools/devrun
+
+deps:
+	tools/deps check
 
 bench: build/pillory
 	bench/run
