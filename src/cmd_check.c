@@ -1,7 +1,11 @@
 /*
  * cmd_check.c: `pillory check`. The config was already loaded (and its
- * errors printed as FILE:LINE) by main; here the tables it names are loaded
- * too, and the effective settings are printed.
+ * errors printed as FILE:LINE) by main; here what it names is loaded and
+ * verified too: the TLS certificate and key, state_dir, the passwd-file
+ * and aliases (with their own parsers, errors as FILE:LINE), alias targets
+ * and each domain's postmaster (verify.c). Every problem is printed, not
+ * only the first; errors make the exit status 1, warnings do not. On
+ * success the effective settings are printed.
  */
 #include <stdio.h>
 
@@ -9,37 +13,69 @@
 #include "cmd.h"
 #include "config.h"
 #include "passwd_file.h"
+#include "verify.h"
+
+struct check_counts {
+	unsigned	errors;
+	unsigned	warnings;
+};
+
+static void
+check_report(enum verify_level level, const char *msg, void *arg)
+{
+	struct check_counts	*c = arg;
+
+	if (level == VERIFY_ERROR)
+		c->errors++;
+	else
+		c->warnings++;
+	fprintf(stderr, "%s\n", msg);
+}
 
 int
 cmd_check(const struct config *cfg, int argc, char **argv)
 {
 	struct passwd_db	*users = NULL;
 	struct alias_db		*aliases = NULL;
+	struct check_counts	 c = { 0, 0 };
 	char			 err[1024];
+	bool			 tables_ok = true;
 
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "usage: pillory [-c FILE] check\n");
 		return 2;
 	}
-	if (*cfg->passwd_file != '\0' &&
-	    (users = passwd_file_load(cfg->passwd_file, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
+	verify_state_dir(cfg, check_report, &c);
+	verify_tls(cfg, check_report, &c);
+	if (*cfg->passwd_file != '\0') {
+		if ((users = passwd_file_load(cfg->passwd_file, err,
+		    sizeof(err))) == NULL) {
+			check_report(VERIFY_ERROR, err, &c);
+			tables_ok = false;
+		} else
+			verify_passwd_mode(cfg, check_report, &c);
 	}
 	if (*cfg->aliases_file != '\0' &&
 	    (aliases = aliases_load(cfg->aliases_file, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		passwd_file_free(users);
-		return 1;
+		check_report(VERIFY_ERROR, err, &c);
+		tables_ok = false;
 	}
-	config_print(cfg, stdout);
-	fprintf(stderr, "%s: ok (%zu users, %zu aliases)\n", cfg->path,
+	/* Targets and postmaster only mean something once both tables
+	 * loaded; a broken one was reported above. */
+	if (tables_ok) {
+		verify_alias_targets(cfg, users, aliases, check_report, &c);
+		verify_postmaster(cfg, users, aliases, check_report, &c);
+	}
+	if (c.errors == 0)
+		config_print(cfg, stdout);
+	fprintf(stderr, "%s: %s (%zu users, %zu aliases, %u error%s, "
+	    "%u warning%s)\n", cfg->path, c.errors ? "FAILED" : "ok",
 	    users ? passwd_file_count(users) : 0,
-	    aliases ? aliases_count(aliases) : 0);
+	    aliases ? aliases_count(aliases) : 0, c.errors,
+	    c.errors == 1 ? "" : "s", c.warnings, c.warnings == 1 ? "" : "s");
 	passwd_file_free(users);
 	aliases_free(aliases);
-	return 0;
+	return c.errors ? 1 : 0;
 }

@@ -498,6 +498,35 @@ find_key(const char *section, const char *name, bool *section_known)
 	return NULL;
 }
 
+/* Keys that moved to another section: a config that still has them is
+ * refused with the new name rather than "unknown key". */
+static const struct {
+	const char	*section, *name, *new_section, *new_name;
+} moved_keys[] = {
+	{ "attacklog", "ban_after", "defense", "ban_after" },
+	{ "attacklog", "ban_window", "defense", "ban_window" },
+	{ "attacklog", "ban_time", "defense", "ban_time" },
+};
+
+static const char *
+moved_key(const char *section, const char *name)
+{
+	/* Config loading is single-threaded (see config_finish). */
+	static char	msg[160];
+	size_t		i;
+
+	for (i = 0; i < sizeof(moved_keys) / sizeof(moved_keys[0]); i++) {
+		if (strcmp(moved_keys[i].section, section) != 0 ||
+		    strcmp(moved_keys[i].name, name) != 0)
+			continue;
+		text_printf(msg, sizeof(msg), "[%s] %s moved to [%s] %s",
+		    section, name, moved_keys[i].new_section,
+		    moved_keys[i].new_name);
+		return msg;
+	}
+	return NULL;
+}
+
 static struct config *
 config_new(void)
 {
@@ -657,7 +686,8 @@ config_load(const char *path, char *err, size_t errlen)
 			goto bad;
 		}
 		if ((k = find_key(section, key, &section_known)) == NULL) {
-			why = "unknown key";
+			if ((why = moved_key(section, key)) == NULL)
+				why = "unknown key";
 			goto bad;
 		}
 		if (seen[k - config_keys]++) {

@@ -104,9 +104,6 @@ struct config {
 	/* [attacklog] */
 	char			*attacklog_db;
 	uint64_t		 retention;
-	uint64_t		 ban_after;
-	uint64_t		 ban_window;
-	uint64_t		 ban_time;
 	/* [publish] */
 	bool			 publish_enabled;
 	char			*publish_dir;

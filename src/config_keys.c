@@ -118,12 +118,6 @@ const struct config_key config_keys[] = {
 	    "SQLite file (empty: STATE_DIR/attacklog.db)"),
 	K("attacklog", "retention", CONFIG_DURATION, "365d", DAY, 3650 * DAY,
 	    retention, "records older than this are purged; counts stay"),
-	K("attacklog", "ban_after", CONFIG_UINT, "20", 0, 1000000, ban_after,
-	    "attempts within ban_window before an address is banned (0: off)"),
-	K("attacklog", "ban_window", CONFIG_DURATION, "10m", 1, DAY,
-	    ban_window, "window for ban_after"),
-	K("attacklog", "ban_time", CONFIG_DURATION, "1h", 1, 365 * DAY,
-	    ban_time, "how long a ban lasts"),
 
 	K("publish", "enabled", CONFIG_BOOL, "yes", 0, 0, publish_enabled,
 	    "publish the attack page; no: pages say publication has ended"),

@@ -42,6 +42,7 @@
 #include "store.h"
 #include "text.h"
 #include "tls.h"
+#include "verify.h"
 
 static struct engine	engine;
 static struct listeners	listeners;
@@ -76,6 +77,15 @@ load_tables(const struct config *cfg, struct passwd_db **users_out,
 		return false;
 	}
 	return true;
+}
+
+/* verify.c findings at start-up go to the log. */
+static void
+startup_report(enum verify_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	log_warn("%s", strncmp(msg, "warning: ", 9) == 0 ? msg + 9 : msg);
 }
 
 static bool
@@ -311,6 +321,8 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: %s\n", err);
 		return 1;
 	}
+	verify_postmaster(engine.cfg, engine.users, engine.aliases,
+	    startup_report, NULL);
 	if (*engine.cfg->tls_cert != '\0' &&
 	    (engine.tls = tls_server_ctx(engine.cfg->tls_cert,
 	    engine.cfg->tls_key, err, sizeof(err))) == NULL) {
