@@ -39,6 +39,16 @@ struct spool_target {
 	char	*name;		/* user, or the remote address */
 };
 
+/* One recipient's copy of a message: STATE_DIR/tmp/ID.N holds the
+ * delivery headers and the text; at commit it is linked into the
+ * Maildir's new/ as name. */
+struct spool_copy {
+	int	 fd;
+	char	 tmp[SPOOL_PATH_MAX];
+	char	 newdir[SPOOL_PATH_MAX];
+	char	 path[SPOOL_PATH_MAX];
+};
+
 struct spool_msg {
 	struct spool		*sp;
 	char			 id[SPOOL_ID_MAX];
@@ -53,6 +63,8 @@ struct spool_msg {
 	struct spool_target	*targets;
 	size_t			 ntargets, cap;
 	bool			 has_remote;
+	struct spool_copy	*copies;	/* one per distinct mailbox */
+	size_t			 ncopies;
 	/* commit */
 	spool_done_cb		 cb;
 	void			*cb_arg;
@@ -127,8 +139,8 @@ make_dir(const char *path, const char *parent)
 }
 
 static void
-maildir_name(struct spool *sp, const struct spool_msg *msg, char *out,
-    size_t size)
+maildir_name(struct spool *sp, const struct spool_msg *msg, uint64_t extra,
+    uint64_t extra_wire, char *out, size_t size)
 {
 	struct timeval	tv;
 
@@ -137,8 +149,8 @@ maildir_name(struct spool *sp, const struct spool_msg *msg, char *out,
 	 * W= the size with CRLF line ends, which POP3 reports. */
 	text_printf(out, size, "%lld.M%ldP%ld_%s.%s,S=%llu,W=%llu",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), msg->id,
-	    sp->host, (unsigned long long)msg->size,
-	    (unsigned long long)msg->wire_size);
+	    sp->host, (unsigned long long)(msg->size + extra),
+	    (unsigned long long)(msg->wire_size + extra_wire));
 }
 
 /* Ensure mail/DOMAIN/USER/{tmp,new,cur}; path_out gets .../new. */
@@ -247,33 +259,123 @@ dirset_add(struct dirset *ds, const char *path)
 	text_copy(ds->paths[ds->count++], path, SPOOL_PATH_MAX);
 }
 
-/* Links and envelope of one message; on failure undo what was made. */
+/* Copy the message text from the spool file (from) to fd. */
 static int
-commit_links(struct spool *sp, struct spool_msg *msg, struct dirset *ds)
+copy_text(int from, int fd, uint64_t len)
 {
-	char	name[512], newdir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
-	char	(*made)[SPOOL_PATH_MAX];
-	size_t	nmade = 0, i;
-	int	rc = -1;
+	char	buf[16384];
+	off_t	off = 0;
+	ssize_t	n;
 
-	made = xcalloc(msg->ntargets + 1, sizeof(*made));
-	maildir_name(sp, msg, name, sizeof(name));
+	while ((uint64_t)off < len) {
+		n = copy_file_range(from, &off, fd, NULL,
+		    (size_t)(len - (uint64_t)off), 0);
+		if (n > 0)
+			continue;
+		if (n == 0 || (errno != EXDEV && errno != ENOSYS &&
+		    errno != EINVAL && errno != EOPNOTSUPP))
+			return -1;
+		/* A file system without copy_file_range: read and write. */
+		while ((n = pread(from, buf, sizeof(buf), off)) > 0) {
+			if (write_all(fd, buf, (size_t)n) == -1)
+				return -1;
+			off += n;
+		}
+		return n == 0 && (uint64_t)off == len ? 0 : -1;
+	}
+	return 0;
+}
+
+/*
+ * Write one copy per distinct mailbox into STATE_DIR/tmp: the delivery
+ * headers of a final delivery, as Postfix's local and virtual delivery
+ * write them (RFC 5321 4.4: Return-Path with the envelope sender;
+ * Delivered-To with the mailbox address), then the text. The copies are
+ * synced and linked into new/ by the caller.
+ */
+static int
+copies_write(struct spool *sp, struct spool_msg *msg)
+{
+	char			 head[2 * ADDRESS_MAX + 64], name[512];
+	struct spool_copy	*c;
+	size_t			 i, j, hlen;
+
+	msg->copies = xcalloc(msg->ntargets, sizeof(*msg->copies));
 	for (i = 0; i < msg->ntargets; i++) {
 		struct spool_target *t = &msg->targets[i];
 
 		if (t->domain == NULL)
 			continue;
-		if (maildir_prepare(sp, t->domain, t->name, newdir,
-		    sizeof(newdir)) == -1 ||
-		    !text_printf(path, sizeof(path), "%s/%s", newdir, name))
+		for (j = 0; j < i; j++)		/* same mailbox twice */
+			if (msg->targets[j].domain != NULL &&
+			    strcmp(msg->targets[j].domain, t->domain) == 0 &&
+			    strcmp(msg->targets[j].name, t->name) == 0)
+				break;
+		if (j < i)
+			continue;
+		c = &msg->copies[msg->ncopies++];
+		c->fd = -1;
+		if (!text_printf(head, sizeof(head), "Return-Path: <%s>\n"
+		    "Delivered-To: %s@%s\n", msg->sender ? msg->sender : "",
+		    t->name, t->domain) ||
+		    !text_printf(c->tmp, sizeof(c->tmp), "%s/tmp/%s.%zu",
+		    sp->dir, msg->id, msg->ncopies) ||
+		    maildir_prepare(sp, t->domain, t->name, c->newdir,
+		    sizeof(c->newdir)) == -1)
 			goto fail;
-		if (link(msg->tmp_path, path) == -1) {
-			if (errno == EEXIST)	/* same mailbox twice */
-				continue;
+		hlen = strlen(head);
+		maildir_name(sp, msg, hlen, hlen + 2, name, sizeof(name));
+		if (!text_printf(c->path, sizeof(c->path), "%s/%s", c->newdir,
+		    name))
 			goto fail;
-		}
-		text_copy(made[nmade++], path, SPOOL_PATH_MAX);
-		dirset_add(ds, newdir);
+		if ((c->fd = open(c->tmp, O_CREAT | O_EXCL | O_WRONLY |
+		    O_CLOEXEC, 0600)) == -1 ||
+		    write_all(c->fd, head, hlen) == -1)
+			goto fail;
+		if (msg->fd != -1 ? copy_text(msg->fd, c->fd, msg->size) :
+		    write_all(c->fd, msg->buf, msg->buf_len))
+			goto fail;
+	}
+	return 0;
+fail:
+	log_err("spool %s: delivery copy: %s", msg->id, strerror(errno));
+	return -1;
+}
+
+/* Close and remove the tmp names of the copies (linked or not). */
+static void
+copies_free(struct spool_msg *msg)
+{
+	size_t	i;
+
+	for (i = 0; i < msg->ncopies; i++) {
+		if (msg->copies[i].fd == -1)
+			continue;
+		unlink(msg->copies[i].tmp);
+		close(msg->copies[i].fd);
+	}
+	free(msg->copies);
+	msg->copies = NULL;
+	msg->ncopies = 0;
+}
+
+/* Links and envelope of one message; on failure undo what was made. */
+static int
+commit_links(struct spool *sp, struct spool_msg *msg, struct dirset *ds)
+{
+	char	path[SPOOL_PATH_MAX];
+	char	(*made)[SPOOL_PATH_MAX];
+	size_t	nmade = 0, i;
+	int	rc = -1;
+
+	made = xcalloc(msg->ncopies + 1, sizeof(*made));
+	for (i = 0; i < msg->ncopies; i++) {
+		struct spool_copy *c = &msg->copies[i];
+
+		if (link(c->tmp, c->path) == -1)
+			goto fail;
+		text_copy(made[nmade++], c->path, SPOOL_PATH_MAX);
+		dirset_add(ds, c->newdir);
 	}
 	if (msg->has_remote) {
 		if (!text_printf(path, sizeof(path), "%s/queue/%s.msg",
@@ -307,21 +409,40 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 	int			 dir_rc = 0;
 
 	for (m = batch; m != NULL; m = m->next) {
-		if (m->status == 0 && flush_buf(m) == -1)
+		/* The spool file itself is needed for the queue, and holds
+		 * the text of a message that outgrew the buffer; a message
+		 * for mailboxes only goes from memory into its copies. */
+		if (m->status == 0 && (m->has_remote || m->fd != -1) &&
+		    flush_buf(m) == -1)
+			m->status = -1;
+		if (m->status == 0 && copies_write(sp, m) == -1)
 			m->status = -1;
 		free(m->buf);
 		m->buf = NULL;
 	}
 	/* Start writeback of every file first so that their data goes to
 	 * the device together; then wait for each. */
-	for (m = batch; m != NULL; m = m->next)
-		if (m->status == 0)
-			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	for (m = batch; m != NULL; m = m->next) {
-		if (m->status == 0 && fdatasync(m->fd) == -1) {
+		if (m->status != 0)
+			continue;
+		if (m->has_remote)
+			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		for (i = 0; i < m->ncopies; i++)
+			sync_file_range(m->copies[i].fd, 0, 0,
+			    SYNC_FILE_RANGE_WRITE);
+	}
+	for (m = batch; m != NULL; m = m->next) {
+		if (m->status == 0 && m->has_remote && fdatasync(m->fd) == -1) {
 			log_err("spool %s: fdatasync: %s", m->id,
 			    strerror(errno));
 			m->status = -1;
+		}
+		for (i = 0; m->status == 0 && i < m->ncopies; i++) {
+			if (fdatasync(m->copies[i].fd) == -1) {
+				log_err("spool %s: fdatasync: %s", m->id,
+				    strerror(errno));
+				m->status = -1;
+			}
 		}
 		if (m->status == 0 && commit_links(sp, m, &ds) == -1)
 			m->status = -1;
@@ -340,6 +461,7 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 		 * client retries and at worst we deliver twice. */
 		if (dir_rc == -1)
 			m->status = -1;
+		copies_free(m);
 		if (m->fd != -1) {
 			unlink(m->tmp_path);
 			close(m->fd);
@@ -568,7 +690,8 @@ open_tmp(struct spool_msg *msg)
 {
 	if (msg->fd != -1)
 		return 0;
-	msg->fd = open(msg->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	/* Read too: the delivery copies are made from it. */
+	msg->fd = open(msg->tmp_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 	    0600);
 	if (msg->fd == -1) {
 		log_err("spool: %s: %s", msg->tmp_path, strerror(errno));

@@ -26,7 +26,10 @@ def test_smtplib_delivers_to_maildir(pillory):
     msgs = pillory.messages("alice")
     assert len(msgs) == 1
     m = msgs[0]
-    assert m.startswith(b"Received: from client.example (unknown [127.0.0.1])")
+    # Final delivery headers first (RFC 5321 4.4), then our Received.
+    assert m.startswith(b"Return-Path: <someone@outside.test>\n"
+                        b"Delivered-To: alice@example.test\n"
+                        b"Received: from client.example (unknown [127.0.0.1])")
     assert b"by mx.example.test (pillory) with ESMTP id" in m
     assert b"for <alice@example.test>" in m
     # dot-unstuffing: smtplib doubled the dots, the server undid it
