@@ -120,7 +120,7 @@ verify_state_dir(const struct config *cfg, verify_report_fn report,
 		    "directory", cfg->state_dir);
 		return 1;
 	}
-	if (errno != ENOENT) {
+	if (errno != ENOENT && errno != ENOTDIR) {
 		say(report, arg, VERIFY_ERROR, "[server] state_dir: %s: %s",
 		    cfg->state_dir, strerror(errno));
 		return 1;
