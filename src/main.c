@@ -13,7 +13,8 @@
 static const struct cmd commands[] = {
 	{ "serve", "", "run the server in the foreground (default)", true,
 	    cmd_serve },
-	{ "check", "", "validate the config and print the effective settings",
+	{ "check", "", "validate the config and the files it names, print the "
+	    "effective settings",
 	    true, cmd_check },
 	{ "log", "[--json] [--limit N] [--kind K] [--since TIME] [--mask]",
 	    "print attack records, oldest first", true, cmd_log },
@@ -50,7 +51,7 @@ usage(FILE *fp)
 	    "/etc/pillory/pillory.conf)\n"
 	    "  -h, --help     this text and every config key\n"
 	    "  -V, --version  print the version\n\n"
-	    "config keys (INI; durations s/m/h/d, sizes K/M/G, lists "
+	    "config keys (INI; durations s/m/h/d/w, sizes K/M/G, lists "
 	    "comma-separated):\n");
 	config_print_help(fp);
 }
