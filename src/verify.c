@@ -285,10 +285,10 @@ verify_postmaster(const struct config *cfg, const struct passwd_db *users,
 		if ((users != NULL && passwd_file_has_user(users, key)) ||
 		    (aliases != NULL && aliases_has(aliases, key)))
 			continue;
-		say(report, arg, VERIFY_WARNING, "warning: postmaster@%s has "
-		    "no alias and is not a user: its mail lands in a mailbox "
-		    "nobody can read (add \"postmaster: you@%s\" to [users] "
-		    "aliases_file)", cfg->domains.names[i],
+		say(report, arg, VERIFY_WARNING, "warning: [users] "
+		    "aliases_file: postmaster@%s has no alias and is not a "
+		    "user: its mail lands in a mailbox nobody can read (add "
+		    "\"postmaster: you@%s\")", cfg->domains.names[i],
 		    cfg->domains.names[i]);
 		n++;
 	}

@@ -186,8 +186,8 @@ def test_postmaster_without_alias_warns_at_check_and_start(make_pillory):
     r = check(pl)
     assert r.returncode == 0, r.stderr
     for d in ("example.test", "gabacho-net.jp"):
-        assert (f"warning: postmaster@{d} has no alias and is not a user"
-                in r.stderr), r.stderr
+        assert (f"warning: [users] aliases_file: postmaster@{d} has no "
+                f"alias and is not a user" in r.stderr), r.stderr
     pl.start()
     log = pl.log()
     assert "postmaster@example.test has no alias" in log, log

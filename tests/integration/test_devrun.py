@@ -127,3 +127,37 @@ def test_make_run_in_open_directory_drops_to_nobody():
             assert stop(proc, out) == 0
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_deps_names_missing_packages_when_not_root():
+    top = Path(tempfile.mkdtemp(prefix="pillory-deps-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        shutil.copytree(ROOT / "tools", top / "tools",
+                        copy_function=shutil.copy2)
+        for f in (top / "tools").iterdir():
+            f.chmod(0o755)
+        pk = top / "tools" / "packages"
+        # Everything listed is installed here: nothing to do, even as root
+        # (no apt-get run).
+        r = subprocess.run([str(top / "tools" / "deps"), "check"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == ""
+        pk.write_text(pk.read_text() + "pillory-no-such-package-x\n")
+        r = subprocess.run(["runuser", "-u", "nobody", "--",
+                            str(top / "tools" / "deps"), "check"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1
+        assert ("missing Debian packages: pillory-no-such-package-x"
+                in r.stderr), r.stderr
+        # The [build] list does not include [check] packages.
+        r = subprocess.run(["runuser", "-u", "nobody", "--",
+                            str(top / "tools" / "deps"), "build"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([str(top / "tools" / "deps"), "frob"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
