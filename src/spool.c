@@ -5,8 +5,9 @@
  * message text from untrusted clients, already bounded by the session.
  *
  * Crash safety: a file in tmp/ was never acknowledged and is deleted at
- * start-up. A link in a Maildir's new/ appears only after the file's data
- * is on disk, so a crash leaves either nothing or a complete message there.
+ * start-up; so are the per-mailbox copies (STATE_DIR/tmp/ID.N) made at
+ * commit. A link in a Maildir's new/ appears only after the copy's data is
+ * on disk, so a crash leaves either nothing or a complete message there.
  * A queue entry counts only when ID.env exists; it is renamed into place
  * after ID.msg is linked and after its own data is synced. The 250 is sent
  * only after the directories holding the new names are fsynced.

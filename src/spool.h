@@ -1,9 +1,11 @@
 /*
  * spool.h: durable acceptance of messages. A message is written as it
- * arrives to STATE_DIR/tmp; at the end of DATA it is committed: fsynced,
- * linked into each local recipient's Maildir (new/) and, for outside
- * recipients, into the outbound queue (STATE_DIR/queue: ID.msg + ID.env),
- * and every directory touched is fsynced. Only then does the session get
+ * arrives to STATE_DIR/tmp; at the end of DATA it is committed: each local
+ * mailbox gets its own copy, headed by Return-Path and Delivered-To (RFC
+ * 5321 4.4), fsynced and linked into the Maildir's new/; for outside
+ * recipients the text is fsynced and linked into the outbound queue
+ * (STATE_DIR/queue: ID.msg + ID.env); then every directory touched is
+ * fsynced. Only then does the session get
  * its callback and reply 250. Commits run on worker threads that take
  * every commit waiting at that moment as one batch (group commit), so many
  * sessions finishing DATA together share the directory fsyncs and the
