@@ -331,7 +331,9 @@ def test_whole_transaction_and_quit_in_one_send(client, pillory):
     assert client.closed()
     a = pillory.messages("alice")
     b = pillory.messages("bob")
-    assert len(a) == 1 and len(b) == 1 and a == b
+    assert len(a) == 1 and len(b) == 1
+    # The same text; only the Delivered-To of each mailbox differs.
+    assert a[0].replace(b"Delivered-To: alice@", b"Delivered-To: bob@") == b[0]
     assert b"\n.dot\n" in a[0]
     assert len(pillory.messages("carol", "gabacho-net.jp")) == 1
     ids = re.findall(r"queued id=(\S+)", pillory.log())
