@@ -44,7 +44,7 @@ struct spool_target {
  * delivery headers and the text; at commit it is linked into the
  * Maildir's new/ as name. */
 struct spool_copy {
-	int	 fd;
+	bool	 made;		/* tmp exists (and is removed at the end) */
 	char	 tmp[SPOOL_PATH_MAX];
 	char	 newdir[SPOOL_PATH_MAX];
 	char	 path[SPOOL_PATH_MAX];
@@ -300,6 +300,7 @@ copies_write(struct spool *sp, struct spool_msg *msg)
 	char			 head[2 * ADDRESS_MAX + 64], name[512];
 	struct spool_copy	*c;
 	size_t			 i, j, hlen;
+	int			 fd = -1;
 
 	msg->copies = xcalloc(msg->ntargets, sizeof(*msg->copies));
 	for (i = 0; i < msg->ntargets; i++) {
@@ -315,7 +316,6 @@ copies_write(struct spool *sp, struct spool_msg *msg)
 		if (j < i)
 			continue;
 		c = &msg->copies[msg->ncopies++];
-		c->fd = -1;
 		if (!text_printf(head, sizeof(head), "Return-Path: <%s>\n"
 		    "Delivered-To: %s@%s\n", msg->sender ? msg->sender : "",
 		    t->name, t->domain) ||
@@ -329,18 +329,40 @@ copies_write(struct spool *sp, struct spool_msg *msg)
 		if (!text_printf(c->path, sizeof(c->path), "%s/%s", c->newdir,
 		    name))
 			goto fail;
-		if ((c->fd = open(c->tmp, O_CREAT | O_EXCL | O_WRONLY |
-		    O_CLOEXEC, 0600)) == -1 ||
-		    write_all(c->fd, head, hlen) == -1)
+		if ((fd = open(c->tmp, O_CREAT | O_EXCL | O_WRONLY |
+		    O_CLOEXEC, 0600)) == -1)
 			goto fail;
-		if (msg->fd != -1 ? copy_text(msg->fd, c->fd, msg->size) :
-		    write_all(c->fd, msg->buf, msg->buf_len))
+		c->made = true;
+		if (write_all(fd, head, hlen) == -1 ||
+		    (msg->fd != -1 ? copy_text(msg->fd, fd, msg->size) :
+		    write_all(fd, msg->buf, msg->buf_len)) == -1)
 			goto fail;
+		/* Start writeback now and close: a message for many
+		 * mailboxes must not hold a descriptor per copy until the
+		 * batch is synced (fdatasync reopens the name). */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		close(fd);
+		fd = -1;
 	}
 	return 0;
 fail:
 	log_err("spool %s: delivery copy: %s", msg->id, strerror(errno));
+	if (fd != -1)
+		close(fd);
 	return -1;
+}
+
+/* fdatasync a copy by name (its descriptor was closed after writing). */
+static int
+copy_sync(const struct spool_copy *c)
+{
+	int	fd, rc;
+
+	if ((fd = open(c->tmp, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fdatasync(fd);
+	close(fd);
+	return rc;
 }
 
 /* Close and remove the tmp names of the copies (linked or not). */
@@ -349,12 +371,9 @@ copies_free(struct spool_msg *msg)
 {
 	size_t	i;
 
-	for (i = 0; i < msg->ncopies; i++) {
-		if (msg->copies[i].fd == -1)
-			continue;
-		unlink(msg->copies[i].tmp);
-		close(msg->copies[i].fd);
-	}
+	for (i = 0; i < msg->ncopies; i++)
+		if (msg->copies[i].made)
+			unlink(msg->copies[i].tmp);
 	free(msg->copies);
 	msg->copies = NULL;
 	msg->ncopies = 0;
@@ -426,11 +445,9 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 	for (m = batch; m != NULL; m = m->next) {
 		if (m->status != 0)
 			continue;
+		/* (The copies started theirs when they were written.) */
 		if (m->has_remote)
 			sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		for (i = 0; i < m->ncopies; i++)
-			sync_file_range(m->copies[i].fd, 0, 0,
-			    SYNC_FILE_RANGE_WRITE);
 	}
 	for (m = batch; m != NULL; m = m->next) {
 		if (m->status == 0 && m->has_remote && fdatasync(m->fd) == -1) {
@@ -439,7 +456,7 @@ commit_batch(struct spool *sp, struct spool_msg *batch)
 			m->status = -1;
 		}
 		for (i = 0; m->status == 0 && i < m->ncopies; i++) {
-			if (fdatasync(m->copies[i].fd) == -1) {
+			if (copy_sync(&m->copies[i]) == -1) {
 				log_err("spool %s: fdatasync: %s", m->id,
 				    strerror(errno));
 				m->status = -1;

@@ -104,3 +104,23 @@ def test_queued_copy_has_no_delivery_headers(pillory):
                        b"Delivered-To: bob@example.test"]
     # Nothing is left behind in the spool's tmp/.
     assert list((pillory.state / "tmp").iterdir()) == []
+
+
+def test_many_mailboxes_one_message(make_pillory):
+    from conftest import password_hash
+    p = make_pillory(start=False)
+    h = password_hash()
+    users = [f"u{i:03d}" for i in range(150)]
+    p.passwd.write_text("".join(f"{u}@example.test:{h}\n" for u in users))
+    p.start()
+    body = "Subject: all\r\n\r\n" + "z" * 70 + "\r\n"
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=30) as s:
+        s.ehlo("client.example")
+        assert s.sendmail("boss@outside.test",
+                          [f"{u}@example.test" for u in users], body) == {}
+    for u in users:
+        (m,) = p.messages(u)
+        assert head(m) == [b"Return-Path: <boss@outside.test>",
+                           b"Delivered-To: " + f"{u}@example.test".encode()]
+        assert m.endswith(b"z" * 70 + b"\n")
+    assert list((p.state / "tmp").iterdir()) == []
