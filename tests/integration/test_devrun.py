@@ -119,9 +119,15 @@ def test_make_run_in_open_directory_drops_to_nobody():
         tree = top / "pillory"
         tree.mkdir()
         copy_tree(tree)
+        # An aliases file from an older `make run`, without postmaster:
+        # devrun adds the alias (exercise() checks for no warning).
+        (tree / "var").mkdir()
+        (tree / "var" / "aliases").write_text("abuse: postmaster\n")
         proc, ports, out = run_devrun(tree)
         try:
             assert uid_of(proc.pid) == pwd.getpwnam("nobody").pw_uid
+            assert "postmaster: alice@example.test" in \
+                (tree / "var" / "aliases").read_text()
             exercise(tree, ports)
         finally:
             assert stop(proc, out) == 0
