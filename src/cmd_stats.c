@@ -109,6 +109,9 @@ stats_text(const struct stats *s)
 	int				 k;
 
 	printf("detections: %llu\n", (unsigned long long)s->totals.total);
+	/* Kept for the admin, off the public page. */
+	printf("  %-16s %10llu\n", "(withdrawn)",
+	    (unsigned long long)s->totals.withdrawn);
 	for (k = 0; k < ATTACK_KIND_COUNT; k++)
 		printf("  %-16s %10llu\n", attack_kind_name(k),
 		    (unsigned long long)s->totals.by_kind[k]);
@@ -220,8 +223,9 @@ stats_json(const struct stats *s)
 	char				 t[48];
 	size_t				 i;
 
-	printf("{\"total\":%llu,\"by_kind\":",
-	    (unsigned long long)s->totals.total);
+	printf("{\"total\":%llu,\"withdrawn\":%llu,\"by_kind\":",
+	    (unsigned long long)s->totals.total,
+	    (unsigned long long)s->totals.withdrawn);
 	json_by_kind(s->totals.by_kind);
 	printf(",\"days\":[");
 	for (i = 0; i < STATS_DAYS; i++) {

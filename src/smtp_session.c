@@ -38,6 +38,7 @@
 #include "addr.h"
 #include "aliases.h"
 #include "attacklog.h"
+#include "attacklog_hold.h"
 #include "auth.h"
 #include "config.h"
 #include "dns.h"
@@ -128,7 +129,7 @@ struct smtp_session {
 	socklen_t		 peer_len;
 	char			 peer_ip[IPADDR_TEXT_MAX];
 	char			 client_name[DOMAIN_MAX + 1];
-	struct dns_req		*dns_req;
+	struct attacklog_hold	*hold;		/* name look-up, held records */
 	bool			 ip_counted;
 	bool			 trusted;
 	bool			 esmtp;
@@ -197,6 +198,15 @@ safe(const char *in, char *buf, size_t size)
 	return log_sanitize(in, buf, size);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 record_attack_user(struct smtp_session *s, enum attack_kind kind,
     const char *to, const char *user, const char *reply_text)
@@ -206,6 +216,14 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 
 	if (s->eng->alog == NULL)
 		return;
+	/* A trusted or authenticated client's slip (a bare LF from a
+	 * broken mailer) is refused, but it is no attack. */
+	if (kind == ATTACK_PROTOCOL && (s->trusted || s->authenticated)) {
+		log_info("%s not recorded: %s from a %s client", s->sid,
+		    reply_text, s->authenticated ? "authenticated" :
+		    "trusted");
+		return;
+	}
 	memset(&rec, 0, sizeof(rec));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -222,9 +240,13 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 	text_copy(rec.session, s->sid, sizeof(rec.session));
 	text_copy(rec.reply, reply_text, sizeof(rec.reply));
 	rec.port = s->listener->port;
+	/* Our own users are never published (README, the public page). */
+	rec.withdrawn = s->trusted || s->authenticated;
 	/* Past the backlog mark the writer is behind: slow this client so
-	 * that a flood is recorded rather than dropped. */
-	if (attacklog_record(s->eng->alog, &rec))
+	 * that a flood is recorded rather than dropped. The record waits
+	 * for the client's name when the look-up is still running. */
+	if (s->hold != NULL ? attacklog_hold_record(s->hold, &rec) :
+	    attacklog_record(s->eng->alog, &rec))
 		s->tarpit = true;
 }
 
@@ -320,8 +342,8 @@ smtp_free(struct smtp_session *s)
 {
 	log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
 	    s->peer_ip, s->messages, s->errors);
-	if (s->dns_req != NULL)
-		dns_cancel(s->dns_req);
+	/* Records still waiting for the name are written when it comes. */
+	attacklog_hold_release(s->hold);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
@@ -968,6 +990,8 @@ smtp_auth_done(enum auth_result result, void *arg)
 	switch (result) {
 	case AUTH_OK:
 		s->authenticated = true;
+		/* A login proves the address: its records leave the page. */
+		attacklog_login(s->eng->alog, s->peer_ip, now_us());
 		log_info("%s auth ok ip=%s user=%s%s%s", s->sid, s->peer_ip,
 		    s->auth_user, s->tls ? " tls=" : "", s->tls_info);
 		reply(s, "235 2.7.0 Authentication successful");
@@ -1466,7 +1490,6 @@ dns_done(const char *name, void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	s->dns_req = NULL;
 	text_copy(s->client_name, name, sizeof(s->client_name));
 	log_debug("%s client name %s", s->sid, name);
 }
@@ -1497,9 +1520,8 @@ smtp_client_known(struct smtp_session *s)
 	    s->trusted ? " trusted=yes" : "");
 	/* The name arrives while the greeting goes out; until then (and on
 	 * any failure) the client is "unknown". */
-	if (s->eng->dns != NULL)
-		s->dns_req = dns_fcrdns(s->eng->dns,
-		    (struct sockaddr *)&s->peer, dns_done, s);
+	s->hold = attacklog_hold_new(s->eng->alog, s->eng->dns,
+	    (struct sockaddr *)&s->peer, dns_done, s);
 	if (cfg->greet_pause > 0) {
 		smtp_enter_state(s, SMTP_STATE_GREET_PAUSE);
 		if (s->timer == NULL)
