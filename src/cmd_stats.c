@@ -223,10 +223,10 @@ stats_json(const struct stats *s)
 	char				 t[48];
 	size_t				 i;
 
-	printf("{\"total\":%llu,\"withdrawn\":%llu,\"by_kind\":",
-	    (unsigned long long)s->totals.total,
-	    (unsigned long long)s->totals.withdrawn);
+	printf("{\"total\":%llu,\"by_kind\":",
+	    (unsigned long long)s->totals.total);
 	json_by_kind(s->totals.by_kind);
+	printf(",\"withdrawn\":%llu", (unsigned long long)s->totals.withdrawn);
 	printf(",\"days\":[");
 	for (i = 0; i < STATS_DAYS; i++) {
 		printf("%s{\"day\":\"%s\",\"count\":%llu,\"by_kind\":",
