@@ -6,6 +6,7 @@
  *
  *   PROXY --header--> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
  *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
+ *   RCPT --DATA, client name not known yet--> NAMEWAIT --name|timeout--> DATA
  *   COMMIT --durable--> IDLE            RSET/HELO/EHLO: MAIL|RCPT -> IDLE
  *   IDLE --AUTH--> [SASL --line-->] AUTHWAIT --answer--> IDLE
  *   HELO|IDLE --STARTTLS, handshake--> HELO (everything before is forgotten)
@@ -61,6 +62,9 @@
  * data are processed as they come; this bounds what waits meanwhile). */
 #define SMTP_INPUT_HIGH_WATER	(256 * 1024)
 #define SMTP_WRITE_TIMEOUT	60
+/* The longest DATA waits for the client's name (the Received header
+ * names it); c-ares gives up well before (dns.h). */
+#define SMTP_NAME_WAIT_S	15
 /* Pause of a session whose attack record found the log's writer behind. */
 #define SMTP_TARPIT_US		50000
 
@@ -76,11 +80,12 @@ enum smtp_state {
 	SMTP_STATE_SASL,	/* reading an AUTH continuation line */
 	SMTP_STATE_AUTHWAIT,	/* the auth process is checking */
 	SMTP_STATE_CLOSING,
+	SMTP_STATE_NAMEWAIT,	/* DATA waits for the client's name */
 };
 
 static const char *const smtp_state_names[] = {
 	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
-	"COMMIT", "SASL", "AUTHWAIT", "CLOSING",
+	"COMMIT", "SASL", "AUTHWAIT", "CLOSING", "NAMEWAIT",
 };
 
 #define ST(x)	(1u << SMTP_STATE_##x)
@@ -154,6 +159,8 @@ struct smtp_session {
 };
 
 static void smtp_process(struct smtp_session *);
+static void smtp_data_start(struct smtp_session *);
+static void smtp_proxy_timeout(evutil_socket_t, short, void *);
 static void smtp_close(struct smtp_session *, const char *);
 static void smtp_greet(struct smtp_session *);
 static void smtp_event_cb(struct bufferevent *, short, void *);
@@ -866,6 +873,29 @@ cmd_data(struct smtp_session *s, struct span arg)
 		return;
 	}
 	spool_msg_set_sender(t->msg, t->from_text);
+	if (s->hold != NULL && attacklog_hold_name(s->hold) == NULL) {
+		/* The Received header names the client: wait for the
+		 * look-up (bounded); the client waits for 354 anyway (RFC
+		 * 2920 3.1). */
+		struct timeval tv = { SMTP_NAME_WAIT_S, 0 };
+
+		smtp_enter_state(s, SMTP_STATE_NAMEWAIT);
+		if (s->timer == NULL)
+			s->timer = evtimer_new(s->eng->base,
+			    smtp_proxy_timeout, s);
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	smtp_data_start(s);
+}
+
+/* Received header, 354: DATA begins (the client's name is known or the
+ * wait for it is over). */
+static void
+smtp_data_start(struct smtp_session *s)
+{
+	struct smtp_txn	*t = s->txn;
+
 	memset(&t->data, 0, sizeof(t->data));
 	t->data.in_headers = true;
 	write_received(s, t->msg);
@@ -1477,6 +1507,12 @@ smtp_proxy_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->state == SMTP_STATE_GREET_PAUSE)
 		smtp_greet(s);
+	if (s->state == SMTP_STATE_NAMEWAIT) {
+		log_info("%s client name still unknown at DATA ip=%s", s->sid,
+		    s->peer_ip);
+		smtp_data_start(s);
+		smtp_process(s);
+	}
 }
 
 static void
@@ -1492,6 +1528,11 @@ dns_done(const char *name, void *arg)
 
 	text_copy(s->client_name, name, sizeof(s->client_name));
 	log_debug("%s client name %s", s->sid, name);
+	if (s->state == SMTP_STATE_NAMEWAIT) {
+		evtimer_del(s->timer);
+		smtp_data_start(s);
+		smtp_process(s);
+	}
 }
 
 /* The client's address is known (socket or PROXY): limits, name, greet. */
@@ -1619,6 +1660,7 @@ smtp_process(struct smtp_session *s)
 		case SMTP_STATE_COMMIT:
 		case SMTP_STATE_AUTHWAIT:
 		case SMTP_STATE_CLOSING:
+		case SMTP_STATE_NAMEWAIT:
 			more = false;
 			break;
 		case SMTP_STATE_DATA:

@@ -492,3 +492,53 @@ def test_slow_dns_record_waits_session_does_not(make_pillory, dnsmasq):
         assert rec["kind"] == "spoofed-relay"
     finally:
         slow.stop()
+
+
+def test_slow_dns_received_header_waits_at_data(make_pillory, dnsmasq):
+    """DATA sent before the look-up ends: the 354 waits for the name, so
+    the Received header names the client; later sessions do not wait."""
+    slow = SlowDns(dnsmasq.port, 0.6)
+    try:
+        p = make_pillory(delivery__dns_servers=f"127.0.0.1:{slow.port}")
+        ip, name = BOTS[1]
+        c = proxied(p, ip)
+        t0 = time.monotonic()
+        c.send(b"EHLO helo.example\r\nMAIL FROM:<friend@outside.test>\r\n"
+               b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+        codes = [c.reply()[0] for _ in range(4)]
+        waited = time.monotonic() - t0
+        assert codes == [250, 250, 250, 354], codes
+        assert waited >= 0.5, waited        # it did wait for the name
+        c.send(b"Subject: slow dns\r\n\r\nbody\r\n.\r\n")
+        assert c.reply()[0] == 250
+        assert c.cmd("QUIT")[0] == 221
+        c.close()
+        msgs = p.messages("alice")
+        assert len(msgs) == 1
+        assert (f"Received: from helo.example ({name} [{ip}])").encode() \
+            in msgs[0], msgs[0][:400]
+    finally:
+        slow.stop()
+
+
+def test_silent_dns_data_wait_is_bounded(make_pillory, black_hole):
+    """A DNS server that never answers: DATA waits only until the
+    resolver gives up, then the message goes on under "unknown"."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    ip = "198.51.100.79"
+    c = proxied(p, ip)
+    t0 = time.monotonic()
+    c.send(b"EHLO helo.example\r\nMAIL FROM:<friend@outside.test>\r\n"
+           b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+    codes = [c.reply()[0] for _ in range(4)]
+    waited = time.monotonic() - t0
+    assert codes == [250, 250, 250, 354], codes
+    assert waited < 16, waited
+    c.send(b"Subject: silent dns\r\n\r\nbody\r\n.\r\n")
+    assert c.reply()[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    msgs = p.messages("alice")
+    assert b"Received: from helo.example (unknown [198.51.100.79])" \
+        in msgs[0], msgs[0][:400]
