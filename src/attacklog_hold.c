@@ -34,8 +34,10 @@ struct attacklog_hold {
 	struct attacklog_hold	*prev, *next;	/* holds_all */
 };
 
-/* Every live hold, for attacklog_hold_close(). Event loop only. */
+/* Every live hold, for attacklog_hold_close(), and the records they
+ * hold together. Event loop only. */
 static struct attacklog_hold	*holds_all;
+static size_t			 held_total;
 
 static void
 hold_unlink(struct attacklog_hold *h)
@@ -68,6 +70,7 @@ hold_flush(struct attacklog_hold *h)
 		    sizeof(h->held[i].client_name));
 		(void)attacklog_record(h->al, &h->held[i]);
 	}
+	held_total -= h->nheld;
 	h->nheld = 0;
 }
 
@@ -133,7 +136,8 @@ attacklog_hold_record(struct attacklog_hold *h,
 
 	if (h->al == NULL)
 		return (false);
-	if (h->known || h->nheld >= ATTACKLOG_HOLD_MAX) {
+	if (h->known || h->nheld >= ATTACKLOG_HOLD_MAX ||
+	    held_total >= ATTACKLOG_HOLD_TOTAL_MAX) {
 		r = *rec;
 		(void)text_copy(r.client_name, h->name, sizeof(r.client_name));
 		return (attacklog_record(h->al, &r));
@@ -149,6 +153,7 @@ attacklog_hold_record(struct attacklog_hold *h,
 		h->capheld = ncap;
 	}
 	h->held[h->nheld++] = *rec;
+	held_total++;
 	return (false);
 }
 

@@ -23,9 +23,12 @@ struct attack_record;
 struct dns;
 struct attacklog_hold;
 
-/* Records one connection holds while its name is looked up; past this
- * they are written at once, under the name known then ("unknown"). */
-#define ATTACKLOG_HOLD_MAX	256
+/* Records one connection holds while its name is looked up (max_errors
+ * ends a session long before), and all connections together (about 28 MB);
+ * past either, records are written at once, under the name known then
+ * ("unknown"). */
+#define ATTACKLOG_HOLD_MAX	64
+#define ATTACKLOG_HOLD_TOTAL_MAX	16384
 
 /* Called once when the name is known (valid during the call). */
 typedef void (*attacklog_hold_cb)(const char *name, void *arg);
