@@ -203,7 +203,8 @@ attacklog_network_key(const char *ip, struct attacklog_netkey *key_out)
 bool
 attacklog_login_key(const char *ip, char *out, size_t outlen)
 {
-	char		 buf[IPADDR_TEXT_MAX], text[INET6_ADDRSTRLEN];
+	/* Room for the closing ']' of a bracketed address too. */
+	char		 buf[IPADDR_TEXT_MAX + 2], text[INET6_ADDRSTRLEN];
 	size_t		 len;
 	char		*pct;
 	struct in_addr	 a4;
