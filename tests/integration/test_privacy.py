@@ -329,3 +329,35 @@ def test_our_addresses_never_unmasked(make_pillory):
     assert "from=&lt;nobody-here@example.test&gt;" in html
     # The admin sees everything.
     assert "alice@example.test" in p.cli("log").stdout
+
+
+def test_smtp_auth_login_withdraws_earlier_refusals(make_pillory, cert):
+    """The same with SMTP AUTH (STARTTLS, AUTH PLAIN) instead of POP3: the
+    refused attempt from that address just before leaves the page."""
+    import base64
+    p = make_pillory(tls__cert=str(cert[0]), tls__key=str(cert[1]))
+    c = smtp(p, source=USER_IP)
+    refused(c, "alice@example.test", "pal@remote.test")
+    c.cmd("QUIT")
+    c.close()
+    wait_for(p, lambda rs: len(rs) == 1, "alice's refused relay")
+    assert USER_IP in publish(p)["index.en.html"]
+    c = smtp(p, source=USER_IP)
+    assert c.cmd("STARTTLS")[0] == 220
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c.sock = ctx.wrap_socket(c.sock)
+    assert c.cmd("EHLO alice-laptop.example")[0] == 250
+    tok = base64.b64encode(
+        f"\0alice@example.test\0{PASSWORD}".encode()).decode()
+    assert c.cmd(f"AUTH PLAIN {tok}")[0] == 235
+    c.cmd("QUIT")
+    c.close()
+    recs = wait_for(p, lambda rs: rs and rs[0].get("withdrawn"),
+                    "withdrawn after AUTH")
+    assert recs[0]["client_ip"] == USER_IP
+    pages = publish(p)
+    for name, text in pages.items():
+        assert USER_IP not in text, name
+    assert page_json(pages)["counts"]["total"] == 0
