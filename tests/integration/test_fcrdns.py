@@ -542,3 +542,26 @@ def test_silent_dns_data_wait_is_bounded(make_pillory, black_hole):
     msgs = p.messages("alice")
     assert b"Received: from helo.example (unknown [198.51.100.79])" \
         in msgs[0], msgs[0][:400]
+
+
+def test_held_records_written_at_shutdown(make_pillory, black_hole):
+    """SIGTERM while records wait for a name that will not come: they are
+    written under "unknown", none lost, and the daemon exits cleanly."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    for i in range(3):
+        c = proxied(p, f"198.51.100.{200 + i}")
+        c.send(b"EHLO bot\r\nMAIL FROM:<bbbb@example.test>\r\n"
+               b"RCPT TO:<" + VICTIM.encode() + b">\r\nQUIT\r\n")
+        codes = [c.reply()[0] for _ in range(4)]
+        assert codes == [250, 250, 554, 221], codes
+        if i < 2:
+            c.close()       # two orphans, one live session
+    assert log_json(p) == []        # still waiting for the names
+    assert p.stop() == 0
+    c.close()
+    recs = log_json(p)
+    assert sorted(r["client_ip"] for r in recs) == \
+        [f"198.51.100.{200 + i}" for i in range(3)], recs
+    assert {r["client_name"] for r in recs} == {"unknown"}
+    p.assert_clean()
