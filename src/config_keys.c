@@ -144,7 +144,7 @@ const struct config_key config_keys[] = {
 	    "record kinds shown on the page (auth-fail is not by default)"),
 	K("publish", "withdraw_window", CONFIG_DURATION, "1h", 0, 30 * DAY,
 	    publish_withdraw_window, "a login from a record's address this "
-	    "close before or after withdraws it from the page"),
+	    "close before or after withdraws it from the page (0: off)"),
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
