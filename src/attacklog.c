@@ -744,7 +744,8 @@ struct attacklog_login {
 struct attacklog {
 	struct store		*st;
 	uint64_t		 retention_us;	/* 0: keep forever */
-	int64_t			 withdraw_window_us;
+	int64_t			 withdraw_window_us;	/* writer only */
+	int64_t			 next_window_us;	/* under mu */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -915,6 +916,16 @@ attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg)
 	attacklog_lock(al);
 	al->on_write = cb;
 	al->on_write_arg = arg;
+	attacklog_unlock(al);
+}
+
+void
+attacklog_reload(struct attacklog *al, const struct config *cfg)
+{
+	if (al == NULL)
+		return;
+	attacklog_lock(al);
+	al->next_window_us = (int64_t)cfg->publish_withdraw_window * 1000000;
 	attacklog_unlock(al);
 }
 
@@ -1094,6 +1105,11 @@ attacklog_writer(void *arg)
 		}
 		nlogins = al->nlogins;
 		al->nlogins = 0;
+		if (al->withdraw_window_us != al->next_window_us) {
+			al->withdraw_window_us = al->next_window_us;
+			store_set_withdraw_window(al->st,
+			    al->withdraw_window_us);
+		}
 		stopping = al->stopping;
 		dropped = al->c.dropped;
 		attacklog_unlock(al);
@@ -1137,6 +1153,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	al->retention_us = cfg->retention * 1000000;
 	al->withdraw_window_us = (int64_t)cfg->publish_withdraw_window *
 	    1000000;
+	al->next_window_us = al->withdraw_window_us;
 	store_set_withdraw_window(al->st, al->withdraw_window_us);
 	al->logins = calloc(ATTACKLOG_LOGINS_MAX, sizeof(*al->logins));
 	al->login_batch = calloc(ATTACKLOG_LOGINS_MAX,

@@ -124,6 +124,11 @@ void attacklog_login(struct attacklog *al, const char *client_ip,
  */
 void attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg);
 
+/* A new config generation (SIGHUP): take its [publish] withdraw_window
+ * for the logins and records written from now on. al may be NULL.
+ * Thread-safe. */
+void attacklog_reload(struct attacklog *al, const struct config *cfg);
+
 /* A snapshot of al's counters. Thread-safe. */
 void attacklog_counters(struct attacklog *al,
     struct attacklog_counters *out);
