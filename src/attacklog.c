@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "attacklog.h"
+#include "attacklog_hold.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -63,6 +64,38 @@ attack_kind_from_name(const char *name)
 			return (i);
 	}
 	return (-1);
+}
+
+/* Kinds named by the contract that this build does not record (yet). */
+static const char *const attack_kind_reserved[] = {
+	"blocklisted",
+};
+
+bool
+attack_kinds_mask(char *const *names, size_t n, uint32_t *mask_out,
+    const char **bad_out)
+{
+	size_t	i, j;
+	int	k;
+
+	*mask_out = 0;
+	for (i = 0; i < n; i++) {
+		if ((k = attack_kind_from_name(names[i])) >= 0) {
+			*mask_out |= ATTACK_KIND_BIT(k);
+			continue;
+		}
+		for (j = 0; j < sizeof(attack_kind_reserved) /
+		    sizeof(attack_kind_reserved[0]); j++) {
+			if (strcmp(names[i], attack_kind_reserved[j]) == 0)
+				break;
+		}
+		if (j == sizeof(attack_kind_reserved) /
+		    sizeof(attack_kind_reserved[0])) {
+			*bad_out = names[i];
+			return (false);
+		}
+	}
+	return (true);
 }
 
 bool
@@ -165,6 +198,42 @@ attacklog_network_key(const char *ip, struct attacklog_netkey *key_out)
 	key_out->v6 = 1;
 	memcpy(key_out->addr, a6.s6_addr, 6);
 	return (true);
+}
+
+bool
+attacklog_login_key(const char *ip, char *out, size_t outlen)
+{
+	/* Room for the closing ']' of a bracketed address too. */
+	char		 buf[IPADDR_TEXT_MAX + 2], text[INET6_ADDRSTRLEN];
+	size_t		 len;
+	char		*pct;
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (ip[0] == '[') {
+		if (!text_copy(buf, ip + 1, sizeof(buf)))
+			return (false);
+		len = strlen(buf);
+		if (len == 0 || buf[len - 1] != ']')
+			return (false);
+		buf[len - 1] = '\0';
+	} else if (!text_copy(buf, ip, sizeof(buf)))
+		return (false);
+	if ((pct = strchr(buf, '%')) != NULL)
+		*pct = '\0';
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (inet_ntop(AF_INET, &a4, text, sizeof(text)) != NULL &&
+		    text_copy(out, text, outlen));
+	if (inet_pton(AF_INET6, buf, &a6) != 1)
+		return (false);
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return (inet_ntop(AF_INET, &a6.s6_addr[12], text,
+		    sizeof(text)) != NULL && text_copy(out, text, outlen));
+	/* One site, one /64 (RFC 4291 2.5.1 interface identifiers). */
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) == NULL)
+		return (false);
+	return (text_printf(out, outlen, "%s/64", text));
 }
 
 bool
@@ -443,6 +512,8 @@ attacklog_format_line(const struct attack_record *rec, bool mask, char *out,
 		outbuf_str(&ob, " to=<");
 		outbuf_rcpt(&ob, rec->to, mask, false);
 		outbuf_str(&ob, ">");
+		if (rec->withdrawn)
+			outbuf_str(&ob, " withdrawn");
 		return (!ob.failed);
 	}
 
@@ -462,6 +533,8 @@ attacklog_format_line(const struct attack_record *rec, bool mask, char *out,
 		    "=<", ">");
 	if (rec->reply[0] != '\0')
 		outbuf_field(&ob, "reply", rec->reply, "=\"", "\"");
+	if (rec->withdrawn)
+		outbuf_str(&ob, " withdrawn");
 	return (!ob.failed);
 }
 
@@ -500,6 +573,8 @@ attacklog_format_json(const struct attack_record *rec, bool mask, char *out,
 	outbuf_json_key(&ob, "reply", rec->reply);
 	outbuf_json_key(&ob, "user",
 	    mask && rec->user[0] != '\0' ? ATTACKLOG_MASK : rec->user);
+	if (rec->withdrawn)
+		outbuf_str(&ob, ",\"withdrawn\":true");
 	outbuf_str(&ob, "}");
 	return (!ob.failed);
 }
@@ -661,9 +736,16 @@ attacklog_parse_time(const char *s, int64_t now_us, int64_t *us_out)
  * The engine.
  */
 
+struct attacklog_login {
+	char		key[IPADDR_TEXT_MAX + 4];	/* attacklog_login_key() */
+	int64_t		time_us;
+};
+
 struct attacklog {
 	struct store		*st;
 	uint64_t		 retention_us;	/* 0: keep forever */
+	int64_t			 withdraw_window_us;	/* writer only */
+	int64_t			 next_window_us;	/* under mu */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -671,6 +753,8 @@ struct attacklog {
 	struct attack_record	*pending;
 	size_t			 npending;
 	size_t			 cappending;
+	struct attacklog_login	*logins;	/* ATTACKLOG_LOGINS_MAX */
+	size_t			 nlogins;
 	bool			 stopping;
 	struct attacklog_counters c;
 	void			(*on_write)(void *);
@@ -678,6 +762,7 @@ struct attacklog {
 	/* Writer thread only: */
 	struct attack_record	*batch;
 	size_t			 capbatch;
+	struct attacklog_login	*login_batch;	/* ATTACKLOG_LOGINS_MAX */
 	int64_t			 next_purge_mono_us;
 	uint64_t		 dropped_logged;
 	int64_t			 last_drop_log_mono_us;
@@ -806,11 +891,41 @@ attacklog_record(struct attacklog *al, const struct attack_record *rec)
 }
 
 void
+attacklog_login(struct attacklog *al, const char *client_ip, int64_t time_us)
+{
+	struct attacklog_login	l;
+
+	if (al == NULL || !attacklog_login_key(client_ip, l.key,
+	    sizeof(l.key)))
+		return;
+	l.time_us = time_us;
+	attacklog_lock(al);
+	if (al->nlogins >= ATTACKLOG_LOGINS_MAX || al->stopping) {
+		al->c.dropped++;
+		attacklog_unlock(al);
+		return;
+	}
+	al->logins[al->nlogins++] = l;
+	pthread_cond_signal(&al->cv);
+	attacklog_unlock(al);
+}
+
+void
 attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg)
 {
 	attacklog_lock(al);
 	al->on_write = cb;
 	al->on_write_arg = arg;
+	attacklog_unlock(al);
+}
+
+void
+attacklog_reload(struct attacklog *al, const struct config *cfg)
+{
+	if (al == NULL)
+		return;
+	attacklog_lock(al);
+	al->next_window_us = (int64_t)cfg->publish_withdraw_window * 1000000;
 	attacklog_unlock(al);
 }
 
@@ -853,6 +968,41 @@ attacklog_write(struct attacklog *al, size_t n)
 	attacklog_lock(al);
 	al->c.dropped += n;
 	attacklog_unlock(al);
+}
+
+/* Writer thread: the logins taken with the last batch. */
+static void
+attacklog_write_logins(struct attacklog *al, size_t n)
+{
+	uint64_t	withdrawn, total = 0;
+	size_t		i;
+	bool		changed = false;
+	void		(*cb)(void *);
+	void		*cbarg;
+
+	for (i = 0; i < n; i++) {
+		withdrawn = 0;
+		if (store_login(al->st, al->login_batch[i].key,
+		    al->login_batch[i].time_us, al->withdraw_window_us,
+		    &withdrawn) != 0) {
+			log_err("attack log: login %s: %s",
+			    al->login_batch[i].key, store_errmsg(al->st));
+			continue;
+		}
+		changed = true;
+		total += withdrawn;
+	}
+	if (total > 0)
+		log_info("attack log: %llu records withdrawn: their clients "
+		    "logged in", (unsigned long long)total);
+	if (!changed || total == 0)
+		return;
+	attacklog_lock(al);
+	cb = al->on_write;
+	cbarg = al->on_write_arg;
+	attacklog_unlock(al);
+	if (cb != NULL)
+		cb(cbarg);
 }
 
 /* Writer thread: purge by retention when it is due. */
@@ -908,14 +1058,15 @@ attacklog_writer(void *arg)
 	struct attacklog	*al = arg;
 	struct attack_record	*swap;
 	struct timespec		 ts;
-	size_t			 n, cap;
+	size_t			 n, cap, nlogins;
 	uint64_t		 dropped;
 	int64_t			 wake;
 	bool			 stopping;
 
 	attacklog_lock(al);
 	for (;;) {
-		while (al->npending == 0 && !al->stopping) {
+		while (al->npending == 0 && al->nlogins == 0 &&
+		    !al->stopping) {
 			if (al->retention_us != 0 &&
 			    mono_us() >= al->next_purge_mono_us)
 				break;
@@ -946,12 +1097,28 @@ attacklog_writer(void *arg)
 		al->pending = swap;
 		al->cappending = cap;
 		al->npending = 0;
+		{
+			struct attacklog_login *lswap = al->login_batch;
+
+			al->login_batch = al->logins;
+			al->logins = lswap;
+		}
+		nlogins = al->nlogins;
+		al->nlogins = 0;
+		if (al->withdraw_window_us != al->next_window_us) {
+			al->withdraw_window_us = al->next_window_us;
+			store_set_withdraw_window(al->st,
+			    al->withdraw_window_us);
+		}
 		stopping = al->stopping;
 		dropped = al->c.dropped;
 		attacklog_unlock(al);
 
 		if (n > 0)
 			attacklog_write(al, n);
+		/* After the batch: a login withdraws records just written. */
+		if (nlogins > 0)
+			attacklog_write_logins(al, nlogins);
 		if (al->capbatch > ATTACKLOG_BATCH_KEEP) {
 			free(al->batch);
 			al->batch = NULL;
@@ -962,7 +1129,7 @@ attacklog_writer(void *arg)
 		attacklog_log_drops(al, dropped, stopping);
 
 		attacklog_lock(al);
-		if (stopping && al->npending == 0)
+		if (stopping && al->npending == 0 && al->nlogins == 0)
 			break;
 	}
 	attacklog_unlock(al);
@@ -984,6 +1151,15 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	if ((al->st = attacklog_store_open(cfg, false, err, errlen)) == NULL)
 		goto fail;
 	al->retention_us = cfg->retention * 1000000;
+	al->withdraw_window_us = (int64_t)cfg->publish_withdraw_window *
+	    1000000;
+	al->next_window_us = al->withdraw_window_us;
+	store_set_withdraw_window(al->st, al->withdraw_window_us);
+	al->logins = calloc(ATTACKLOG_LOGINS_MAX, sizeof(*al->logins));
+	al->login_batch = calloc(ATTACKLOG_LOGINS_MAX,
+	    sizeof(*al->login_batch));
+	if (al->logins == NULL || al->login_batch == NULL)
+		FATAL("out of memory");
 	al->next_purge_mono_us = mono_us();
 	if (pthread_mutex_init(&al->mu, NULL) != 0 ||
 	    pthread_condattr_init(&ca) != 0 ||
@@ -1006,6 +1182,8 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	return (al);
 fail:
 	store_close(al->st);
+	free(al->logins);
+	free(al->login_batch);
 	free(al);
 	return (NULL);
 }
@@ -1015,6 +1193,8 @@ attacklog_close(struct attacklog *al)
 {
 	if (al == NULL)
 		return;
+	/* Records waiting for a client's name go now, under "unknown". */
+	attacklog_hold_close(al);
 	attacklog_lock(al);
 	al->stopping = true;
 	pthread_cond_signal(&al->cv);
@@ -1026,5 +1206,7 @@ attacklog_close(struct attacklog *al)
 	pthread_mutex_destroy(&al->mu);
 	free(al->pending);
 	free(al->batch);
+	free(al->logins);
+	free(al->login_batch);
 	free(al);
 }

@@ -28,12 +28,41 @@ struct attack_record {
 	char			 session[SESSION_ID_MAX];
 	char			 reply[ATTACK_REPLY_MAX];
 	int			 port;		/* listener port */
+	/*
+	 * Kept for the admin, never published: set at record time for a
+	 * trusted network or an authenticated session, and by the store when
+	 * the client proves itself by a login within [publish]
+	 * withdraw_window before or after the record.
+	 */
+	bool			 withdrawn;
 };
 
 /* Name of a kind as in the interface contract ("spoofed-relay"). */
 const char *attack_kind_name(enum attack_kind kind);
 /* Inverse of attack_kind_name; -1 when unknown. */
 int attack_kind_from_name(const char *name);
+
+/* Bit of a kind in a kinds mask ([publish] kinds); 0 when out of range. */
+#define ATTACK_KIND_BIT(k) \
+	((int)(k) >= 0 && (int)(k) < 32 ? (uint32_t)1 << (int)(k) : 0)
+
+/*
+ * The mask of a kinds list ([publish] kinds: "relay", "auth-fail", ...).
+ * Names of kinds this build does not record yet ("blocklisted") are
+ * accepted and add nothing. False with the offending name in *bad_out
+ * when a name is no kind at all.
+ */
+bool attack_kinds_mask(char *const *names, size_t n, uint32_t *mask_out,
+    const char **bad_out);
+
+/*
+ * The key a login proves and a record is withdrawn by: the IPv4 address
+ * (a v4-mapped IPv6 address counts as IPv4), or the /64 of an IPv6 address
+ * ("2001:db8:1:2::/64"). "[v6]" and a "%zone" are tolerated. False when ip
+ * is not an address or out (outlen bytes; IPADDR_TEXT_MAX + 4 suffice) is
+ * too small.
+ */
+bool attacklog_login_key(const char *ip, char *out, size_t outlen);
 
 /*
  * Engine API. attacklog_open() runs in the engine process (after the fork
@@ -78,10 +107,27 @@ bool attacklog_record(struct attacklog *al, const struct attack_record *rec);
 #define ATTACKLOG_BACKLOG_HIGH	(ATTACKLOG_QUEUE_MAX / 4)
 
 /*
+ * A client proved itself (a successful POP3 or SMTP AUTH login) from
+ * client_ip at time_us: the writer withdraws its records within
+ * [publish] withdraw_window before and after (records written later look
+ * the login up themselves). Queued like a record; never blocks; al may be
+ * NULL. Thread-safe.
+ */
+void attacklog_login(struct attacklog *al, const char *client_ip,
+    int64_t time_us);
+/* Logins waiting for the writer; beyond this they are dropped. */
+#define ATTACKLOG_LOGINS_MAX	4096
+
+/*
  * Call cb(arg) on the writer thread after each batch is committed (the
  * publisher's trigger). Thread-safe; cb must be cheap and must not block.
  */
 void attacklog_on_write(struct attacklog *al, void (*cb)(void *), void *arg);
+
+/* A new config generation (SIGHUP): take its [publish] withdraw_window
+ * for the logins and records written from now on. al may be NULL.
+ * Thread-safe. */
+void attacklog_reload(struct attacklog *al, const struct config *cfg);
 
 /* A snapshot of al's counters. Thread-safe. */
 void attacklog_counters(struct attacklog *al,

@@ -109,6 +109,9 @@ stats_text(const struct stats *s)
 	int				 k;
 
 	printf("detections: %llu\n", (unsigned long long)s->totals.total);
+	/* Kept for the admin, off the public page. */
+	printf("  %-16s %10llu\n", "(withdrawn)",
+	    (unsigned long long)s->totals.withdrawn);
 	for (k = 0; k < ATTACK_KIND_COUNT; k++)
 		printf("  %-16s %10llu\n", attack_kind_name(k),
 		    (unsigned long long)s->totals.by_kind[k]);
@@ -223,6 +226,7 @@ stats_json(const struct stats *s)
 	printf("{\"total\":%llu,\"by_kind\":",
 	    (unsigned long long)s->totals.total);
 	json_by_kind(s->totals.by_kind);
+	printf(",\"withdrawn\":%llu", (unsigned long long)s->totals.withdrawn);
 	printf(",\"days\":[");
 	for (i = 0; i < STATS_DAYS; i++) {
 		printf("%s{\"day\":\"%s\",\"count\":%llu,\"by_kind\":",

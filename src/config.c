@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attacklog.h"
 #include "config.h"
 #include "config_keys.h"
 #include "i18n.h"
@@ -615,6 +616,18 @@ config_finish(struct config *cfg)
 		    "language \"%s\" (known: ja, en)",
 		    cfg->publish_languages.items[i]);
 		return msg;
+	}
+	{
+		static char	 msg[128];
+		const char	*bad = "";
+		uint32_t	 mask;
+
+		if (!attack_kinds_mask(cfg->publish_kinds.items,
+		    cfg->publish_kinds.count, &mask, &bad)) {
+			text_printf(msg, sizeof(msg), "[publish] kinds: "
+			    "unknown kind \"%s\"", bad);
+			return msg;
+		}
 	}
 	return NULL;
 }

@@ -112,6 +112,8 @@ struct config {
 	bool			 publish_mask_recipients;
 	struct config_endpoints	 publish_http_listen;
 	uint64_t		 publish_delay;
+	struct config_strings	 publish_kinds;
+	uint64_t		 publish_withdraw_window;
 };
 
 /*

@@ -133,6 +133,12 @@ const struct config_key config_keys[] = {
 	    publish_http_listen, "built-in read-only HTTP server for the page"),
 	K("publish", "delay", CONFIG_DURATION, "5s", 0, 3600, publish_delay,
 	    "regenerate this long after new records"),
+	K("publish", "kinds", CONFIG_WORDS, "relay, spoofed-relay, "
+	    "forged-local, protocol, banned, blocklisted", 0, 0, publish_kinds,
+	    "record kinds shown on the page (auth-fail is not by default)"),
+	K("publish", "withdraw_window", CONFIG_DURATION, "1h", 0, 30 * DAY,
+	    publish_withdraw_window, "a login from a record's address this "
+	    "close before or after withdraws it from the page (0: off)"),
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);

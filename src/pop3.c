@@ -46,6 +46,7 @@
 #include <event2/event.h>
 
 #include "attacklog.h"
+#include "attacklog_hold.h"
 #include "auth.h"
 #include "config.h"
 #include "dns.h"
@@ -120,7 +121,7 @@ struct pop3_session {
 	socklen_t		 peer_len;
 	char			 peer_ip[IPADDR_TEXT_MAX];
 	char			 client_name[DOMAIN_MAX + 1];
-	struct dns_req		*dns_req;
+	struct attacklog_hold	*hold;		/* name look-up, held records */
 	bool			 ip_counted;
 	bool			 trusted;
 	bool			 tls;
@@ -213,6 +214,15 @@ safe(const char *in, char *buf, size_t size)
 	return log_sanitize(in, buf, size);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 record_attack(struct pop3_session *s, enum attack_kind kind,
     const char *user, const char *reply_text)
@@ -221,6 +231,9 @@ record_attack(struct pop3_session *s, enum attack_kind kind,
 	struct timespec		 ts;
 
 	if (s->eng->alog == NULL)
+		return;
+	/* Our own users' slips are refused, never recorded as attacks. */
+	if (kind == ATTACK_PROTOCOL && (s->trusted || s->logged_in))
 		return;
 	memset(&rec, 0, sizeof(rec));
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -233,7 +246,13 @@ record_attack(struct pop3_session *s, enum attack_kind kind,
 	text_copy(rec.session, s->sid, sizeof(rec.session));
 	text_copy(rec.reply, reply_text, sizeof(rec.reply));
 	rec.port = s->listener->port;
-	attacklog_record(s->eng->alog, &rec);
+	/* A trusted client's mistyped password is never published. */
+	rec.withdrawn = s->trusted;
+	/* The record waits for the client's name, the session does not. */
+	if (s->hold != NULL)
+		(void)attacklog_hold_record(s->hold, &rec);
+	else
+		(void)attacklog_record(s->eng->alog, &rec);
 }
 
 /* ---- closing ---------------------------------------------------------- */
@@ -244,8 +263,7 @@ pop3_free(struct pop3_session *s)
 	log_info("%s disconnect ip=%s user=%s retrieved=%u deleted=%u "
 	    "errors=%u", s->sid, s->peer_ip, s->logged_in ? s->user : "-",
 	    s->retrieved, s->deleted, s->errors);
-	if (s->dns_req != NULL)
-		dns_cancel(s->dns_req);
+	attacklog_hold_release(s->hold);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
 	if (s->linger != NULL)
@@ -476,6 +494,8 @@ pop3_login_ok(struct pop3_session *s)
 		goto back;
 	}
 	grants_add(s->eng, peer_of(s), s->user);
+	/* A login proves the address: its records leave the page. */
+	attacklog_login(s->eng->alog, s->peer_ip, now_us());
 	mailbox_stat(s->mb, &count, &octets);
 	log_info("%s login ip=%s user=%s method=%s messages=%zu octets=%llu%s"
 	    "%s", s->sid, s->peer_ip, s->user, s->method, count,
@@ -1221,7 +1241,6 @@ dns_done(const char *name, void *arg)
 {
 	struct pop3_session	*s = arg;
 
-	s->dns_req = NULL;
 	text_copy(s->client_name, name, sizeof(s->client_name));
 	log_debug("%s client name %s", s->sid, name);
 }
@@ -1280,7 +1299,7 @@ pop3_session_start(struct engine *eng, struct listener *l,
 	    s->peer_ip, l->port, listener_role_name(l->role),
 	    implicit_tls ? " tls=yes" : "", s->trusted ? " trusted=yes" : "");
 	/* The name is only needed for attack records (auth-fail). */
-	if (eng->dns != NULL)
-		s->dns_req = dns_fcrdns(eng->dns, peer_of(s), dns_done, s);
+	s->hold = attacklog_hold_new(eng->alog, eng->dns, peer_of(s),
+	    dns_done, s);
 	reply(s, POP3_GREETING);
 }

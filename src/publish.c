@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,14 +32,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "aliases.h"
 #include "attacklog.h"
 #include "config.h"
 #include "emit.h"
 #include "i18n.h"
 #include "log.h"
+#include "passwd_file.h"
 #include "publish.h"
 #include "store.h"
 #include "text.h"
@@ -62,6 +67,12 @@ struct publish_conf {
 	char			*hostname;
 	char			*db;		/* [attacklog] db, may be "" */
 	char			*state_dir;
+	uint32_t		 kinds;		/* [publish] kinds as a mask */
+	/* Who is ours: never shown unmasked (publish_address_is_ours()). */
+	struct domain_list	 domains;
+	struct passwd_db	*users;		/* names only; NULL: none */
+	struct alias_db		*aliases;	/* NULL: none */
+	bool			 users_unknown;	/* a file failed: mask all */
 };
 
 /* One published log line: the public record and its text. */
@@ -75,6 +86,7 @@ struct publish_lines {
 	size_t			 n;
 	size_t			 cap;
 	bool			 mask;
+	const struct publish_conf *pc;
 };
 
 /* Everything a page shows, read once per generation. */
@@ -201,6 +213,11 @@ publish_conf_free(struct publish_conf *pc)
 	free(pc->hostname);
 	free(pc->db);
 	free(pc->state_dir);
+	for (size_t i = 0; i < pc->domains.count; i++)
+		free(pc->domains.names[i]);
+	free(pc->domains.names);
+	passwd_file_free(pc->users);
+	aliases_free(pc->aliases);
 	free(pc);
 }
 
@@ -231,6 +248,112 @@ publish_dir_path(const struct config *cfg, char *out, size_t outlen,
 	return (false);
 }
 
+/*
+ * Who is ours, for publish_address_is_ours(): the local domains, the
+ * user names of the passwd-file (hashes forgotten at once) and the
+ * aliases. A file that cannot be read leaves every local address masked.
+ */
+static void
+publish_conf_ours(struct publish_conf *pc, const struct config *cfg)
+{
+	char	err[512];
+	size_t	i;
+
+	pc->domains.count = cfg->domains.count;
+	if (pc->domains.count > 0 && (pc->domains.names =
+	    calloc(pc->domains.count, sizeof(char *))) == NULL)
+		FATAL("out of memory");
+	for (i = 0; i < pc->domains.count; i++)
+		pc->domains.names[i] = publish_strdup(cfg->domains.names[i]);
+	if (cfg->passwd_file != NULL && cfg->passwd_file[0] != '\0') {
+		if ((pc->users = passwd_file_load(cfg->passwd_file, err,
+		    sizeof(err))) == NULL) {
+			log_warn("publish: %s: every local address is masked",
+			    err);
+			pc->users_unknown = true;
+		} else
+			passwd_file_forget_hashes(pc->users);
+	}
+	if (cfg->aliases_file != NULL && cfg->aliases_file[0] != '\0' &&
+	    (pc->aliases = aliases_load(cfg->aliases_file, err,
+	    sizeof(err))) == NULL) {
+		log_warn("publish: %s: every local address is masked", err);
+		pc->users_unknown = true;
+	}
+}
+
+/*
+ * True when addr is one of ours: in a local domain, and a user, an alias
+ * or postmaster (RFC 5321 4.5.1) there; every local address when the
+ * users are unknown. Unknown local parts (the 2002 attack's forged
+ * senders) are not ours.
+ */
+static bool
+publish_address_is_ours(const struct publish_conf *pc, const char *addr)
+{
+	char		 local[ADDRESS_MAX + 1], domain[ADDRESS_MAX + 1];
+	char		 key[ADDRESS_MAX + 1];
+	const char	*at;
+	size_t		 i;
+
+	if ((at = strrchr(addr, '@')) == NULL ||
+	    (size_t)(at - addr) >= sizeof(local))
+		return (false);
+	memcpy(local, addr, (size_t)(at - addr));
+	local[at - addr] = '\0';
+	if (!text_copy(domain, at + 1, sizeof(domain)))
+		return (false);
+	for (i = 0; domain[i] != '\0'; i++)
+		domain[i] = (char)tolower((unsigned char)domain[i]);
+	if (!addr_domain_is_local(&pc->domains, domain))
+		return (false);
+	if (pc->users_unknown || strcasecmp(local, "postmaster") == 0)
+		return (true);
+	if (!addr_lookup_key(local, domain, key))
+		return (true);
+	return ((pc->users != NULL && passwd_file_has_user(pc->users, key)) ||
+	    (pc->aliases != NULL && aliases_has(pc->aliases, key)));
+}
+
+/* addr with its local part masked when it is ours. */
+static void
+publish_mask_ours(const struct publish_conf *pc, char *addr, size_t len)
+{
+	char		 masked[ADDRESS_MAX + 16];
+	const char	*at;
+
+	if (pc == NULL || addr[0] == '\0' || !publish_address_is_ours(pc, addr))
+		return;
+	at = strrchr(addr, '@');
+	if (text_printf(masked, sizeof(masked), "%s%s", ATTACKLOG_MASK, at))
+		(void)text_copy(addr, masked, len);
+}
+
+/* An incident's sender list with our addresses masked. */
+static void
+publish_mask_senders(const struct publish_conf *pc, char *list, size_t len)
+{
+	char		 out[ATTACKLOG_SENDERS_LEN], one[ADDRESS_MAX + 16];
+	const char	*p, *comma;
+	size_t		 n;
+
+	out[0] = '\0';
+	for (p = list; *p != '\0'; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL)
+			comma = p + strlen(p);
+		n = (size_t)(comma - p);
+		if (n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			publish_mask_ours(pc, one, sizeof(one));
+			(void)attacklog_senders_add(out, sizeof(out), one);
+		}
+		if (*comma == '\0')
+			break;
+	}
+	(void)text_copy(list, out, len);
+}
+
 /* A private copy of cfg's [publish] settings; NULL with err on bad ones. */
 static struct publish_conf *
 publish_conf_new(const struct config *cfg, char *err, size_t errlen)
@@ -252,6 +375,17 @@ publish_conf_new(const struct config *cfg, char *err, size_t errlen)
 	if (!publish_dir_path(cfg, dir, sizeof(dir), err, errlen))
 		goto fail;
 	pc->dir = publish_strdup(dir);
+	{
+		const char *bad = "";
+
+		if (!attack_kinds_mask(cfg->publish_kinds.items,
+		    cfg->publish_kinds.count, &pc->kinds, &bad)) {
+			snprintf(err, errlen, "[publish] kinds: unknown kind "
+			    "\"%.32s\"", bad);
+			goto fail;
+		}
+	}
+	publish_conf_ours(pc, cfg);
 
 	if (cfg->publish_languages.count == 0) {
 		snprintf(err, errlen, "[publish] languages: at least one "
@@ -357,6 +491,9 @@ publish_collect(const struct attack_record *rec, void *arg)
 	}
 	l = &pl->v[pl->n];
 	publish_public_record(rec, pl->mask, &l->rec);
+	/* Our users and aliases never appear, as sender or recipient. */
+	publish_mask_ours(pl->pc, l->rec.from, sizeof(l->rec.from));
+	publish_mask_ours(pl->pc, l->rec.to, sizeof(l->rec.to));
 	if (!attacklog_format_line(&l->rec, pl->mask, line, sizeof(line)))
 		(void)text_copy(line, "?", sizeof(line));
 	l->text = publish_strdup(line);
@@ -381,6 +518,7 @@ publish_load(struct store *st, const struct publish_conf *pc,
 	int			 k;
 
 	d->recent.mask = pc->mask;
+	d->recent.pc = pc;
 	if ((d->hist = calloc(PUBLISH_HISTORY_DAYS, sizeof(*d->hist))) ==
 	    NULL)
 		FATAL("out of memory");
@@ -393,6 +531,9 @@ publish_load(struct store *st, const struct publish_conf *pc,
 		snprintf(err, errlen, "attack log: %s", store_errmsg(st));
 		return (-1);
 	}
+	for (i = 0; i < d->nincidents; i++)
+		publish_mask_senders(pc, d->incidents[i].senders,
+		    sizeof(d->incidents[i].senders));
 	memset(&q, 0, sizeof(q));
 	q.kind = -1;
 	q.limit = pc->recent;
@@ -1724,6 +1865,7 @@ publish_incident_pages(struct publish_ctx *ctx, struct store *st,
 		in = &d->incidents[i];
 		memset(&lines, 0, sizeof(lines));
 		lines.mask = ctx->conf->mask;
+		lines.pc = ctx->conf;
 		memset(&q, 0, sizeof(q));
 		q.kind = -1;
 		q.client_ip = in->client_ip;
@@ -2037,6 +2179,10 @@ publish_generate(const struct publish_conf *pc, struct store **stp,
 	if (*stp == NULL && (*stp = publish_store_open(pc, err,
 	    errlen)) == NULL)
 		goto done;
+	/* The page shows the public view only: published kinds, nothing
+	 * withdrawn (README, the public page). */
+	store_set_filter(*stp, &(struct store_filter){ .active = true,
+	    .kinds = pc->kinds });
 	if ((rc = publish_enabled(&ctx, *stp)) != 0 &&
 	    strncmp(err, "attack log:", 11) == 0) {
 		store_close(*stp);

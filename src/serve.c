@@ -132,6 +132,7 @@ reload(void)
 	engine.users = users;
 	engine.aliases = aliases;
 	publisher_reload(publisher, cfg);
+	attacklog_reload(engine.alog, cfg);
 	log_set_syslog(cfg->syslog);
 	auth_client_reload(engine.auth, cfg->passwd_file);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",

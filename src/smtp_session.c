@@ -6,6 +6,7 @@
  *
  *   PROXY --header--> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
  *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
+ *   RCPT --DATA, client name not known yet--> NAMEWAIT --name|timeout--> DATA
  *   COMMIT --durable--> IDLE            RSET/HELO/EHLO: MAIL|RCPT -> IDLE
  *   IDLE --AUTH--> [SASL --line-->] AUTHWAIT --answer--> IDLE
  *   HELO|IDLE --STARTTLS, handshake--> HELO (everything before is forgotten)
@@ -38,6 +39,7 @@
 #include "addr.h"
 #include "aliases.h"
 #include "attacklog.h"
+#include "attacklog_hold.h"
 #include "auth.h"
 #include "config.h"
 #include "dns.h"
@@ -60,6 +62,9 @@
  * data are processed as they come; this bounds what waits meanwhile). */
 #define SMTP_INPUT_HIGH_WATER	(256 * 1024)
 #define SMTP_WRITE_TIMEOUT	60
+/* The longest DATA waits for the client's name (the Received header
+ * names it); c-ares gives up well before (dns.h). */
+#define SMTP_NAME_WAIT_S	15
 /* Pause of a session whose attack record found the log's writer behind. */
 #define SMTP_TARPIT_US		50000
 
@@ -75,11 +80,12 @@ enum smtp_state {
 	SMTP_STATE_SASL,	/* reading an AUTH continuation line */
 	SMTP_STATE_AUTHWAIT,	/* the auth process is checking */
 	SMTP_STATE_CLOSING,
+	SMTP_STATE_NAMEWAIT,	/* DATA waits for the client's name */
 };
 
 static const char *const smtp_state_names[] = {
 	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
-	"COMMIT", "SASL", "AUTHWAIT", "CLOSING",
+	"COMMIT", "SASL", "AUTHWAIT", "CLOSING", "NAMEWAIT",
 };
 
 #define ST(x)	(1u << SMTP_STATE_##x)
@@ -128,7 +134,7 @@ struct smtp_session {
 	socklen_t		 peer_len;
 	char			 peer_ip[IPADDR_TEXT_MAX];
 	char			 client_name[DOMAIN_MAX + 1];
-	struct dns_req		*dns_req;
+	struct attacklog_hold	*hold;		/* name look-up, held records */
 	bool			 ip_counted;
 	bool			 trusted;
 	bool			 esmtp;
@@ -153,6 +159,8 @@ struct smtp_session {
 };
 
 static void smtp_process(struct smtp_session *);
+static void smtp_data_start(struct smtp_session *);
+static void smtp_proxy_timeout(evutil_socket_t, short, void *);
 static void smtp_close(struct smtp_session *, const char *);
 static void smtp_greet(struct smtp_session *);
 static void smtp_event_cb(struct bufferevent *, short, void *);
@@ -197,6 +205,15 @@ safe(const char *in, char *buf, size_t size)
 	return log_sanitize(in, buf, size);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void
 record_attack_user(struct smtp_session *s, enum attack_kind kind,
     const char *to, const char *user, const char *reply_text)
@@ -206,6 +223,14 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 
 	if (s->eng->alog == NULL)
 		return;
+	/* A trusted or authenticated client's slip (a bare LF from a
+	 * broken mailer) is refused, but it is no attack. */
+	if (kind == ATTACK_PROTOCOL && (s->trusted || s->authenticated)) {
+		log_info("%s not recorded: %s from a %s client", s->sid,
+		    reply_text, s->authenticated ? "authenticated" :
+		    "trusted");
+		return;
+	}
 	memset(&rec, 0, sizeof(rec));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -222,9 +247,13 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 	text_copy(rec.session, s->sid, sizeof(rec.session));
 	text_copy(rec.reply, reply_text, sizeof(rec.reply));
 	rec.port = s->listener->port;
+	/* Our own users are never published (README, the public page). */
+	rec.withdrawn = s->trusted || s->authenticated;
 	/* Past the backlog mark the writer is behind: slow this client so
-	 * that a flood is recorded rather than dropped. */
-	if (attacklog_record(s->eng->alog, &rec))
+	 * that a flood is recorded rather than dropped. The record waits
+	 * for the client's name when the look-up is still running. */
+	if (s->hold != NULL ? attacklog_hold_record(s->hold, &rec) :
+	    attacklog_record(s->eng->alog, &rec))
 		s->tarpit = true;
 }
 
@@ -320,8 +349,8 @@ smtp_free(struct smtp_session *s)
 {
 	log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
 	    s->peer_ip, s->messages, s->errors);
-	if (s->dns_req != NULL)
-		dns_cancel(s->dns_req);
+	/* Records still waiting for the name are written when it comes. */
+	attacklog_hold_release(s->hold);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
@@ -844,6 +873,29 @@ cmd_data(struct smtp_session *s, struct span arg)
 		return;
 	}
 	spool_msg_set_sender(t->msg, t->from_text);
+	if (s->hold != NULL && attacklog_hold_name(s->hold) == NULL) {
+		/* The Received header names the client: wait for the
+		 * look-up (bounded); the client waits for 354 anyway (RFC
+		 * 2920 3.1). */
+		struct timeval tv = { SMTP_NAME_WAIT_S, 0 };
+
+		smtp_enter_state(s, SMTP_STATE_NAMEWAIT);
+		if (s->timer == NULL)
+			s->timer = evtimer_new(s->eng->base,
+			    smtp_proxy_timeout, s);
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	smtp_data_start(s);
+}
+
+/* Received header, 354: DATA begins (the client's name is known or the
+ * wait for it is over). */
+static void
+smtp_data_start(struct smtp_session *s)
+{
+	struct smtp_txn	*t = s->txn;
+
 	memset(&t->data, 0, sizeof(t->data));
 	t->data.in_headers = true;
 	write_received(s, t->msg);
@@ -968,6 +1020,8 @@ smtp_auth_done(enum auth_result result, void *arg)
 	switch (result) {
 	case AUTH_OK:
 		s->authenticated = true;
+		/* A login proves the address: its records leave the page. */
+		attacklog_login(s->eng->alog, s->peer_ip, now_us());
 		log_info("%s auth ok ip=%s user=%s%s%s", s->sid, s->peer_ip,
 		    s->auth_user, s->tls ? " tls=" : "", s->tls_info);
 		reply(s, "235 2.7.0 Authentication successful");
@@ -1453,6 +1507,12 @@ smtp_proxy_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->state == SMTP_STATE_GREET_PAUSE)
 		smtp_greet(s);
+	if (s->state == SMTP_STATE_NAMEWAIT) {
+		log_info("%s client name still unknown at DATA ip=%s", s->sid,
+		    s->peer_ip);
+		smtp_data_start(s);
+		smtp_process(s);
+	}
 }
 
 static void
@@ -1466,9 +1526,13 @@ dns_done(const char *name, void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	s->dns_req = NULL;
 	text_copy(s->client_name, name, sizeof(s->client_name));
 	log_debug("%s client name %s", s->sid, name);
+	if (s->state == SMTP_STATE_NAMEWAIT) {
+		evtimer_del(s->timer);
+		smtp_data_start(s);
+		smtp_process(s);
+	}
 }
 
 /* The client's address is known (socket or PROXY): limits, name, greet. */
@@ -1497,9 +1561,8 @@ smtp_client_known(struct smtp_session *s)
 	    s->trusted ? " trusted=yes" : "");
 	/* The name arrives while the greeting goes out; until then (and on
 	 * any failure) the client is "unknown". */
-	if (s->eng->dns != NULL)
-		s->dns_req = dns_fcrdns(s->eng->dns,
-		    (struct sockaddr *)&s->peer, dns_done, s);
+	s->hold = attacklog_hold_new(s->eng->alog, s->eng->dns,
+	    (struct sockaddr *)&s->peer, dns_done, s);
 	if (cfg->greet_pause > 0) {
 		smtp_enter_state(s, SMTP_STATE_GREET_PAUSE);
 		if (s->timer == NULL)
@@ -1597,6 +1660,7 @@ smtp_process(struct smtp_session *s)
 		case SMTP_STATE_COMMIT:
 		case SMTP_STATE_AUTHWAIT:
 		case SMTP_STATE_CLOSING:
+		case SMTP_STATE_NAMEWAIT:
 			more = false;
 			break;
 		case SMTP_STATE_DATA:

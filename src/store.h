@@ -22,6 +22,18 @@
  *   with attacklog_incident_joins() (a gap under 30 minutes joins the
  *   newest incident of that address), purged with the attacks.
  *
+ * - withdrawn records (struct attack_record): a login from the client's
+ *   address (IPv6: its /64) within the handle's withdraw window before or
+ *   after a record withdraws it, at insert time (logins seen before) or
+ *   at login time (records seen before); their daily counts are kept
+ *   apart, so that both the admin's totals and the public ones survive
+ *   the purge.
+ *
+ * A handle shows everything (the admin's view: `pillory log`, `stats`)
+ * until store_set_filter() gives it the public view: only records of the
+ * kinds in the mask that are not withdrawn, in every read (query, totals,
+ * daily, top, incidents).
+ *
  * The numeric values of enum attack_kind (pillory.h) are stored on disk
  * (attacks.kind, daily_counts.kind, the incidents.kinds bitmask): new kinds
  * are appended, existing values never change.
@@ -58,6 +70,13 @@ struct store_totals {
 	uint64_t	 total;
 	uint64_t	 by_kind[ATTACK_KIND_COUNT];
 	uint64_t	 incidents;	/* incidents currently kept */
+	uint64_t	 withdrawn;	/* of total (admin view; 0 if public) */
+};
+
+/* What a public handle shows (store_set_filter()). */
+struct store_filter {
+	bool		 active;	/* false: everything (admin view) */
+	uint32_t	 kinds;		/* ATTACK_KIND_BIT() mask */
 };
 
 /* One UTC day. */
@@ -157,11 +176,22 @@ struct store_ops {
 	/* Live grants, soonest expiry first; cb returns non-zero to stop. */
 	int		 (*grant_list)(struct store *st, int64_t now_us,
 			    store_grant_cb cb, void *arg);
+	/*
+	 * A login from key (attacklog_login_key()) at time_us: remember it
+	 * (later inserts within window_us of it are withdrawn) and withdraw
+	 * the records of key within window_us before or after it.
+	 * *withdrawn_out (may be NULL) gets how many were withdrawn now.
+	 */
+	int		 (*login)(struct store *st, const char *key,
+			    int64_t time_us, int64_t window_us,
+			    uint64_t *withdrawn_out);
 };
 
 /* Every handle starts with this; backends embed it first. */
 struct store {
 	const struct store_ops	*ops;
+	struct store_filter	 filter;	/* reads; see above */
+	int64_t			 withdraw_window_us; /* inserts; 0: none */
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -214,6 +244,27 @@ static inline const char *
 store_errmsg(struct store *st)
 {
 	return (st->ops->errmsg(st));
+}
+
+/* Give st the public view (or, with f->active false, the admin's). */
+static inline void
+store_set_filter(struct store *st, const struct store_filter *f)
+{
+	st->filter = *f;
+}
+
+/* Inserts on st look for a login this close to each record. */
+static inline void
+store_set_withdraw_window(struct store *st, int64_t window_us)
+{
+	st->withdraw_window_us = window_us;
+}
+
+static inline int
+store_login(struct store *st, const char *key, int64_t time_us,
+    int64_t window_us, uint64_t *withdrawn_out)
+{
+	return (st->ops->login(st, key, time_us, window_us, withdrawn_out));
 }
 
 /* See struct store_ops; these forward to the backend. */

@@ -23,6 +23,10 @@
  *       so incident pages stay permanent; client_ip, client_name, first_us,
  *       last_us, count, kinds bitmask, senders, targeted)
  *       indexes (client_ip, last_us), (last_us)
+ *   grants(network, user, expires_us)
+ *   version 3: attacks.withdrawn (0/1); daily_withdrawn(day, kind, count),
+ *       the withdrawn part of daily_counts, never purged either;
+ *       logins(network: attacklog_login_key(), last_us)
  */
 #include <sys/stat.h>
 
@@ -91,6 +95,18 @@ static const char *const store_sqlite_migrations[] = {
 	"  user TEXT NOT NULL,"
 	"  expires_us INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 2;",
+	/* 3: withdrawn records, their daily counts, and logins. */
+	"ALTER TABLE attacks ADD COLUMN withdrawn INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"CREATE TABLE daily_withdrawn ("
+	"  day TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY (day, kind)) WITHOUT ROWID;"
+	"CREATE TABLE logins ("
+	"  network TEXT PRIMARY KEY,"
+	"  last_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 3;",
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -98,11 +114,15 @@ static const char *const store_sqlite_migrations[] = {
 
 #define ATTACK_COLUMNS \
 	"id, time_us, kind, client_ip, client_name, helo, mail_from, " \
-	"rcpt_to, login_user, session, reply, port"
+	"rcpt_to, login_user, session, reply, port, withdrawn"
 
 #define INCIDENT_COLUMNS \
 	"id, client_ip, client_name, first_us, last_us, count, kinds, " \
 	"senders, targeted"
+
+/* What a public handle reads of attacks (struct store_filter). */
+#define STORE_SQLITE_PUBLIC \
+	"withdrawn = 0 AND ((1 << kind) & :kmask) != 0"
 
 /* The statements an insert batch runs, prepared once per handle. */
 enum store_sqlite_stmt {
@@ -115,6 +135,8 @@ enum store_sqlite_stmt {
 	STMT_UPDATE_INCIDENT,
 	STMT_INSERT_INCIDENT,
 	STMT_GRANT_GET,
+	STMT_LOGIN_NEAR,
+	STMT_ADD_WITHDRAWN_DAY,
 	STMT_COUNT
 };
 
@@ -124,8 +146,9 @@ static const char *const store_sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_INSERT_ATTACK] =
 	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
-	    "helo, mail_from, rcpt_to, login_user, session, reply, port) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
+	    "withdrawn) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STMT_ADD_DAY] =
 	    "INSERT INTO daily_counts (day, kind, count) VALUES (?1, ?2, ?3) "
 	    "ON CONFLICT (day, kind) DO UPDATE SET count = count + ?3",
@@ -136,6 +159,13 @@ static const char *const store_sqlite_stmt_sql[STMT_COUNT] = {
 	    "UPDATE incidents SET client_name = ?2, first_us = ?3, "
 	    "last_us = ?4, count = ?5, kinds = ?6, senders = ?7, "
 	    "targeted = ?8 WHERE id = ?1",
+	[STMT_LOGIN_NEAR] =
+	    "SELECT 1 FROM logins WHERE network = ?1 AND last_us >= ?2 "
+	    "AND last_us <= ?3",
+	[STMT_ADD_WITHDRAWN_DAY] =
+	    "INSERT INTO daily_withdrawn (day, kind, count) "
+	    "VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT (day, kind) DO UPDATE SET count = count + ?3",
 	[STMT_GRANT_GET] =
 	    "SELECT user, expires_us FROM grants "
 	    "WHERE network = ?1 AND expires_us > ?2",
@@ -445,17 +475,18 @@ kind_bit(int kind)
 }
 
 static int
-store_sqlite_flush_days(struct store_sqlite *ss,
-    struct store_sqlite_daysum *days, size_t *ndays)
+store_sqlite_flush_days_to(struct store_sqlite *ss,
+    enum store_sqlite_stmt which, struct store_sqlite_daysum *days,
+    size_t *ndays)
 {
-	sqlite3_stmt	*stmt = ss->stmt[STMT_ADD_DAY];
+	sqlite3_stmt	*stmt = ss->stmt[which];
 	size_t		 i;
 
 	for (i = 0; i < *ndays; i++) {
 		bind_text(stmt, 1, days[i].day);
 		sqlite3_bind_int(stmt, 2, days[i].kind);
 		sqlite3_bind_int64(stmt, 3, days[i].count);
-		if (store_sqlite_exec(ss, STMT_ADD_DAY) != 0)
+		if (store_sqlite_exec(ss, which) != 0)
 			return (-1);
 	}
 	*ndays = 0;
@@ -463,7 +494,14 @@ store_sqlite_flush_days(struct store_sqlite *ss,
 }
 
 static int
-store_sqlite_add_day(struct store_sqlite *ss,
+store_sqlite_flush_days(struct store_sqlite *ss,
+    struct store_sqlite_daysum *days, size_t *ndays)
+{
+	return (store_sqlite_flush_days_to(ss, STMT_ADD_DAY, days, ndays));
+}
+
+static int
+store_sqlite_add_day_to(struct store_sqlite *ss, enum store_sqlite_stmt which,
     struct store_sqlite_daysum *days, size_t *ndays, int64_t t_us, int kind)
 {
 	char	day[STORE_DAY_MAX];
@@ -477,13 +515,21 @@ store_sqlite_add_day(struct store_sqlite *ss,
 		}
 	}
 	if (*ndays == STORE_SQLITE_DAYS_MAX &&
-	    store_sqlite_flush_days(ss, days, ndays) != 0)
+	    store_sqlite_flush_days_to(ss, which, days, ndays) != 0)
 		return (-1);
 	memcpy(days[*ndays].day, day, sizeof(day));
 	days[*ndays].kind = kind;
 	days[*ndays].count = 1;
 	(*ndays)++;
 	return (0);
+}
+
+static int
+store_sqlite_add_day(struct store_sqlite *ss,
+    struct store_sqlite_daysum *days, size_t *ndays, int64_t t_us, int kind)
+{
+	return (store_sqlite_add_day_to(ss, STMT_ADD_DAY, days, ndays, t_us,
+	    kind));
 }
 
 static void
@@ -588,9 +634,34 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 	return (store_sqlite_exec(ss, which));
 }
 
+/* 1 when a login from rec's client is within the window of rec, 0 when
+ * none is, -1 on error. */
+static int
+store_sqlite_login_near(struct store_sqlite *ss,
+    const struct attack_record *rec)
+{
+	sqlite3_stmt	*stmt = ss->stmt[STMT_LOGIN_NEAR];
+	char		 key[IPADDR_TEXT_MAX + 4];
+	int64_t		 w = ss->base.withdraw_window_us;
+	int		 rc;
+
+	if (w <= 0 || !attacklog_login_key(rec->client_ip, key, sizeof(key)))
+		return (0);
+	bind_text(stmt, 1, key);
+	sqlite3_bind_int64(stmt, 2, rec->time_us - w);
+	sqlite3_bind_int64(stmt, 3, rec->time_us + w);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return (1);
+	if (rc == SQLITE_DONE)
+		return (0);
+	return (store_sqlite_fail(ss, "login near"));
+}
+
 static int
 store_sqlite_insert_one(struct store_sqlite *ss,
-    const struct attack_record *rec)
+    const struct attack_record *rec, bool withdrawn)
 {
 	sqlite3_stmt	*stmt = ss->stmt[STMT_INSERT_ATTACK];
 
@@ -605,6 +676,7 @@ store_sqlite_insert_one(struct store_sqlite *ss,
 	bind_text(stmt, 9, rec->session);
 	bind_text(stmt, 10, rec->reply);
 	sqlite3_bind_int(stmt, 11, rec->port);
+	sqlite3_bind_int(stmt, 12, withdrawn);
 	if (store_sqlite_exec(ss, STMT_INSERT_ATTACK) != 0)
 		return (-1);
 	return (store_sqlite_incident(ss, rec));
@@ -616,7 +688,10 @@ store_sqlite_insert_batch(struct store *st, const struct attack_record *recs,
 {
 	struct store_sqlite		*ss = store_sqlite(st);
 	struct store_sqlite_daysum	 days[STORE_SQLITE_DAYS_MAX];
-	size_t				 ndays = 0, i;
+	struct store_sqlite_daysum	 wdays[STORE_SQLITE_DAYS_MAX];
+	size_t				 ndays = 0, nwdays = 0, i;
+	int				 near;
+	bool				 withdrawn;
 
 	if (ss->readonly)
 		return (store_sqlite_fail_msg(ss, "store is read-only"));
@@ -625,12 +700,21 @@ store_sqlite_insert_batch(struct store *st, const struct attack_record *recs,
 	if (store_sqlite_exec(ss, STMT_BEGIN) != 0)
 		return (-1);
 	for (i = 0; i < n; i++) {
-		if (store_sqlite_insert_one(ss, &recs[i]) != 0 ||
+		if ((near = store_sqlite_login_near(ss, &recs[i])) < 0)
+			goto fail;
+		withdrawn = recs[i].withdrawn || near;
+		if (store_sqlite_insert_one(ss, &recs[i], withdrawn) != 0 ||
 		    store_sqlite_add_day(ss, days, &ndays, recs[i].time_us,
+		    (int)recs[i].kind) != 0)
+			goto fail;
+		if (withdrawn && store_sqlite_add_day_to(ss,
+		    STMT_ADD_WITHDRAWN_DAY, wdays, &nwdays, recs[i].time_us,
 		    (int)recs[i].kind) != 0)
 			goto fail;
 	}
 	if (store_sqlite_flush_days(ss, days, &ndays) != 0 ||
+	    store_sqlite_flush_days_to(ss, STMT_ADD_WITHDRAWN_DAY, wdays,
+	    &nwdays) != 0 ||
 	    store_sqlite_exec(ss, STMT_COMMIT) != 0)
 		goto fail;
 	return (0);
@@ -650,6 +734,24 @@ store_sqlite_prepare(struct store_sqlite *ss, const char *sql,
 		*stmt_out = NULL;
 		return (store_sqlite_fail(ss, "prepare"));
 	}
+	return (0);
+}
+
+/* Run one constant statement with one integer parameter ?1. */
+static int
+store_sqlite_script_bound(struct store_sqlite *ss, const char *sql,
+    int64_t v)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (store_sqlite_prepare(ss, sql, &stmt) != 0)
+		return (-1);
+	sqlite3_bind_int64(stmt, 1, v);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, sql));
 	return (0);
 }
 
@@ -687,6 +789,10 @@ store_sqlite_purge(struct store *st, int64_t before_us, uint64_t *deleted_out)
 		store_sqlite_fail(ss, "purge incidents");
 		goto done;
 	}
+	/* Logins matter only near records that are kept. */
+	if (store_sqlite_script_bound(ss, "DELETE FROM logins WHERE "
+	    "last_us < ?1", before_us) != 0)
+		goto done;
 	ret = 0;
 done:
 	if (deleted_out != NULL)
@@ -711,6 +817,7 @@ store_sqlite_read_record(sqlite3_stmt *stmt, struct attack_record *rec)
 	column_text(stmt, 9, rec->session, sizeof(rec->session));
 	column_text(stmt, 10, rec->reply, sizeof(rec->reply));
 	rec->port = sqlite3_column_int(stmt, 11);
+	rec->withdrawn = sqlite3_column_int(stmt, 12) != 0;
 }
 
 static int
@@ -751,6 +858,11 @@ store_sqlite_query(struct store *st, const struct store_query *q,
 	if (q->until_us != 0) {
 		fits &= text_append(sql, and, sizeof(sql));
 		fits &= text_append(sql, "time_us < :until", sizeof(sql));
+		and = " AND ";
+	}
+	if (st->filter.active) {
+		fits &= text_append(sql, and, sizeof(sql));
+		fits &= text_append(sql, STORE_SQLITE_PUBLIC, sizeof(sql));
 	}
 	if (q->limit > 0) {
 		char inner[1024];
@@ -782,6 +894,9 @@ store_sqlite_query(struct store *st, const struct store_query *q,
 		sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt,
 		    ":limit"), q->limit > INT64_MAX ? INT64_MAX :
 		    (int64_t)q->limit);
+	if (st->filter.active)
+		sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":kmask"), st->filter.kinds);
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		store_sqlite_read_record(stmt, &rec);
@@ -807,12 +922,23 @@ store_sqlite_totals(struct store *st, struct store_totals *out)
 	int64_t			 n;
 
 	memset(out, 0, sizeof(*out));
-	if (store_sqlite_prepare(ss, "SELECT kind, SUM(count) "
-	    "FROM daily_counts GROUP BY kind", &stmt) != 0)
+	/* Withdrawn counts first (negative), then all counts. */
+	if (store_sqlite_prepare(ss, "SELECT kind, -SUM(count), 1 "
+	    "FROM daily_withdrawn GROUP BY kind UNION ALL "
+	    "SELECT kind, SUM(count), 0 FROM daily_counts GROUP BY kind",
+	    &stmt) != 0)
 		return (-1);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		kind = sqlite3_column_int(stmt, 0);
 		n = sqlite3_column_int64(stmt, 1);
+		if (!st->filter.active) {
+			/* The admin sees them all; withdrawn ones apart. */
+			if (sqlite3_column_int(stmt, 2) != 0) {
+				out->withdrawn += (uint64_t)-n;
+				continue;
+			}
+		} else if ((ATTACK_KIND_BIT(kind) & st->filter.kinds) == 0)
+			continue;
 		out->total += (uint64_t)n;
 		if (kind >= 0 && kind < ATTACK_KIND_COUNT)
 			out->by_kind[kind] += (uint64_t)n;
@@ -821,9 +947,15 @@ store_sqlite_totals(struct store *st, struct store_totals *out)
 	if (rc != SQLITE_DONE)
 		return (store_sqlite_fail(ss, "totals"));
 
-	if (store_sqlite_prepare(ss, "SELECT COUNT(*) FROM incidents",
-	    &stmt) != 0)
+	if (store_sqlite_prepare(ss, st->filter.active ?
+	    "SELECT COUNT(*) FROM incidents i WHERE EXISTS (SELECT 1 FROM "
+	    "attacks WHERE client_ip = i.client_ip AND time_us >= i.first_us "
+	    "AND time_us <= i.last_us AND " STORE_SQLITE_PUBLIC ")" :
+	    "SELECT COUNT(*) FROM incidents", &stmt) != 0)
 		return (-1);
+	if (st->filter.active)
+		sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":kmask"), st->filter.kinds);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		out->incidents = (uint64_t)sqlite3_column_int64(stmt, 0);
@@ -849,7 +981,15 @@ store_sqlite_daily(struct store *st, int64_t now_us, size_t ndays,
 	for (i = 0; i < ndays; i++)
 		store_day_of(now_us - (int64_t)(ndays - 1 - i) * 86400 *
 		    1000000, out[i].day);
-	if (store_sqlite_prepare(ss, "SELECT day, kind, SUM(count) "
+	/* The public view counts what was not withdrawn. */
+	if (store_sqlite_prepare(ss, st->filter.active ?
+	    "SELECT day, kind, SUM(c) FROM ("
+	    "SELECT day, kind, count AS c FROM daily_counts "
+	    "WHERE day >= ?1 AND day <= ?2 UNION ALL "
+	    "SELECT day, kind, -count FROM daily_withdrawn "
+	    "WHERE day >= ?1 AND day <= ?2) "
+	    "GROUP BY day, kind ORDER BY day" :
+	    "SELECT day, kind, SUM(count) "
 	    "FROM daily_counts WHERE day >= ?1 AND day <= ?2 "
 	    "GROUP BY day, kind ORDER BY day", &stmt) != 0)
 		return (-1);
@@ -864,6 +1004,9 @@ store_sqlite_daily(struct store *st, int64_t now_us, size_t ndays,
 		if (j == ndays)
 			break;
 		if (strcmp(out[j].day, day) != 0)
+			continue;
+		if (st->filter.active &&
+		    (ATTACK_KIND_BIT(kind) & st->filter.kinds) == 0)
 			continue;
 		out[j].count += (uint64_t)sqlite3_column_int64(stmt, 2);
 		if (kind >= 0 && kind < ATTACK_KIND_COUNT)
@@ -989,9 +1132,15 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 	int			 rc, ret = -1;
 
 	*naddrs_out = *nnets_out = 0;
-	if (store_sqlite_prepare(ss, "SELECT client_ip, COUNT(*) "
-	    "FROM attacks GROUP BY client_ip", &stmt) != 0)
+	if (store_sqlite_prepare(ss, st->filter.active ?
+	    "SELECT client_ip, COUNT(*) FROM attacks WHERE "
+	    STORE_SQLITE_PUBLIC " GROUP BY client_ip" :
+	    "SELECT client_ip, COUNT(*) FROM attacks GROUP BY client_ip",
+	    &stmt) != 0)
 		return (-1);
+	if (st->filter.active)
+		sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt,
+		    ":kmask"), st->filter.kinds);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		column_text(stmt, 0, ip, sizeof(ip));
 		count = (uint64_t)sqlite3_column_int64(stmt, 1);
@@ -1023,23 +1172,92 @@ done:
 	return (ret);
 }
 
+/*
+ * The public form of incident in (store_filter): count, kinds, senders,
+ * span and name recomputed from its public records. 1 when it has some,
+ * 0 when none (the incident is not shown), -1 on error.
+ */
+static int
+store_sqlite_incident_public(struct store_sqlite *ss,
+    struct store_incident *in)
+{
+	sqlite3_stmt		*stmt = NULL;
+	struct attack_record	 rec;
+	const char		*sender;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "SELECT " ATTACK_COLUMNS " FROM attacks "
+	    "WHERE client_ip = ?1 AND time_us >= ?2 AND time_us <= ?3 AND "
+	    STORE_SQLITE_PUBLIC " ORDER BY time_us, id", &stmt) != 0)
+		return (-1);
+	bind_text(stmt, 1, in->client_ip);
+	sqlite3_bind_int64(stmt, 2, in->first_us);
+	sqlite3_bind_int64(stmt, 3, in->last_us);
+	sqlite3_bind_int64(stmt, sqlite3_bind_parameter_index(stmt, ":kmask"),
+	    ss->base.filter.kinds);
+	in->count = 0;
+	in->kinds = 0;
+	in->targeted = false;
+	in->senders[0] = '\0';
+	(void)text_copy(in->client_name, "unknown", sizeof(in->client_name));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		store_sqlite_read_record(stmt, &rec);
+		if (in->count == 0)
+			in->first_us = rec.time_us;
+		in->last_us = rec.time_us;
+		in->count++;
+		in->kinds |= kind_bit((int)rec.kind);
+		in->targeted = in->targeted ||
+		    attack_kind_is_targeted(rec.kind);
+		if (strcmp(in->client_name, "unknown") == 0 &&
+		    rec.client_name[0] != '\0')
+			(void)text_copy(in->client_name, rec.client_name,
+			    sizeof(in->client_name));
+		if ((sender = incident_sender(&rec)) != NULL)
+			(void)attacklog_senders_add(in->senders,
+			    sizeof(in->senders), sender);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "incident records"));
+	return (in->count > 0 ? 1 : 0);
+}
+
+/* Incidents a public handle looks at to find its newest public ones. */
+#define STORE_SQLITE_INCIDENT_SCAN	10000
+
 static int
 store_sqlite_incidents(struct store *st, struct store_incident *out,
     size_t max, size_t *n_out)
 {
 	struct store_sqlite	*ss = store_sqlite(st);
 	sqlite3_stmt		*stmt = NULL;
-	int			 rc = SQLITE_DONE;
+	int			 rc = SQLITE_DONE, pub;
+	size_t			 scanned = 0;
 
 	*n_out = 0;
 	if (store_sqlite_prepare(ss, "SELECT " INCIDENT_COLUMNS
 	    " FROM incidents ORDER BY last_us DESC, id DESC LIMIT ?1",
 	    &stmt) != 0)
 		return (-1);
-	sqlite3_bind_int64(stmt, 1, max > INT64_MAX ? INT64_MAX :
+	sqlite3_bind_int64(stmt, 1, st->filter.active ?
+	    STORE_SQLITE_INCIDENT_SCAN : max > INT64_MAX ? INT64_MAX :
 	    (int64_t)max);
-	while (*n_out < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		store_sqlite_read_incident(stmt, &out[(*n_out)++]);
+	while (*n_out < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		store_sqlite_read_incident(stmt, &out[*n_out]);
+		scanned++;
+		if (st->filter.active) {
+			if ((pub = store_sqlite_incident_public(ss,
+			    &out[*n_out])) < 0) {
+				sqlite3_finalize(stmt);
+				return (-1);
+			}
+			if (pub == 0)
+				continue;
+		}
+		(*n_out)++;
+	}
+	(void)scanned;
 	if (*n_out < max && rc != SQLITE_DONE) {
 		sqlite3_finalize(stmt);
 		return (store_sqlite_fail(ss, "incidents"));
@@ -1064,11 +1282,97 @@ store_sqlite_incident_get(struct store *st, int64_t id,
 	if (rc == SQLITE_ROW)
 		store_sqlite_read_incident(stmt, out);
 	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW && st->filter.active) {
+		int pub = store_sqlite_incident_public(ss, out);
+
+		return (pub < 0 ? -1 : pub == 0 ? 1 : 0);
+	}
 	if (rc == SQLITE_ROW)
 		return (0);
 	if (rc == SQLITE_DONE)
 		return (1);
 	return (store_sqlite_fail(ss, "incident"));
+}
+
+/*
+ * A login from key: remember it, then withdraw the records of key within
+ * window_us of it. Records are found by time (the time_us index) and
+ * matched by key here, since an IPv6 key is a /64 of many addresses.
+ */
+static int
+store_sqlite_login(struct store *st, const char *key, int64_t time_us,
+    int64_t window_us, uint64_t *withdrawn_out)
+{
+	struct store_sqlite		*ss = store_sqlite(st);
+	struct store_sqlite_daysum	 wdays[STORE_SQLITE_DAYS_MAX];
+	sqlite3_stmt			*sel = NULL, *upd = NULL, *put = NULL;
+	char				 ip[IPADDR_TEXT_MAX];
+	char				 rkey[IPADDR_TEXT_MAX + 4];
+	size_t				 nwdays = 0;
+	uint64_t			 withdrawn = 0;
+	int				 rc, ret = -1;
+
+	if (withdrawn_out != NULL)
+		*withdrawn_out = 0;
+	if (ss->readonly)
+		return (store_sqlite_fail_msg(ss, "store is read-only"));
+	if (store_sqlite_exec(ss, STMT_BEGIN) != 0)
+		return (-1);
+	if (store_sqlite_prepare(ss, "INSERT INTO logins (network, last_us) "
+	    "VALUES (?1, ?2) ON CONFLICT (network) DO UPDATE SET last_us = "
+	    "MAX(last_us, excluded.last_us)", &put) != 0 ||
+	    store_sqlite_prepare(ss, "SELECT id, time_us, kind, client_ip "
+	    "FROM attacks WHERE time_us >= ?1 AND time_us <= ?2 AND "
+	    "withdrawn = 0", &sel) != 0 ||
+	    store_sqlite_prepare(ss, "UPDATE attacks SET withdrawn = 1 "
+	    "WHERE id = ?1", &upd) != 0)
+		goto done;
+	bind_text(put, 1, key);
+	sqlite3_bind_int64(put, 2, time_us);
+	if (sqlite3_step(put) != SQLITE_DONE) {
+		store_sqlite_fail(ss, "login");
+		goto done;
+	}
+	if (window_us > 0) {
+		sqlite3_bind_int64(sel, 1, time_us - window_us);
+		sqlite3_bind_int64(sel, 2, time_us + window_us);
+		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+			column_text(sel, 3, ip, sizeof(ip));
+			if (!attacklog_login_key(ip, rkey, sizeof(rkey)) ||
+			    strcmp(rkey, key) != 0)
+				continue;
+			sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+			if (sqlite3_step(upd) != SQLITE_DONE) {
+				store_sqlite_fail(ss, "withdraw");
+				goto done;
+			}
+			sqlite3_reset(upd);
+			if (store_sqlite_add_day_to(ss, STMT_ADD_WITHDRAWN_DAY,
+			    wdays, &nwdays, sqlite3_column_int64(sel, 1),
+			    sqlite3_column_int(sel, 2)) != 0)
+				goto done;
+			withdrawn++;
+		}
+		if (rc != SQLITE_DONE) {
+			store_sqlite_fail(ss, "withdraw: select");
+			goto done;
+		}
+	}
+	if (store_sqlite_flush_days_to(ss, STMT_ADD_WITHDRAWN_DAY, wdays,
+	    &nwdays) != 0 || store_sqlite_exec(ss, STMT_COMMIT) != 0)
+		goto done;
+	if (withdrawn_out != NULL)
+		*withdrawn_out = withdrawn;
+	ret = 0;
+done:
+	sqlite3_finalize(put);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (ret != 0) {
+		(void)sqlite3_step(ss->stmt[STMT_ROLLBACK]);
+		sqlite3_reset(ss->stmt[STMT_ROLLBACK]);
+	}
+	return (ret);
 }
 
 static int
@@ -1203,4 +1507,5 @@ const struct store_ops store_sqlite_ops = {
 	.grant_get = store_sqlite_grant_get,
 	.grant_revoke = store_sqlite_grant_revoke,
 	.grant_list = store_sqlite_grant_list,
+	.login = store_sqlite_login,
 };

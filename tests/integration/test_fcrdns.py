@@ -39,6 +39,9 @@ RECORDS = [
     "--ptr-record=" + ".".join(reversed(
         "20010db8000000000000000000000026")) + ".ip6.arpa,liar6.example.net",
     "--host-record=liar6.example.net,2001:db8::99",
+    # Ten bots with confirmed names (PTR and A both ways).
+] + [f"--host-record=bot{i}.example.net,192.0.2.{110 + i}"
+     for i in range(10)] + [
     # Cacheable answers (dnsmasq's default TTL for its own data is 0).
     "--local-ttl=300",
     # Only local data for these zones: anything else is NXDOMAIN.
@@ -367,3 +370,198 @@ def test_session_closed_while_lookup_pending(make_pillory, black_hole):
     c.cmd("QUIT")
     c.close()
     assert p.proc.poll() is None
+
+
+# ---- records wait for the name, sessions do not (pipelining bots) ----------
+
+BOTS = [(f"192.0.2.{110 + i}", f"bot{i}.example.net") for i in range(10)]
+
+
+def test_whole_attempt_in_one_write_gets_the_confirmed_name(pdns):
+    """Ten bots send PROXY header, EHLO, MAIL, RCPT and QUIT in one write
+    and go, long before the look-up can end: every record carries the
+    forward-confirmed name all the same."""
+    for ip, _ in BOTS:
+        s = pdns.connect(port=pdns.proxy_port)
+        s.sendall(proxy_v1(ip) + b"EHLO bot\r\nMAIL FROM:<bbbb@example.test>"
+                  b"\r\nRCPT TO:<" + VICTIM.encode() + b">\r\nQUIT\r\n")
+        s.close()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        recs = [r for r in log_json(pdns)
+                if r["client_ip"].startswith("192.0.2.1")]
+        if len({r["client_ip"] for r in recs}) == 10:
+            break
+        time.sleep(0.1)
+    by_ip = {}
+    for r in recs:
+        by_ip.setdefault(r["client_ip"], []).append(r)
+    assert sorted(by_ip) == sorted(ip for ip, _ in BOTS), recs
+    for ip, name in BOTS:
+        for r in by_ip[ip]:
+            assert r["client_name"] == name, r
+
+
+def test_pipelined_after_greeting_gets_the_confirmed_name(pdns):
+    """PIPELINING after the greeting (RFC 2920), connection dropped at
+    once: the refused relays are recorded under the confirmed name."""
+    socks = []
+    for ip, _ in BOTS:
+        c = proxied(pdns, ip)
+        c.send(b"EHLO bot\r\nMAIL FROM:<bbbb@example.test>\r\n"
+               b"RCPT TO:<" + VICTIM.encode() + b">\r\nQUIT\r\n")
+        socks.append(c)
+    for c in socks:
+        c.close()
+    recs = []
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        recs = [r for r in log_json(pdns, "--kind", "spoofed-relay")
+                if r["client_ip"].startswith("192.0.2.1")]
+        if len(recs) == 10:
+            break
+        time.sleep(0.1)
+    assert len(recs) == 10, recs
+    names = dict(BOTS)
+    for r in recs:
+        assert r["client_name"] == names[r["client_ip"]], r
+
+
+class SlowDns:
+    """A UDP relay in front of dnsmasq that holds every answer for a
+    while: the look-up ends well after the bot has gone."""
+
+    def __init__(self, upstream, delay):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.upstream = upstream
+        self.delay = delay
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import threading
+        while not self.stopping:
+            try:
+                q, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            threading.Timer(self.delay, self.answer, (q, peer)).start()
+
+    def answer(self, q, peer):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.settimeout(1)
+                u.sendto(q, ("127.0.0.1", self.upstream))
+                r = u.recv(4096)
+            self.sock.sendto(r, peer)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def test_slow_dns_record_waits_session_does_not(make_pillory, dnsmasq):
+    """Answers take 0.6 s per query (PTR, then A): the bot's session is
+    over in milliseconds, its record comes later with the name."""
+    slow = SlowDns(dnsmasq.port, 0.6)
+    try:
+        p = make_pillory(delivery__dns_servers=f"127.0.0.1:{slow.port}")
+        ip, name = BOTS[0]
+        t0 = time.monotonic()
+        c = proxied(p, ip)
+        c.send(b"EHLO bot\r\nMAIL FROM:<bbbb@example.test>\r\n"
+               b"RCPT TO:<" + VICTIM.encode() + b">\r\nQUIT\r\n")
+        codes = [c.reply()[0] for _ in range(4)]
+        took = time.monotonic() - t0
+        c.close()
+        assert codes == [250, 250, 554, 221], codes
+        assert took < 0.5, f"the session waited {took:.2f} s"
+        # Not written yet: it waits for the name ...
+        assert [r for r in log_json(p) if r["client_ip"] == ip] == []
+        # ... which comes, and the record with it.
+        rec = wait_record(p, ip)[0]
+        assert rec["client_name"] == name
+        assert rec["kind"] == "spoofed-relay"
+    finally:
+        slow.stop()
+
+
+def test_slow_dns_received_header_waits_at_data(make_pillory, dnsmasq):
+    """DATA sent before the look-up ends: the 354 waits for the name, so
+    the Received header names the client; later sessions do not wait."""
+    slow = SlowDns(dnsmasq.port, 0.6)
+    try:
+        p = make_pillory(delivery__dns_servers=f"127.0.0.1:{slow.port}")
+        ip, name = BOTS[1]
+        c = proxied(p, ip)
+        t0 = time.monotonic()
+        c.send(b"EHLO helo.example\r\nMAIL FROM:<friend@outside.test>\r\n"
+               b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+        codes = [c.reply()[0] for _ in range(4)]
+        waited = time.monotonic() - t0
+        assert codes == [250, 250, 250, 354], codes
+        assert waited >= 0.5, waited        # it did wait for the name
+        c.send(b"Subject: slow dns\r\n\r\nbody\r\n.\r\n")
+        assert c.reply()[0] == 250
+        assert c.cmd("QUIT")[0] == 221
+        c.close()
+        msgs = p.messages("alice")
+        assert len(msgs) == 1
+        assert (f"Received: from helo.example ({name} [{ip}])").encode() \
+            in msgs[0], msgs[0][:400]
+    finally:
+        slow.stop()
+
+
+def test_silent_dns_data_wait_is_bounded(make_pillory, black_hole):
+    """A DNS server that never answers: DATA waits only until the
+    resolver gives up, then the message goes on under "unknown"."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    ip = "198.51.100.79"
+    c = proxied(p, ip)
+    t0 = time.monotonic()
+    c.send(b"EHLO helo.example\r\nMAIL FROM:<friend@outside.test>\r\n"
+           b"RCPT TO:<alice@example.test>\r\nDATA\r\n")
+    codes = [c.reply()[0] for _ in range(4)]
+    waited = time.monotonic() - t0
+    assert codes == [250, 250, 250, 354], codes
+    assert waited < 16, waited
+    c.send(b"Subject: silent dns\r\n\r\nbody\r\n.\r\n")
+    assert c.reply()[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    msgs = p.messages("alice")
+    assert b"Received: from helo.example (unknown [198.51.100.79])" \
+        in msgs[0], msgs[0][:400]
+
+
+def test_held_records_written_at_shutdown(make_pillory, black_hole):
+    """SIGTERM while records wait for a name that will not come: they are
+    written under "unknown", none lost, and the daemon exits cleanly."""
+    port = black_hole.getsockname()[1]
+    p = make_pillory(delivery__dns_servers=f"127.0.0.1:{port}")
+    for i in range(3):
+        c = proxied(p, f"198.51.100.{200 + i}")
+        c.send(b"EHLO bot\r\nMAIL FROM:<bbbb@example.test>\r\n"
+               b"RCPT TO:<" + VICTIM.encode() + b">\r\nQUIT\r\n")
+        codes = [c.reply()[0] for _ in range(4)]
+        assert codes == [250, 250, 554, 221], codes
+        if i < 2:
+            c.close()       # two orphans, one live session
+    assert log_json(p) == []        # still waiting for the names
+    assert p.stop() == 0
+    c.close()
+    recs = log_json(p)
+    assert sorted(r["client_ip"] for r in recs) == \
+        [f"198.51.100.{200 + i}" for i in range(3)], recs
+    assert {r["client_name"] for r in recs} == {"unknown"}
+    p.assert_clean()

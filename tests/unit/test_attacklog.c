@@ -224,6 +224,30 @@ test_format_json(void **state)
 	assert_false(attacklog_format_json(&r, false, out, 100));
 }
 
+/* A withdrawn record: marked at the end of its line and in its JSON. */
+static void
+test_format_withdrawn(void **state)
+{
+	struct attack_record	r = seed_record(0);
+	char			out[ATTACKLOG_JSON_MAX];
+
+	(void)state;
+	set_tz("UTC");
+	r.withdrawn = true;
+	assert_true(attacklog_format_line(&r, true, out, sizeof(out)));
+	assert_string_equal(out, "Mar  8 06:32:50  unknown [211.219.235.140] "
+	    "from=<bbbb@gabacho-net.jp> to=<******@empal.com> withdrawn");
+	assert_true(attacklog_format_json(&r, true, out, sizeof(out)));
+	assert_non_null(strstr(out, ",\"withdrawn\":true}"));
+	r.kind = ATTACK_AUTH_FAIL;
+	assert_true(attacklog_format_line(&r, false, out, sizeof(out)));
+	assert_true(strlen(out) > 10 &&
+	    strcmp(out + strlen(out) - 10, " withdrawn") == 0);
+	r.withdrawn = false;
+	assert_true(attacklog_format_json(&r, true, out, sizeof(out)));
+	assert_null(strstr(out, "withdrawn"));
+}
+
 static void
 test_json_escape(void **state)
 {
@@ -784,6 +808,7 @@ main(void)
 		cmocka_unit_test(test_format_line_seed),
 		cmocka_unit_test(test_format_line_other_kinds),
 		cmocka_unit_test(test_format_json),
+		cmocka_unit_test(test_format_withdrawn),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test_setup_teardown(test_db_path, setup, teardown),

@@ -246,9 +246,94 @@ test_auth_fail_user_never_published(void **state)
 		assert_null(strstr(s, "0123456789abcdef"));	/* session */
 		free(s);
 	}
+	/* Not a published kind by default ([publish] kinds). */
+	s = slurp(f, "index.en.html");
+	assert_null(strstr(s, "[192.0.2.7] auth-fail"));
+	free(s);
+
+	/* Listed, it is shown, still without the login name. */
+	config_free(f->cfg);
+	f->cfg = config_defaults();
+	assert_non_null(f->cfg);
+	set_string(&f->cfg->hostname, "mx.example.test");
+	set_string(&f->cfg->state_dir, f->dir);
+	set_string(&f->cfg->attacklog_db, f->db);
+	set_string(&f->cfg->publish_dir, f->site);
+	free(f->cfg->publish_kinds.items[0]);
+	f->cfg->publish_kinds.items[0] = strdup("auth-fail");
+	assert_non_null(f->cfg->publish_kinds.items[0]);
+	generate(f, &res);
 	s = slurp(f, "index.en.html");
 	assert_non_null(strstr(s, "[192.0.2.7] auth-fail"));
 	assert_null(strstr(s, "user="));
+	assert_null(strstr(s, "secretlogin"));
+	free(s);
+}
+
+/*
+ * Withdrawn records leave the page and its counts; our users' and aliases'
+ * addresses are masked as sender and recipient whatever mask_recipients
+ * says; a forged unknown local part (the 2002 attack) stays as it is.
+ */
+static void
+test_privacy(void **state)
+{
+	struct fixture		*f = *state;
+	struct attack_record	 r[4];
+	struct publish_result	 res;
+	char			 path[256];
+	char			*s;
+	FILE			*fp;
+	int64_t			 t = now_us() - 60LL * 1000000;
+
+	(void)text_printf(path, sizeof(path), "%s/passwd", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("bob@example.test:{SHA256-CRYPT}$5$saltsalt$0IyaXrmV7.sGNS6"
+	    "tirgqHLqX/G.FBvgkYA.lpPdS5sA\n", fp);
+	fclose(fp);
+	set_string(&f->cfg->passwd_file, path);
+	(void)text_printf(path, sizeof(path), "%s/aliases", f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("sales: bob\n", fp);
+	fclose(fp);
+	set_string(&f->cfg->aliases_file, path);
+	f->cfg->publish_mask_recipients = false;
+	free(f->cfg->domains.names);	/* the default: empty */
+	f->cfg->domains.names = calloc(1, sizeof(char *));
+	assert_non_null(f->cfg->domains.names);
+	f->cfg->domains.names[0] = strdup("example.test");
+	f->cfg->domains.count = 1;
+
+	r[0] = record(t, ATTACK_SPOOFED_RELAY, "203.0.113.5",
+	    "bbbb@example.test", "x@empal.com");
+	r[1] = record(t + 1, ATTACK_SPOOFED_RELAY, "203.0.113.6",
+	    "bob@example.test", "friend@remote.example");
+	r[2] = record(t + 2, ATTACK_FORGED_LOCAL, "203.0.113.7",
+	    "sales@example.test", "Postmaster@example.test");
+	r[3] = record(t + 3, ATTACK_SPOOFED_RELAY, "203.0.113.8",
+	    "withdrawnsender@example.test", "gone@remote.example");
+	r[3].withdrawn = true;
+	insert(f, r, 4);
+	generate(f, &res);
+	s = slurp(f, "index.en.html");
+	assert_non_null(strstr(s, "from=&lt;bbbb@example.test&gt; "
+	    "to=&lt;x@empal.com&gt;"));
+	assert_null(strstr(s, "bob@"));
+	assert_null(strstr(s, "sales@"));
+	assert_null(strstr(s, "Postmaster@"));
+	assert_non_null(strstr(s, "******@example.test"));
+	assert_null(strstr(s, "withdrawnsender"));
+	assert_null(strstr(s, "203.0.113.8"));
+	free(s);
+	s = slurp(f, "attacks.json");
+	assert_null(strstr(s, "bob@"));
+	assert_null(strstr(s, "withdrawnsender"));
+	/* Counts: three published, the withdrawn one not counted. */
+	assert_non_null(strstr(s, "\"total\":3"));
+	free(s);
+	s = slurp(f, "feed.atom");
+	assert_null(strstr(s, "bob@"));
+	assert_null(strstr(s, "withdrawnsender"));
 	free(s);
 }
 
@@ -430,6 +515,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_public_record),
+		cmocka_unit_test_setup_teardown(test_privacy, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_auth_fail_user_never_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation, setup,

@@ -195,7 +195,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 2);
+	assert_int_equal(user_version(f->path), 3);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
@@ -754,6 +754,179 @@ test_grants(void **state)
 	    user, sizeof(user), NULL), 1);
 }
 
+/*
+ * Withdrawal: a login withdraws the records of its address (IPv6: /64)
+ * within the window before it, and records inserted after it within the
+ * window are withdrawn at once; others stay. The public view drops them
+ * from every read; the admin view keeps them, marked.
+ */
+static void
+test_withdraw(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st = open_rw(f);
+	struct attack_record	 r[6];
+	struct collect		 c;
+	struct store_totals	 t;
+	struct store_day	 days[2];
+	struct store_incident	 in[8];
+	struct store_top	 addrs[8], nets[8];
+	size_t			 n, na, nn;
+	uint64_t		 w = 0;
+	int64_t			 now = SEED_US + 5 * DAY_US;
+	int64_t			 win = 60 * MIN_US;
+
+	store_set_withdraw_window(st, win);
+	r[0] = rec_make(now - 30 * MIN_US, ATTACK_SPOOFED_RELAY, "192.0.2.1",
+	    "bob@example.test", "x@remote.test");
+	r[1] = rec_make(now - 90 * MIN_US, ATTACK_SPOOFED_RELAY, "192.0.2.1",
+	    "bob@example.test", "y@remote.test");	/* outside */
+	r[2] = rec_make(now - 10 * MIN_US, ATTACK_RELAY, "2001:db8:1:2::7",
+	    "a@b.test", "c@d.test");
+	r[3] = rec_make(now - 10 * MIN_US, ATTACK_RELAY, "2001:db8:1:3::7",
+	    "a@b.test", "c@d.test");			/* another /64 */
+	r[4] = rec_make(now - 5 * MIN_US, ATTACK_SPOOFED_RELAY, "203.0.113.9",
+	    "bbbb@example.test", "z@empal.test");	/* an attacker */
+	assert_int_equal(store_insert_batch(st, r, 5), 0);
+
+	assert_int_equal(store_login(st, "192.0.2.1", now, win, &w), 0);
+	assert_int_equal(w, 1);
+	assert_int_equal(store_login(st, "2001:db8:1:2::/64", now, win, &w),
+	    0);
+	assert_int_equal(w, 1);
+	/* After the login, within the window: withdrawn on insert. */
+	r[5] = rec_make(now + 20 * MIN_US, ATTACK_RELAY, "192.0.2.1",
+	    "bob@example.test", "late@remote.test");
+	insert1(st, &r[5]);
+
+	/* Admin view: all six, three marked. */
+	query(st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 6);
+	n = 0;
+	for (size_t i = 0; i < c.n; i++)
+		n += c.recs[i].withdrawn;
+	assert_int_equal(n, 3);
+	assert_int_equal(store_totals(st, &t), 0);
+	assert_int_equal(t.total, 6);
+	assert_int_equal(t.withdrawn, 3);
+
+	/* Public view: published kinds, nothing withdrawn. */
+	store_set_filter(st, &(struct store_filter){ .active = true,
+	    .kinds = ATTACK_KIND_BIT(ATTACK_RELAY) |
+	    ATTACK_KIND_BIT(ATTACK_SPOOFED_RELAY) });
+	query(st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 3);
+	for (size_t i = 0; i < c.n; i++)
+		assert_false(c.recs[i].withdrawn);
+	assert_int_equal(store_totals(st, &t), 0);
+	assert_int_equal(t.total, 3);
+	assert_int_equal(t.by_kind[ATTACK_SPOOFED_RELAY], 2);
+	assert_int_equal(t.by_kind[ATTACK_RELAY], 1);
+	assert_int_equal(store_daily(st, now + 20 * MIN_US, 2, days), 0);
+	assert_int_equal(days[0].count + days[1].count, 3);
+	assert_int_equal(store_top(st, addrs, 8, &na, nets, 8, &nn), 0);
+	assert_int_equal(na, 3);
+	for (size_t i = 0; i < na; i++)
+		assert_string_not_equal(addrs[i].key, "2001:db8:1:2::7");
+	assert_int_equal(store_incidents(st, in, 8, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(in[i].client_ip, "2001:db8:1:2::7");
+		if (strcmp(in[i].client_ip, "192.0.2.1") == 0) {
+			/* Only the old record is left of that burst. */
+			assert_int_equal(in[i].count, 1);
+			assert_int_equal(in[i].last_us, r[1].time_us);
+		}
+	}
+	/* An incident of withdrawn records only is not found. */
+	assert_int_equal(store_totals(st, &t), 0);
+	assert_int_equal(t.incidents, 3);
+
+	/* A kind left out of the mask is not shown. */
+	store_set_filter(st, &(struct store_filter){ .active = true,
+	    .kinds = ATTACK_KIND_BIT(ATTACK_RELAY) });
+	query(st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.recs[0].client_ip, "2001:db8:1:3::7");
+}
+
+/* A version 2 file (wave 1) gains the withdrawn column, none set. */
+static void
+test_migrate_v2(void **state)
+{
+	struct fixture		*f = *state;
+	struct collect		 c;
+
+	raw_exec(f->path, "CREATE TABLE attacks (id INTEGER PRIMARY KEY, "
+	    "time_us INTEGER NOT NULL, kind INTEGER NOT NULL, client_ip TEXT "
+	    "NOT NULL, client_name TEXT NOT NULL, helo TEXT NOT NULL, "
+	    "mail_from TEXT NOT NULL, rcpt_to TEXT NOT NULL, login_user TEXT "
+	    "NOT NULL, session TEXT NOT NULL, reply TEXT NOT NULL, port "
+	    "INTEGER NOT NULL);"
+	    "CREATE TABLE daily_counts (day TEXT NOT NULL, kind INTEGER NOT "
+	    "NULL, count INTEGER NOT NULL, PRIMARY KEY (day, kind)) WITHOUT "
+	    "ROWID;"
+	    "CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+	    "client_ip TEXT NOT NULL, client_name TEXT NOT NULL, first_us "
+	    "INTEGER NOT NULL, last_us INTEGER NOT NULL, count INTEGER NOT "
+	    "NULL, kinds INTEGER NOT NULL, senders TEXT NOT NULL, targeted "
+	    "INTEGER NOT NULL);"
+	    "CREATE TABLE grants (network TEXT PRIMARY KEY, user TEXT NOT "
+	    "NULL, expires_us INTEGER NOT NULL) WITHOUT ROWID;"
+	    "INSERT INTO attacks VALUES (1, 1015569170000000, 1, "
+	    "'211.219.235.140', 'unknown', 'x', 'bbbb@gabacho-net.jp', "
+	    "'a@empal.com', '', 's', 'r', 25);"
+	    "PRAGMA user_version = 2;");
+	open_rw(f);
+	assert_int_equal(user_version(f->path), 3);
+	query(f->st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 1);
+	assert_false(c.recs[0].withdrawn);
+	assert_string_equal(c.recs[0].from, "bbbb@gabacho-net.jp");
+}
+
+/* The key a login proves: IPv4 as is, IPv6 by /64. */
+static void
+test_login_key(void **state)
+{
+	char	k[IPADDR_TEXT_MAX + 4];
+
+	(void)state;
+	assert_true(attacklog_login_key("192.0.2.1", k, sizeof(k)));
+	assert_string_equal(k, "192.0.2.1");
+	assert_true(attacklog_login_key("::ffff:192.0.2.1", k, sizeof(k)));
+	assert_string_equal(k, "192.0.2.1");
+	assert_true(attacklog_login_key("[2001:db8:1:2:aa::1]", k,
+	    sizeof(k)));
+	assert_string_equal(k, "2001:db8:1:2::/64");
+	assert_true(attacklog_login_key("fe80::1%eth0", k, sizeof(k)));
+	assert_string_equal(k, "fe80::/64");
+	assert_false(attacklog_login_key("not-an-ip", k, sizeof(k)));
+	assert_false(attacklog_login_key("[::1", k, sizeof(k)));
+	assert_false(attacklog_login_key("2001:db8::1", k, 8));
+}
+
+/* [publish] kinds: names to a mask; "blocklisted" is known, not built. */
+static void
+test_kinds_mask(void **state)
+{
+	static char	 k1[] = "relay", k2[] = "auth-fail";
+	static char	 k3[] = "blocklisted", k4[] = "spam";
+	char		*ok[] = { k1, k2, k3 };
+	char		*bad[] = { k1, k4 };
+	const char	*which = NULL;
+	uint32_t	 m;
+
+	(void)state;
+	assert_true(attack_kinds_mask(ok, 3, &m, &which));
+	assert_int_equal(m, ATTACK_KIND_BIT(ATTACK_RELAY) |
+	    ATTACK_KIND_BIT(ATTACK_AUTH_FAIL));
+	assert_false(attack_kinds_mask(bad, 2, &m, &which));
+	assert_string_equal(which, "spam");
+	assert_true(attack_kinds_mask(NULL, 0, &m, &which));
+	assert_int_equal(m, 0);
+}
+
 int
 main(void)
 {
@@ -784,6 +957,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_top, setup, teardown),
 		cmocka_unit_test(test_network_of),
 		cmocka_unit_test_setup_teardown(test_grants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdraw, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup,
+		    teardown),
+		cmocka_unit_test(test_login_key),
+		cmocka_unit_test(test_kinds_mask),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
