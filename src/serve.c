@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 #include <sqlite3.h>
+#include <systemd/sd-daemon.h>
 
 #include "aliases.h"
 #include "attacklog.h"
@@ -136,7 +137,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (sig == SIGHUP) {
+		/* systemd Type=notify (sd_notify(3); a no-op elsewhere). */
+		sd_notify(0, "RELOADING=1");
 		reload();
+		sd_notify(0, "READY=1");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -150,6 +154,7 @@ stop(int code)
 		return;
 	engine.stopping = true;
 	exit_code = code;
+	sd_notify(0, "STOPPING=1");
 	listener_close_all(&listeners);
 	event_base_loopexit(engine.base, NULL);
 }
@@ -397,6 +402,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	log_info("pillory %s ready: %s, %zu domains, %zu users", PILLORY_VERSION,
 	    engine.cfg->hostname, engine.cfg->domains.count,
 	    engine.users ? passwd_file_count(engine.users) : 0);
+	sd_notify(0, "READY=1");
 
 	event_base_dispatch(engine.base);
 
