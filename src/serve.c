@@ -41,6 +41,7 @@
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
+#include "submit.h"
 #include "text.h"
 #include "tls.h"
 
@@ -52,6 +53,7 @@ static struct publisher	*publisher;
 static struct httpd	*httpd;
 static int		 http_fds[CONFIG_LIST_MAX];
 static size_t		 nhttp_fds;
+static struct submit	*submit;	/* sendmail's socket (submit.h) */
 
 static void	stop(int);
 
@@ -393,6 +395,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		return 1;
 	}
 	spool_set_queued_cb(engine.spool, queued, engine.queue);
+	if ((submit = submit_start(&engine, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: submit: %s\n", err);
+		return 1;
+	}
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
@@ -409,6 +415,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	/* Commits in flight finish and get their replies; then the attack
 	 * log writes what it holds. */
 	spool_close(engine.spool);
+	submit_stop(submit);
 	queue_stop(engine.queue);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
