@@ -41,6 +41,7 @@
 
 #include "addr.h"
 #include "aliases.h"
+#include "attacklog.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -635,6 +636,30 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		submit_answer(c, SUBMIT_TEMPFAIL, "too busy; try again later");
 }
 
+/* state_dir becomes searchable, so a file in it is as private as its own
+ * mode: SQLite creates the attack log 0644 (and its -wal/-shm with the
+ * same mode), which would let any local user read it by name. */
+static void
+tighten_attacklog(const struct config *cfg)
+{
+	static const char	*sfx[] = { "", "-wal", "-shm" };
+	char			 db[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX + 8];
+	char			 err[256];
+	struct stat		 st;
+	size_t			 i;
+
+	if (!attacklog_db_path(cfg, db, sizeof(db), err, sizeof(err)))
+		return;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (!text_printf(path, sizeof(path), "%s%s", db, sfx[i]) ||
+		    stat(path, &st) == -1 || (st.st_mode & 0077) == 0)
+			continue;
+		if (chmod(path, st.st_mode & 0700) == -1)
+			log_warn("submit: chmod go-rwx %s: %s", path,
+			    strerror(errno));
+	}
+}
+
 struct submit *
 submit_start(struct engine *eng, char *err, size_t errlen)
 {
@@ -668,6 +693,7 @@ submit_start(struct engine *eng, char *err, size_t errlen)
 		log_info("submit: made %s searchable (o+x) for %s", dir,
 		    SUBMIT_SOCKET);
 	}
+	tighten_attacklog(eng->cfg);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		text_printf(err, errlen, "socket: %s", strerror(errno));
