@@ -129,9 +129,11 @@ build/man/pillory.conf.5: man/pillory.conf.5.in man/pillory.conf.5.tail \
 	{ cat man/pillory.conf.5.in; build/man/gen_conf_keys; \
 	    cat man/pillory.conf.5.tail; } > $@.tmp && mv $@.tmp $@
 
-build/man/pillory.8: man/pillory.8
+build/man/pillory.8: man/pillory.8.in man/gen_commands.awk build/pillory
 	@mkdir -p $(dir $@)
-	cp man/pillory.8 $@
+	build/pillory --help | awk -f man/gen_commands.awk > $@.cmds
+	sed -e '/^@COMMANDS@$$/{r $@.cmds' -e 'd;}' man/pillory.8.in > $@.tmp
+	rm -f $@.cmds && mv $@.tmp $@
 
 install: build/pillory man
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
