@@ -105,6 +105,10 @@ def test_maintainer_scripts(debs, tmp_path):
                     str(tmp_path / "bin")], check=True)
     post = (tmp_path / "bin/postinst").read_text()
     assert "adduser --system" in post and "/var/lib/pillory" in post
+    assert "chmod 0711 /var/lib/pillory" in post
+    for script in (tmp_path / "bin").iterdir():
+        if script.name in ("postinst", "prerm", "postrm", "preinst"):
+            subprocess.run(["sh", "-n", str(script)], check=True)
     assert "/etc/pillory/pillory.conf" in \
         (tmp_path / "bin/conffiles").read_text()
     subprocess.run(["dpkg-deb", "-e", str(debs["pillory"]),
