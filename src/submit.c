@@ -101,9 +101,24 @@ struct submit {
 
 static void	submit_process(struct submit_conn *);
 
+/* allowed[from] has bit (1 << to) for each move the diagram shows. */
+static const unsigned allowed[] = {
+	[SUBMIT_STATE_ENVELOPE] = 1u << SUBMIT_STATE_TEXT |
+	    1u << SUBMIT_STATE_DONE,
+	[SUBMIT_STATE_TEXT] = 1u << SUBMIT_STATE_COMMIT |
+	    1u << SUBMIT_STATE_DONE,
+	[SUBMIT_STATE_COMMIT] = 1u << SUBMIT_STATE_DONE,
+	[SUBMIT_STATE_DONE] = 0,
+};
+
 static void
 submit_enter_state(struct submit_conn *c, enum submit_state st)
 {
+	if ((allowed[c->state] & (1u << st)) == 0) {
+		log_err("submit: no move %s -> %s", state_names[c->state],
+		    state_names[st]);
+		FATAL("submit: state move not in the diagram");
+	}
 	log_debug("submit uid=%lu %s -> %s", c->uid, state_names[c->state],
 	    state_names[st]);
 	c->state = st;
