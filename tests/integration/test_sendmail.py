@@ -317,3 +317,23 @@ def test_daemon_as_unprivileged_user(make_pillory, top):
     while want not in p.log() and time.time() < deadline:
         time.sleep(0.05)
     assert want in p.log()
+
+
+def test_config_options(mx, top):
+    env = dict(os.environ)
+    env.update(SAN_ENV)
+    env["PILLORY_CONFIG"] = str(top / "missing.conf")
+    r = subprocess.run([BIN, "-c", str(mx.public_conf), "sendmail",
+                        "alice"], input=b"Subject: c\n\nx\n", env=env,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([BIN, "sendmail", "-C", str(mx.public_conf), "bob"],
+                       input=b"Subject: C\n\nx\n", env=env,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(mx.messages("alice")) == 1 and len(mx.messages("bob")) == 1
+    r = subprocess.run([BIN, "sendmail", "carol@gabacho-net.jp"],
+                       input=b"x\n", env=env, capture_output=True,
+                       timeout=60)
+    assert r.returncode == 78, r.stderr     # EX_CONFIG
+    assert b"missing.conf" in r.stderr
