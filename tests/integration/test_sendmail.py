@@ -337,3 +337,37 @@ def test_config_options(mx, top):
                        timeout=60)
     assert r.returncode == 78, r.stderr     # EX_CONFIG
     assert b"missing.conf" in r.stderr
+
+
+def test_recipient_limit(make_pillory, top):
+    p = make_pillory(start=False, server__state_dir=str(top / "var"),
+                     smtp__max_recipients="100")
+    p.state = top / "var"
+    p.start()
+    p.public_conf = top / "pillory.conf"
+    shutil.copy(p.conf, p.public_conf)
+    rcpts = [f"r{i}@remote.test" for i in range(101)]
+    r = sendmail(p, rcpts, "Subject: many\n\nx\n", check=EX_DATAERR)
+    assert b"too many recipients" in r.stderr
+    assert list((p.state / "queue").glob("*.env")) == []
+    sendmail(p, rcpts[:100], "Subject: many\n\nx\n", check=0)
+    assert len(list((p.state / "queue").glob("*.env"))) == 1
+
+
+def test_parallel_submissions(mx):
+    env = dict(os.environ)
+    env.update(SAN_ENV)
+    env["PILLORY_CONFIG"] = str(mx.public_conf)
+    procs = [subprocess.Popen([BIN, "sendmail", "alice"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env)
+             for _ in range(20)]
+    for i, pr in enumerate(procs):
+        pr.stdin.write(f"Subject: n{i}\n\nmessage {i}\n".encode())
+        pr.stdin.close()
+    for pr in procs:
+        assert pr.wait(timeout=60) == 0, pr.stderr.read()
+    msgs = mx.messages("alice")
+    assert len(msgs) == 20
+    assert sorted(int(m.decode().rsplit("message ", 1)[1]) for m in msgs) \
+        == list(range(20))
