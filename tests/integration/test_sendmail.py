@@ -371,3 +371,20 @@ def test_parallel_submissions(mx):
     assert len(msgs) == 20
     assert sorted(int(m.decode().rsplit("message ", 1)[1]) for m in msgs) \
         == list(range(20))
+
+
+def test_connection_limit(mx):
+    """At most 64 submissions at once; the next one is told to retry,
+    and once they are gone the socket serves again."""
+    held = []
+    for _ in range(64):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(str(mx.state / "submit.sock"))
+        held.append(s)
+    time.sleep(0.5)
+    assert raw(mx, b"MAIL <>\n").startswith(b"tempfail ")
+    for s in held:
+        s.close()
+    time.sleep(0.5)
+    sendmail(mx, ["alice"], "Subject: after\n\nx\n", check=0)
+    assert len(mx.messages("alice")) == 1
