@@ -10,7 +10,7 @@
 
 CC	?= cc
 PKGS	= libevent_core libevent_extra libevent_openssl libevent_pthreads \
-	  libcares sqlite3 libssl libcrypto libcrypt
+	  libcares sqlite3 libssl libcrypto libcrypt libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -103,5 +103,85 @@ lint:
 
 clean:
 	rm -rf build
+
+# ---- install, man pages, packaging (README "Installing") ----
+#   make man        build/man/pillory.8, build/man/pillory.conf.5
+#   make install    PREFIX (/usr/local), DESTDIR, SYSCONFDIR (see below)
+#   make uninstall  remove what install put there (not the config)
+PREFIX	?= /usr/local
+# autotools' rule: /usr/local keeps its config under PREFIX/etc; a system
+# prefix (/usr) uses /etc. Systemd units go where systemd looks for them.
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+UNITDIR	?= /lib/systemd/system
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+endif
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+INSTALL	?= install
+UNITS	= pillory.service pillory-import.service pillory-policy.service
+
+.PHONY: man install uninstall
+man: build/man/pillory.8 build/man/pillory.conf.5
+
+build/man/gen_conf_keys: man/gen_conf_keys.c src/config_keys.c src/config_keys.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc -o $@ man/gen_conf_keys.c \
+	    src/config_keys.c
+
+build/man/pillory.conf.5: man/pillory.conf.5.in man/pillory.conf.5.tail \
+    build/man/gen_conf_keys
+	{ cat man/pillory.conf.5.in; build/man/gen_conf_keys; \
+	    cat man/pillory.conf.5.tail; } > $@.tmp && mv $@.tmp $@
+
+build/man/pillory.8: man/pillory.8.in man/gen_commands.awk build/pillory
+	@mkdir -p $(dir $@)
+	build/pillory --help | awk -f man/gen_commands.awk > $@.cmds
+	sed -e '/^@COMMANDS@$$/{r $@.cmds' -e 'd;}' man/pillory.8.in > $@.tmp
+	rm -f $@.cmds && mv $@.tmp $@
+
+install: build/pillory man
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)/pillory $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 755 build/pillory $(DESTDIR)$(SBINDIR)/pillory
+	ln -sf pillory $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sf pillory $(DESTDIR)$(SBINDIR)/mailq
+	ln -sf pillory $(DESTDIR)$(SBINDIR)/newaliases
+	ln -sf $(SBINDIR)/pillory $(DESTDIR)$(BINDIR)/mailq
+	ln -sf $(SBINDIR)/pillory $(DESTDIR)$(BINDIR)/newaliases
+	$(INSTALL) -m 644 build/man/pillory.8 $(DESTDIR)$(MANDIR)/man8/pillory.8
+	ln -sf pillory.8 $(DESTDIR)$(MANDIR)/man8/sendmail.8
+	ln -sf pillory.8 $(DESTDIR)$(MANDIR)/man8/mailq.8
+	ln -sf pillory.8 $(DESTDIR)$(MANDIR)/man8/newaliases.8
+	$(INSTALL) -m 644 build/man/pillory.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/pillory.conf.5
+	# Never overwrite an admin's config.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pillory/pillory.conf ] || \
+	    $(INSTALL) -m 644 etc/pillory.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/pillory/pillory.conf
+	for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	        -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/$$u.in \
+	        > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pillory $(DESTDIR)$(SBINDIR)/sendmail \
+	    $(DESTDIR)$(SBINDIR)/mailq $(DESTDIR)$(SBINDIR)/newaliases \
+	    $(DESTDIR)$(BINDIR)/mailq $(DESTDIR)$(BINDIR)/newaliases \
+	    $(DESTDIR)$(MANDIR)/man8/pillory.8 \
+	    $(DESTDIR)$(MANDIR)/man8/sendmail.8 \
+	    $(DESTDIR)$(MANDIR)/man8/mailq.8 \
+	    $(DESTDIR)$(MANDIR)/man8/newaliases.8 \
+	    $(DESTDIR)$(MANDIR)/man5/pillory.conf.5
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/pillory/pillory.conf"
+# ---- end install ----
 
 -include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(FOBJ:.o=.d)

@@ -26,5 +26,8 @@ int cmd_passwd(const struct config *, int, char **);
 int cmd_publish(const struct config *, int, char **);
 int cmd_grants(const struct config *, int, char **);
 int cmd_queue(const struct config *, int, char **);
+int cmd_sendmail(const struct config *, int, char **);
+int cmd_mailq(const struct config *, int, char **);
+int cmd_newaliases(const struct config *, int, char **);
 
 #endif

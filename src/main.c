@@ -31,6 +31,14 @@ static const struct cmd commands[] = {
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },
+	/* The Unix mail interface; also run when called by these names. */
+	{ "sendmail", "[-t] [-i] [-f ADDR] [-F NAME] [RECIPIENT ...]",
+	    "send the message on stdin through the running daemon", false,
+	    cmd_sendmail },
+	{ "mailq", "", "list the outbound queue (as queue list)", false,
+	    cmd_mailq },
+	{ "newaliases", "", "make the running daemon reload its config and "
+	    "aliases", false, cmd_newaliases },
 };
 
 static void
@@ -66,10 +74,25 @@ main(int argc, char **argv)
 	int			 i = 1, rc;
 	size_t			 j;
 	char			*def[] = { (char *)"serve", NULL };
+	const char		*self;
 
+	/* Called as sendmail, mailq or newaliases (links to us): that
+	 * command, with every argument its own. */
+	self = argc > 0 && strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+	    argc > 0 ? argv[0] : "pillory";
+	for (j = 0; j < sizeof(commands) / sizeof(commands[0]); j++)
+		if ((commands[j].run == cmd_sendmail ||
+		    commands[j].run == cmd_mailq ||
+		    commands[j].run == cmd_newaliases) &&
+		    strcmp(self, commands[j].name) == 0)
+			return commands[j].run(NULL, argc, argv);
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			path = argv[++i];
+			/* For the commands that load the config themselves
+			 * (sendmail, mailq, newaliases). */
+			setenv("PILLORY_CONFIG", path, 1);
+		}
 		else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 #include <sqlite3.h>
+#include <systemd/sd-daemon.h>
 
 #include "aliases.h"
 #include "attacklog.h"
@@ -40,6 +41,7 @@
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
+#include "submit.h"
 #include "text.h"
 #include "tls.h"
 #include "verify.h"
@@ -52,6 +54,7 @@ static struct publisher	*publisher;
 static struct httpd	*httpd;
 static int		 http_fds[CONFIG_LIST_MAX];
 static size_t		 nhttp_fds;
+static struct submit	*submit;	/* sendmail's socket (submit.h) */
 
 static void	stop(int);
 
@@ -147,7 +150,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (sig == SIGHUP) {
+		/* systemd Type=notify (sd_notify(3); a no-op elsewhere). */
+		sd_notify(0, "RELOADING=1");
 		reload();
+		sd_notify(0, "READY=1");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -161,6 +167,7 @@ stop(int code)
 		return;
 	engine.stopping = true;
 	exit_code = code;
+	sd_notify(0, "STOPPING=1");
 	listener_close_all(&listeners);
 	event_base_loopexit(engine.base, NULL);
 }
@@ -401,6 +408,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		return 1;
 	}
 	spool_set_queued_cb(engine.spool, queued, engine.queue);
+	if ((submit = submit_start(&engine, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: submit: %s\n", err);
+		return 1;
+	}
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
@@ -410,12 +421,14 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	log_info("pillory %s ready: %s, %zu domains, %zu users", PILLORY_VERSION,
 	    engine.cfg->hostname, engine.cfg->domains.count,
 	    engine.users ? passwd_file_count(engine.users) : 0);
+	sd_notify(0, "READY=1");
 
 	event_base_dispatch(engine.base);
 
 	/* Commits in flight finish and get their replies; then the attack
 	 * log writes what it holds. */
 	spool_close(engine.spool);
+	submit_stop(submit);
 	queue_stop(engine.queue);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
