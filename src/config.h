@@ -107,6 +107,15 @@ struct config {
 	uint64_t		 ban_after;
 	uint64_t		 ban_window;
 	uint64_t		 ban_time;
+	/* [defense] */
+	uint64_t		 defense_ban_after;
+	uint64_t		 defense_ban_window;
+	uint64_t		 defense_ban_time;
+	uint64_t		 defense_ban_max;
+	uint64_t		 defense_ban_prefix4;
+	uint64_t		 defense_ban_prefix6;
+	struct domain_list	 defense_dnsbl;
+	struct config_cidrs	 defense_allow;
 	/* [publish] */
 	bool			 publish_enabled;
 	char			*publish_dir;
@@ -115,6 +124,7 @@ struct config {
 	bool			 publish_mask_recipients;
 	struct config_endpoints	 publish_http_listen;
 	uint64_t		 publish_delay;
+	bool			 publish_blocklist;
 };
 
 /*

@@ -120,6 +120,7 @@ struct publish_ctx {
 /* Okabe-Ito colours, one per kind: told apart with colour blindness too. */
 static const char *const publish_kind_colors[ATTACK_KIND_COUNT] = {
 	"#0072b2", "#d55e00", "#cc79a7", "#e69f00", "#009e73", "#666666",
+	"#56b4e9",
 };
 
 static const char publish_css[] =

@@ -30,6 +30,7 @@
 #include "auth_proc.h"
 #include "cmd.h"
 #include "config.h"
+#include "defense.h"
 #include "dns.h"
 #include "engine.h"
 #include "httpd.h"
@@ -388,6 +389,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		return 1;
 	}
 	spool_set_queued_cb(engine.spool, queued, engine.queue);
+	if ((engine.defense = defense_new(&engine, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: bans: %s\n", err);
+		return 1;
+	}
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
@@ -404,6 +409,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	 * log writes what it holds. */
 	spool_close(engine.spool);
 	queue_stop(engine.queue);
+	defense_free(engine.defense);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
 	publisher_stop(publisher);

@@ -23,6 +23,8 @@
  *       so incident pages stay permanent; client_ip, client_name, first_us,
  *       last_us, count, kinds bitmask, senders, targeted)
  *       indexes (client_ip, last_us), (last_us)
+ *   bans(network 'a.b.c.d/32' or 'v6/64', start_us, expires_us, level,
+ *       manual): kept a while after expiry so repeat bans double
  */
 #include <sys/stat.h>
 
@@ -91,6 +93,15 @@ static const char *const store_sqlite_migrations[] = {
 	"  user TEXT NOT NULL,"
 	"  expires_us INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 2;",
+	/* 3: bans of client networks (README "Defense"). */
+	"CREATE TABLE bans ("
+	"  network TEXT PRIMARY KEY,"
+	"  start_us INTEGER NOT NULL,"
+	"  expires_us INTEGER NOT NULL,"
+	"  level INTEGER NOT NULL,"
+	"  manual INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX bans_expires ON bans (expires_us);"
+	"PRAGMA user_version = 3;",
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -1186,6 +1197,101 @@ store_sqlite_grant_list(struct store *st, int64_t now_us,
 	return (0);
 }
 
+static int
+store_sqlite_ban_put(struct store *st, const struct ban_entry *e,
+    int64_t keep_us)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	char			 net[BAN_NET_TEXT_MAX];
+	int			 rc;
+
+	if (!ban_net_format(&e->net, net, sizeof(net)))
+		return (store_sqlite_fail_msg(ss, "ban put: bad network"));
+	if (store_sqlite_prepare(ss, "INSERT INTO bans (network, start_us, "
+	    "expires_us, level, manual) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (network) DO UPDATE SET start_us = "
+	    "excluded.start_us, expires_us = excluded.expires_us, level = "
+	    "excluded.level, manual = excluded.manual", &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, e->start_us);
+	sqlite3_bind_int64(stmt, 3, e->expires_us);
+	sqlite3_bind_int64(stmt, 4, e->level);
+	sqlite3_bind_int(stmt, 5, e->manual);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "ban put"));
+	if (store_sqlite_prepare(ss, "DELETE FROM bans WHERE expires_us < ?1",
+	    &stmt) == 0) {
+		sqlite3_bind_int64(stmt, 1, e->start_us - keep_us);
+		sqlite3_step(stmt);
+		sqlite3_finalize(stmt);
+	}
+	return (0);
+}
+
+static int
+store_sqlite_ban_delete(struct store *st, const struct ban_net *net,
+    uint64_t *deleted_out)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	char			 text[BAN_NET_TEXT_MAX];
+	int			 rc;
+
+	if (!ban_net_format(net, text, sizeof(text)))
+		return (store_sqlite_fail_msg(ss, "ban delete: bad network"));
+	if (store_sqlite_prepare(ss, "DELETE FROM bans WHERE network = ?1",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "ban delete"));
+	*deleted_out = (uint64_t)sqlite3_changes(ss->db);
+	return (0);
+}
+
+static int
+store_sqlite_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
+    void *arg)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	struct ban_entry	 e;
+	const char		*why;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "SELECT network, start_us, expires_us, "
+	    "level, manual FROM bans WHERE expires_us > ?1 ORDER BY network",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_int64(stmt, 1, since_us);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(stmt, 0);
+
+		memset(&e, 0, sizeof(e));
+		/* A row another writer botched is skipped, not trusted. */
+		if (n == NULL || !ban_net_parse((const char *)n, &e.net, &why))
+			continue;
+		e.start_us = sqlite3_column_int64(stmt, 1);
+		e.expires_us = sqlite3_column_int64(stmt, 2);
+		e.level = (uint32_t)sqlite3_column_int64(stmt, 3);
+		e.manual = sqlite3_column_int(stmt, 4) != 0;
+		if (cb(&e, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "ban list"));
+	return (0);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
@@ -1203,4 +1309,7 @@ const struct store_ops store_sqlite_ops = {
 	.grant_get = store_sqlite_grant_get,
 	.grant_revoke = store_sqlite_grant_revoke,
 	.grant_list = store_sqlite_grant_list,
+	.ban_put = store_sqlite_ban_put,
+	.ban_delete = store_sqlite_ban_delete,
+	.ban_list = store_sqlite_ban_list,
 };

@@ -195,7 +195,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 2);
+	assert_int_equal(user_version(f->path), 3);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
