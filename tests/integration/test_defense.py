@@ -485,3 +485,33 @@ def test_nft_export_passes_nft_check(make_pillory, tmp_path):
     r = subprocess.run([NFT, "-c", "-f", str(out)], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr + out.read_text()
+
+
+def test_page_shows_bans_in_both_languages(make_pillory):
+    p = make_pillory(publish__delay="0s", **FAST)
+    pub = p.state / "public"
+    for _ in range(3):
+        relay_attempt(p, "198.51.100.90")
+    # A banned connection writes a record, which regenerates the page.
+    assert greeting(p, "198.51.100.90")[0] == 554
+    deadline = time.time() + 15
+    en = ja = ""
+    while time.time() < deadline:
+        en = (pub / "index.en.html").read_text() \
+            if (pub / "index.en.html").exists() else ""
+        ja = (pub / "index.ja.html").read_text() \
+            if (pub / "index.ja.html").exists() else ""
+        if "198.51.100.90/32" in en and "198.51.100.90/32" in ja:
+            break
+        time.sleep(0.1)
+    assert "1 networks are banned now." in en, en
+    assert 'id="ban-list"' in en and "198.51.100.90/32" in en
+    assert "Banned until" in en
+    assert "現在 1 件のネットワークを遮断しています。" in ja, ja
+    assert "198.51.100.90/32" in ja and "遮断終了" in ja
+    # Removed: the next generation says none.
+    assert p.cli("bans", "remove", "198.51.100.90/32").returncode == 0
+    assert p.cli("publish").returncode == 0
+    en = (pub / "index.en.html").read_text()
+    assert "No network is banned now." in en
+    assert "198.51.100.90/32" not in en.split('id="bans"')[1]
