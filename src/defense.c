@@ -145,7 +145,8 @@ defense_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	ban_counter_expire(d->counter, now);
+	if (d->counter != NULL)
+		ban_counter_expire(d->counter, now);
 	ban_table_expire(d->bans, now - keep_us(d->eng->cfg));
 	ban_table_expire(d->logins, now);
 	/* A ban ending changes the blocklist too. */

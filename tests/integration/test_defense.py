@@ -239,6 +239,10 @@ def test_cli_add_remove_on_running_daemon(make_pillory):
     r = p.cli("bans", "frobnicate")
     assert r.returncode == 2 and "usage" in r.stderr
     assert bans(p) == {}
+    # The once-a-second sweep runs on a daemon that never counted a
+    # record, and leaves it serving.
+    time.sleep(1.5)
+    assert greeting(p, "203.0.113.9")[0] == 220
 
 
 def test_restart_keeps_bans(make_pillory):
