@@ -161,6 +161,7 @@ struct smtp_session {
 	struct defense_dnsbl_req *dnsbl_req;
 	char			 dnsbl_zone[DOMAIN_MAX + 1];
 	bool			 dnsbl_wait;
+	bool			 banned;	/* refused at the greeting */
 };
 
 static void smtp_process(struct smtp_session *);
@@ -332,8 +333,9 @@ add_remote(struct smtp_txn *t, const char *addr)
 static void
 smtp_free(struct smtp_session *s)
 {
-	log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
-	    s->peer_ip, s->messages, s->errors);
+	if (!s->banned)
+		log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
+		    s->peer_ip, s->messages, s->errors);
 	if (s->dns_req != NULL)
 		dns_cancel(s->dns_req);
 	defense_dnsbl_cancel(s->dnsbl_req);
@@ -1555,10 +1557,12 @@ smtp_refuse_banned(struct smtp_session *s)
 	ban_net_format(&b->net, net, sizeof(net));
 	text_printf(text, sizeof(text), "554 5.7.1 Service unavailable; "
 	    "client [%s] is banned", s->peer_ip);
+	s->banned = true;
 	smtp_enter_state(s, SMTP_STATE_BANNED);
 	reply(s, "554 5.7.1 %s Service unavailable; client [%s] is banned "
 	    "for repeated attacks", cfg_of(s)->hostname, s->peer_ip);
-	log_info("%s banned ip=%s network=%s", s->sid, s->peer_ip, net);
+	log_info("%s banned ip=%s port=%d network=%s", s->sid, s->peer_ip,
+	    s->listener->port, net);
 	record_attack(s, ATTACK_BANNED, NULL, text);
 	return true;
 }
@@ -1582,13 +1586,15 @@ smtp_client_known(struct smtp_session *s)
 	s->ip_counted = true;
 	s->trusted = config_cidrs_contain(&cfg->trusted_networks,
 	    (struct sockaddr *)&s->peer);
+	/* A banned client gets one log line, not three: a botnet's
+	 * reconnects should not cost more than their refusal. */
+	if (smtp_refuse_banned(s))
+		return;
 	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
 	    s->peer_ip, s->listener->port,
 	    listener_role_name(s->listener->role),
 	    s->listener->proxy ? " proxy=yes" : "",
 	    s->trusted ? " trusted=yes" : "");
-	if (smtp_refuse_banned(s))
-		return;
 	if (!s->trusted && s->eng->defense != NULL)
 		s->dnsbl_req = defense_dnsbl(s->eng->defense,
 		    (struct sockaddr *)&s->peer, dnsbl_done, s);
