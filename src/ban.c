@@ -371,7 +371,8 @@ ban_table_find(const struct ban_table *t, const struct sockaddr *sa,
 		n.prefix = (uint8_t)p;
 		memcpy(n.addr, addr, 16);
 		mask_addr(n.addr, (unsigned)p, family_bits(family));
-		if ((e = ban_table_get(t, &n)) != NULL && e->expires_us > now_us)
+		e = ban_table_get(t, &n);
+		if (e != NULL && e->expires_us > now_us)
 			return e;
 	}
 	return NULL;
@@ -622,10 +623,12 @@ export_nft_dedup(const struct ban_entry *in, size_t n, struct ban_entry *out)
 		}
 		inside = false;
 		for (j = 0; j < n && !inside; j++)
-			inside = j != i && in[j].net.family == in[i].net.family &&
+			inside = j != i &&
+			    in[j].net.family == in[i].net.family &&
 			    (in[j].net.prefix < in[i].net.prefix ||
 			    (in[j].net.prefix == in[i].net.prefix && j < i)) &&
-			    ban_net_contains(&in[j].net, (struct sockaddr *)&ss);
+			    ban_net_contains(&in[j].net,
+			    (struct sockaddr *)&ss);
 		if (!inside)
 			out[m++] = in[i];
 	}

@@ -290,7 +290,8 @@ defense_note(struct defense *d, const struct sockaddr *sa,
 	if ((old = ban_table_get(d->bans, &e.net)) != NULL) {
 		if (old->expires_us > now)
 			return;		/* already banned */
-		level = old->level < BAN_LEVEL_MAX ? old->level + 1 : old->level;
+		level = old->level < BAN_LEVEL_MAX ? old->level + 1 :
+		    old->level;
 	}
 	e.level = level;
 	e.start_us = now;

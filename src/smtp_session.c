@@ -748,8 +748,9 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	if (s->dnsbl_zone[0] != '\0' && !in.client_trusted &&
 	    !in.client_authenticated && !in.client_pop_grant &&
 	    !grants_check(s->eng, (struct sockaddr *)&s->peer, NULL)) {
-		text_printf(text, sizeof(text), "554 5.7.1 Service unavailable; "
-		    "client [%s] blocked using %s", s->peer_ip, s->dnsbl_zone);
+		text_printf(text, sizeof(text), "554 5.7.1 Service "
+		    "unavailable; client [%s] blocked using %s", s->peer_ip,
+		    s->dnsbl_zone);
 		reply(s, "%s", text);
 		log_info("%s reject ip=%s to=<%s> dnsbl=%s", s->sid,
 		    s->peer_ip, safe(addr, b1, sizeof(b1)), s->dnsbl_zone);

@@ -76,7 +76,8 @@ reply(struct conn *c)
 		}
 		if (c->len == sizeof(c->buf))
 			return (-1);
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		ssize_t r = read(c->fd, c->buf + c->len,
+		    sizeof(c->buf) - c->len);
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
 				continue;
@@ -275,7 +276,8 @@ main(int argc, char **argv)
 		if (fork() == 0) {
 			memset(&k, 0, sizeof(k));
 			for (long j = i; j < count; j += workers) {
-				double at = t0 + (double)j * pace, d = at - now();
+				double at = t0 + (double)j * pace;
+				double d = at - now();
 
 				if (d > 0)
 					usleep((useconds_t)(d * 1e6));

@@ -264,7 +264,8 @@ static void
 test_counter_window(void **state)
 {
 	struct ban_counter	*c = ban_counter_new(3, 10 * S);
-	struct ban_net		 a = net_of("192.0.2.1"), b = net_of("192.0.2.2");
+	struct ban_net		 a = net_of("192.0.2.1");
+	struct ban_net		 b = net_of("192.0.2.2");
 
 	(void)state;
 	assert_false(ban_counter_hit(c, &a, 0));
