@@ -189,7 +189,7 @@ cmd_bans(const struct config *cfg, int argc, char **argv)
 		e.expires_us = e.start_us + (int64_t)secs * 1000000;
 		e.level = 1;
 		e.manual = true;
-		if (store_ban_put(st, &e, (int64_t)cfg->defense_ban_max *
+		if (store_ban_put(st, &e, 1, (int64_t)cfg->defense_ban_max *
 		    1000000) != 0)
 			goto store_fail;
 		printf("banned %s for %llus\n", net, (unsigned long long)secs);

@@ -9,6 +9,11 @@
  * store is written once per ban, not per record. A check at connect time
  * is a hash probe per prefix length in use (ban.c), never a store read.
  *
+ * New bans are written to the store in one transaction per second (the
+ * timer below), not one per ban: a flood makes thousands of bans and the
+ * loop should not wait for the store's lock for each; a crash within that
+ * second loses the newest bans from the store, not from this run.
+ *
  * A one-second timer sweeps the counter, forgets bans that expired more
  * than ban_max ago (kept until then so the next ban of the network
  * doubles), and rewrites the published blocklist when the set of live
@@ -58,6 +63,10 @@ struct defense {
 	struct event		*timer;
 	size_t			 live;		/* live bans at the last tick */
 	bool			 dirty;		/* blocklist to rewrite */
+	struct ban_entry	*pending;	/* bans not in the store yet */
+	void			(*on_change)(void *);
+	void			*on_change_arg;
+	size_t			 npending, cappending;
 	struct dnsbl_cache	*cache;		/* DEFENSE_DNSBL_CACHE_MAX */
 };
 
@@ -65,7 +74,7 @@ struct dnsbl_query {
 	struct defense_dnsbl_req	*req;
 	struct dns_req			*dns;
 	char				 name[DOMAIN_MAX + 1];
-	size_t				 zone;
+	char				 zone[DOMAIN_MAX + 1];
 	bool				 done;
 	bool				 listed;
 };
@@ -100,10 +109,33 @@ load_cb(const struct ban_entry *e, void *arg)
 	return 0;
 }
 
+/* Write the bans made since the last call. */
+static void
+defense_flush(struct defense *d)
+{
+	if (d->npending == 0)
+		return;
+	if (store_ban_put(d->eng->store, d->pending, d->npending,
+	    keep_us(d->eng->cfg)) != 0)
+		log_err("bans: store %zu bans: %s", d->npending,
+		    store_errmsg(d->eng->store));
+	else if (d->on_change != NULL)
+		d->on_change(d->on_change_arg);
+	d->npending = 0;
+}
+
+void
+defense_on_change(struct defense *d, void (*cb)(void *), void *arg)
+{
+	d->on_change = cb;
+	d->on_change_arg = arg;
+}
+
 /* Replace the table with the store's rows; -1 when the store fails. */
 static int
 defense_load(struct defense *d)
 {
+	defense_flush(d);
 	ban_table_clear(d->bans);
 	if (store_ban_list(d->eng->store, now_us() - keep_us(d->eng->cfg),
 	    load_cb, d->bans) != 0) {
@@ -149,6 +181,7 @@ defense_tick(evutil_socket_t fd, short what, void *arg)
 		ban_counter_expire(d->counter, now);
 	ban_table_expire(d->bans, now - keep_us(d->eng->cfg));
 	ban_table_expire(d->logins, now);
+	defense_flush(d);
 	/* A ban ending changes the blocklist too. */
 	list = ban_table_list(d->bans, now, &n);
 	free(list);
@@ -173,6 +206,8 @@ defense_control(const char *cmd, struct evbuffer *out, void *arg)
 		return;
 	}
 	log_info("bans: reloaded, %zu networks", ban_table_count(d->bans));
+	if (d->on_change != NULL)
+		d->on_change(d->on_change_arg);
 	defense_publish(d);
 	control_end(out, true, "%zu bans loaded", ban_table_count(d->bans));
 }
@@ -213,6 +248,9 @@ defense_free(struct defense *d)
 	control_route(DEFENSE_CONTROL_WORD, NULL, NULL);
 	if (d->timer != NULL)
 		event_free(d->timer);
+	if (d->eng->store != NULL)
+		defense_flush(d);
+	free(d->pending);
 	ban_table_free(d->bans);
 	ban_table_free(d->logins);
 	ban_counter_free(d->counter);
@@ -302,9 +340,14 @@ defense_note(struct defense *d, const struct sockaddr *sa,
 	log_info("bans: %s banned for %llus (ban %u of this network)", text,
 	    (unsigned long long)((e.expires_us - e.start_us) / 1000000),
 	    level);
-	if (store_ban_put(d->eng->store, &e, keep_us(cfg)) != 0)
-		log_err("bans: store %s: %s", text,
-		    store_errmsg(d->eng->store));
+	if (d->npending == d->cappending) {
+		d->cappending = d->cappending ? d->cappending * 2 : 64;
+		d->pending = reallocarray(d->pending, d->cappending,
+		    sizeof(*d->pending));
+		if (d->pending == NULL)
+			FATAL("out of memory");
+	}
+	d->pending[d->npending++] = e;
 }
 
 void
@@ -365,8 +408,7 @@ dnsbl_settle(struct defense_dnsbl_req *r)
 		return;
 	for (i = 0; i < r->n && zone == NULL; i++)
 		if (r->q[i].listed)
-			zone = r->d->eng->cfg->defense_dnsbl.names[
-			    r->q[i].zone];
+			zone = r->q[i].zone;
 	r->cb(zone, r->arg);
 	free(r->q);
 	free(r);
@@ -423,7 +465,9 @@ defense_dnsbl(struct defense *d, const struct sockaddr *sa,
 	r->n = zones->count;
 	for (i = 0; i < r->n; i++) {
 		r->q[i].req = r;
-		r->q[i].zone = i;
+		/* Copied: a SIGHUP may swap the config meanwhile. */
+		text_copy(r->q[i].zone, zones->names[i],
+		    sizeof(r->q[i].zone));
 		if (!defense_dnsbl_name(sa, zones->names[i], r->q[i].name,
 		    sizeof(r->q[i].name))) {
 			r->q[i].done = true;

@@ -53,6 +53,10 @@ const struct ban_entry *defense_banned(struct defense *d,
 void defense_note(struct defense *d, const struct sockaddr *sa,
     enum attack_kind kind, bool trusted);
 
+/* Call cb(arg) after the bans in the store change (the publisher's
+ * trigger: the page lists them). */
+void defense_on_change(struct defense *d, void (*cb)(void *), void *arg);
+
 /* A user logged in from sa: it is not banned for DEFENSE_LOGIN_KEEP_S. */
 void defense_login(struct defense *d, const struct sockaddr *sa);
 

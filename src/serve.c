@@ -393,6 +393,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: bans: %s\n", err);
 		return 1;
 	}
+	defense_on_change(engine.defense, publisher_notify_cb, publisher);
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)

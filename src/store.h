@@ -164,10 +164,10 @@ struct store_ops {
 	 * Bans (README "Defense: bans and blocklists"), one row per network.
 	 * Rows stay after they expire, so that the next ban of the network
 	 * knows its level; ban_put() sweeps rows that expired more than
-	 * keep_us ago.
+	 * keep_us ago. The n entries are written in one transaction.
 	 */
 	int		 (*ban_put)(struct store *st, const struct ban_entry *e,
-			    int64_t keep_us);
+			    size_t n, int64_t keep_us);
 	/* *deleted_out: 1 when the row existed, else 0. */
 	int		 (*ban_delete)(struct store *st,
 			    const struct ban_net *net, uint64_t *deleted_out);
@@ -284,9 +284,10 @@ store_incidents(struct store *st, struct store_incident *out, size_t max,
 }
 
 static inline int
-store_ban_put(struct store *st, const struct ban_entry *e, int64_t keep_us)
+store_ban_put(struct store *st, const struct ban_entry *e, size_t n,
+    int64_t keep_us)
 {
-	return (st->ops->ban_put(st, e, keep_us));
+	return (st->ops->ban_put(st, e, n, keep_us));
 }
 
 static inline int

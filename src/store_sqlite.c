@@ -1198,38 +1198,56 @@ store_sqlite_grant_list(struct store *st, int64_t now_us,
 }
 
 static int
-store_sqlite_ban_put(struct store *st, const struct ban_entry *e,
+store_sqlite_ban_put(struct store *st, const struct ban_entry *e, size_t n,
     int64_t keep_us)
 {
 	struct store_sqlite	*ss = store_sqlite(st);
 	sqlite3_stmt		*stmt = NULL;
 	char			 net[BAN_NET_TEXT_MAX];
-	int			 rc;
+	size_t			 i;
+	int			 rc = SQLITE_DONE;
 
-	if (!ban_net_format(&e->net, net, sizeof(net)))
-		return (store_sqlite_fail_msg(ss, "ban put: bad network"));
+	if (n == 0)
+		return (0);
+	if (store_sqlite_script(ss->db, "BEGIN IMMEDIATE") != 0)
+		return (store_sqlite_fail(ss, "ban put: begin"));
 	if (store_sqlite_prepare(ss, "INSERT INTO bans (network, start_us, "
 	    "expires_us, level, manual) VALUES (?1, ?2, ?3, ?4, ?5) "
 	    "ON CONFLICT (network) DO UPDATE SET start_us = "
 	    "excluded.start_us, expires_us = excluded.expires_us, level = "
 	    "excluded.level, manual = excluded.manual", &stmt) != 0)
-		return (-1);
-	sqlite3_bind_text(stmt, 1, net, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, e->start_us);
-	sqlite3_bind_int64(stmt, 3, e->expires_us);
-	sqlite3_bind_int64(stmt, 4, e->level);
-	sqlite3_bind_int(stmt, 5, e->manual);
-	rc = sqlite3_step(stmt);
+		goto fail;
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if (!ban_net_format(&e[i].net, net, sizeof(net)))
+			continue;
+		sqlite3_bind_text(stmt, 1, net, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(stmt, 2, e[i].start_us);
+		sqlite3_bind_int64(stmt, 3, e[i].expires_us);
+		sqlite3_bind_int64(stmt, 4, e[i].level);
+		sqlite3_bind_int(stmt, 5, e[i].manual);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return (store_sqlite_fail(ss, "ban put"));
+	stmt = NULL;
+	if (rc != SQLITE_DONE) {
+		store_sqlite_fail(ss, "ban put");
+		goto fail;
+	}
 	if (store_sqlite_prepare(ss, "DELETE FROM bans WHERE expires_us < ?1",
 	    &stmt) == 0) {
-		sqlite3_bind_int64(stmt, 1, e->start_us - keep_us);
+		sqlite3_bind_int64(stmt, 1, e[0].start_us - keep_us);
 		sqlite3_step(stmt);
 		sqlite3_finalize(stmt);
 	}
+	if (store_sqlite_script(ss->db, "COMMIT") != 0) {
+		store_sqlite_fail(ss, "ban put: commit");
+		goto fail;
+	}
 	return (0);
+fail:
+	(void)store_sqlite_script(ss->db, "ROLLBACK");
+	return (-1);
 }
 
 static int
