@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import PASSWORD, Client, proxy_v1
+from test_tls_auth import cert, login_ok, tls_session  # noqa: F401
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 RBLDNSD = shutil.which("rbldnsd") or "/usr/sbin/rbldnsd"
@@ -531,3 +532,19 @@ def test_page_shows_bans_in_both_languages(make_pillory):
     en = (pub / "index.en.html").read_text()
     assert "No network is banned now." in en
     assert "198.51.100.90/32" not in en.split('id="bans"')[1]
+
+
+def test_authenticated_user_never_banned(make_pillory, cert):
+    """A login from an address keeps it from being banned (for 24 h)."""
+    p = make_pillory(tls__cert=str(cert[0]), tls__key=str(cert[1]), **FAST)
+    c = tls_session(p, port=p.port, source="127.0.0.4")
+    login_ok(c)
+    c.cmd("QUIT")
+    c.close()
+    for _ in range(4):
+        assert bare_lf(p, "127.0.0.4", port=p.port, proxy=False) == 220
+    assert "127.0.0.4/32 reached ban_after but is exempt" in p.log()
+    # Its neighbour, who never logged in, is banned.
+    for _ in range(3):
+        bare_lf(p, "127.0.0.5", port=p.port, proxy=False)
+    assert bare_lf(p, "127.0.0.5", port=p.port, proxy=False) == 554
