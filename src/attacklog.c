@@ -44,6 +44,7 @@ static const char *const attack_kind_names[ATTACK_KIND_COUNT] = {
 	[ATTACK_AUTH_FAIL] = "auth-fail",
 	[ATTACK_PROTOCOL] = "protocol",
 	[ATTACK_BANNED] = "banned",
+	[ATTACK_BLOCKLISTED] = "blocklisted",
 };
 
 const char *

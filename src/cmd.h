@@ -29,5 +29,6 @@ int cmd_queue(const struct config *, int, char **);
 int cmd_sendmail(const struct config *, int, char **);
 int cmd_mailq(const struct config *, int, char **);
 int cmd_newaliases(const struct config *, int, char **);
+int cmd_bans(const struct config *, int, char **);
 
 #endif

@@ -104,6 +104,15 @@ struct config {
 	/* [attacklog] */
 	char			*attacklog_db;
 	uint64_t		 retention;
+	/* [defense] */
+	uint64_t		 defense_ban_after;
+	uint64_t		 defense_ban_window;
+	uint64_t		 defense_ban_time;
+	uint64_t		 defense_ban_max;
+	uint64_t		 defense_ban_prefix4;
+	uint64_t		 defense_ban_prefix6;
+	struct domain_list	 defense_dnsbl;
+	struct config_cidrs	 defense_allow;
 	/* [publish] */
 	bool			 publish_enabled;
 	char			*publish_dir;
@@ -114,6 +123,7 @@ struct config {
 	uint64_t		 publish_delay;
 	struct config_strings	 publish_kinds;
 	uint64_t		 publish_withdraw_window;
+	bool			 publish_blocklist;
 };
 
 /*

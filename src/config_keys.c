@@ -119,6 +119,25 @@ const struct config_key config_keys[] = {
 	K("attacklog", "retention", CONFIG_DURATION, "365d", DAY, 3650 * DAY,
 	    retention, "records older than this are purged; counts stay"),
 
+	K("defense", "ban_after", CONFIG_UINT, "20", 0, 100000,
+	    defense_ban_after, "attack records within ban_window that ban "
+	    "the client's network (0: no automatic bans)"),
+	K("defense", "ban_window", CONFIG_DURATION, "10m", 1, DAY,
+	    defense_ban_window, "window for ban_after"),
+	K("defense", "ban_time", CONFIG_DURATION, "1h", 1, 365 * DAY,
+	    defense_ban_time, "how long a first ban lasts"),
+	K("defense", "ban_max", CONFIG_DURATION, "7d", 1, 3650 * DAY,
+	    defense_ban_max, "each repeat ban of a network doubles its time, "
+	    "up to this"),
+	K("defense", "ban_prefix4", CONFIG_UINT, "32", 8, 32,
+	    defense_ban_prefix4, "IPv4 prefix length a ban covers"),
+	K("defense", "ban_prefix6", CONFIG_UINT, "64", 16, 128,
+	    defense_ban_prefix6, "IPv6 prefix length a ban covers"),
+	K("defense", "dnsbl", CONFIG_DOMAINS, "", 0, 0, defense_dnsbl,
+	    "DNS blocklist zones; a listed client is refused at RCPT"),
+	K("defense", "allow", CONFIG_CIDRS, "", 0, 0, defense_allow,
+	    "networks never banned (trusted_networks and grants never are)"),
+
 	K("publish", "enabled", CONFIG_BOOL, "yes", 0, 0, publish_enabled,
 	    "publish the attack page; no: pages say publication has ended"),
 	K("publish", "dir", CONFIG_PATH, "", 0, 0, publish_dir,
@@ -131,6 +150,9 @@ const struct config_key config_keys[] = {
 	    publish_mask_recipients, "show recipient local parts as ******"),
 	K("publish", "http_listen", CONFIG_ENDPOINTS, "", 0, 0,
 	    publish_http_listen, "built-in read-only HTTP server for the page"),
+	K("publish", "blocklist", CONFIG_BOOL, "no", 0, 0, publish_blocklist,
+	    "also write blocklist.txt, blocklist.rbldnsd and blocklist.json "
+	    "with the current bans"),
 	K("publish", "delay", CONFIG_DURATION, "5s", 0, 3600, publish_delay,
 	    "regenerate this long after new records"),
 	K("publish", "kinds", CONFIG_WORDS, "relay, spoofed-relay, "

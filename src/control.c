@@ -45,6 +45,63 @@ struct control {
 	LIST_HEAD(, control_conn)	 conns;
 };
 
+/* Extra handlers by first word (control_route()): one process, one socket,
+ * so a small static table is enough. */
+#define CONTROL_ROUTES_MAX	4
+static struct {
+	char		 word[16];
+	control_handler	 handler;
+	void		*arg;
+} control_routes[CONTROL_ROUTES_MAX];
+
+void
+control_route(const char *word, control_handler handler, void *arg)
+{
+	size_t	i, free_slot = CONTROL_ROUTES_MAX;
+
+	for (i = 0; i < CONTROL_ROUTES_MAX; i++) {
+		if (strcmp(control_routes[i].word, word) == 0) {
+			free_slot = i;
+			break;
+		}
+		if (control_routes[i].word[0] == '\0' &&
+		    free_slot == CONTROL_ROUTES_MAX)
+			free_slot = i;
+	}
+	if (free_slot == CONTROL_ROUTES_MAX)
+		FATAL("control: too many routes");
+	if (handler == NULL) {
+		memset(&control_routes[free_slot], 0,
+		    sizeof(control_routes[free_slot]));
+		return;
+	}
+	if (!text_copy(control_routes[free_slot].word, word,
+	    sizeof(control_routes[free_slot].word)))
+		FATAL("control: route word too long");
+	control_routes[free_slot].handler = handler;
+	control_routes[free_slot].arg = arg;
+}
+
+/* The routed handler for line ("WORD" or "WORD ..."), or false. */
+static bool
+control_routed(const char *line, struct evbuffer *out)
+{
+	size_t	i, n;
+
+	for (i = 0; i < CONTROL_ROUTES_MAX; i++) {
+		if (control_routes[i].handler == NULL)
+			continue;
+		n = strlen(control_routes[i].word);
+		if (strncmp(line, control_routes[i].word, n) == 0 &&
+		    (line[n] == '\0' || line[n] == ' ')) {
+			control_routes[i].handler(line, out,
+			    control_routes[i].arg);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 conn_free(struct control_conn *cc)
 {
@@ -119,7 +176,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	else {
 		if (len > 0 && line[len - 1] == '\r')
 			line[len - 1] = '\0';
-		cc->c->handler(line, out, cc->c->arg);
+		if (!control_routed(line, out))
+			cc->c->handler(line, out, cc->c->arg);
 	}
 	cc->answered = true;
 	bufferevent_disable(bev, EV_READ);

@@ -45,6 +45,13 @@ struct control *control_start(struct event_base *base, const char *path,
  * NULL is ignored. */
 void control_stop(struct control *c);
 
+/*
+ * Requests whose first word is word ("bans", "bans reload") go to handler
+ * instead of the socket's own handler. A NULL handler removes the route.
+ * At most a few routes; a bug (abort) past that.
+ */
+void control_route(const char *word, control_handler handler, void *arg);
+
 /* Append one record of len octets to a reply. */
 void control_record(struct evbuffer *out, const char *data, size_t len);
 

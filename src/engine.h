@@ -20,6 +20,7 @@ struct attacklog;
 struct auth_client;
 struct store;
 struct queue;
+struct defense;
 struct ssl_ctx_st;
 
 struct engine {
@@ -34,6 +35,7 @@ struct engine {
 	struct store		*store;		/* grants; the loop's own handle */
 	struct ssl_ctx_st	*tls;		/* NULL without [tls] cert */
 	struct queue		*queue;		/* outbound queue (queue.h) */
+	struct defense		*defense;	/* bans, DNSBL (defense.h) */
 	uint64_t		 sessions;	/* open SMTP sessions */
 	uint64_t		 next_session_id;
 	bool			 stopping;

@@ -88,6 +88,7 @@ static const char *const i18n_ja[MSG_COUNT] = {
 	[MSG_KIND_AUTH_FAIL] = "認証失敗",
 	[MSG_KIND_PROTOCOL] = "プロトコル違反",
 	[MSG_KIND_BANNED] = "遮断中の接続",
+	[MSG_KIND_BLOCKLISTED] = "ブロックリスト掲載",
 	[MSG_KIND_DESC_RELAY] = "よそのアドレスからよそのアドレスへの"
 	    "メールを中継させようとした。",
 	[MSG_KIND_DESC_SPOOFED_RELAY] = "当サイトのドメインを差出人に"
@@ -100,6 +101,12 @@ static const char *const i18n_ja[MSG_COUNT] = {
 	    "挨拶前の送信、コマンドの連打など)。",
 	[MSG_KIND_DESC_BANNED] = "攻撃を繰り返して遮断されている間に"
 	    "接続してきた。",
+	[MSG_KIND_DESC_BLOCKLISTED] = "DNS ブロックリストに載っている"
+	    "アドレスから送ろうとした。",
+	[MSG_BANS_TITLE] = "遮断中のネットワーク",
+	[MSG_BANS_COUNT] = "現在 {1} 件のネットワークを遮断しています。",
+	[MSG_BANS_NONE] = "現在遮断中のネットワークはありません。",
+	[MSG_BANS_UNTIL] = "遮断終了",
 };
 
 static const char *const i18n_en[MSG_COUNT] = {
@@ -175,6 +182,7 @@ static const char *const i18n_en[MSG_COUNT] = {
 	[MSG_KIND_AUTH_FAIL] = "Failed login",
 	[MSG_KIND_PROTOCOL] = "Protocol abuse",
 	[MSG_KIND_BANNED] = "Banned client",
+	[MSG_KIND_BLOCKLISTED] = "Blocklisted client",
 	[MSG_KIND_DESC_RELAY] = "Tried to pass mail from an outside address "
 	    "to an outside address.",
 	[MSG_KIND_DESC_SPOOFED_RELAY] = "Forged our domain as the sender to "
@@ -187,6 +195,12 @@ static const char *const i18n_en[MSG_COUNT] = {
 	    "talking before the greeting, command floods).",
 	[MSG_KIND_DESC_BANNED] = "Came back while banned for repeated "
 	    "attacks.",
+	[MSG_KIND_DESC_BLOCKLISTED] = "Tried to send from an address listed "
+	    "by a DNS blocklist.",
+	[MSG_BANS_TITLE] = "Banned networks",
+	[MSG_BANS_COUNT] = "{1} networks are banned now.",
+	[MSG_BANS_NONE] = "No network is banned now.",
+	[MSG_BANS_UNTIL] = "Banned until",
 };
 
 static const struct i18n_lang i18n_langs[] = {

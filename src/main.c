@@ -28,6 +28,10 @@ static const struct cmd commands[] = {
 	{ "grants", "[list | revoke IP]",
 	    "POP-before-SMTP relay grants: list them, or end one now", true,
 	    cmd_grants },
+	{ "bans", "[list | add NET [DURATION] | remove NET] [--json] | "
+	    "export --format plain|rbldnsd|nft [-o FILE]",
+	    "bans of client networks: list, add or remove one (the daemon "
+	    "applies it at once), export a blocklist", true, cmd_bans },
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },

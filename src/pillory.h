@@ -49,6 +49,7 @@ enum attack_kind {
 	ATTACK_AUTH_FAIL,
 	ATTACK_PROTOCOL,
 	ATTACK_BANNED,
+	ATTACK_BLOCKLISTED,	/* listed by a [defense] dnsbl zone */
 	ATTACK_KIND_COUNT
 };
 

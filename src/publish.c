@@ -39,6 +39,7 @@
 #include "addr.h"
 #include "aliases.h"
 #include "attacklog.h"
+#include "ban.h"
 #include "config.h"
 #include "emit.h"
 #include "i18n.h"
@@ -90,6 +91,14 @@ struct publish_lines {
 };
 
 /* Everything a page shows, read once per generation. */
+/* The live bans shown on the page: all are counted, the soonest
+ * PUBLISH_BANS_SHOWN to end are listed. */
+#define PUBLISH_BANS_SHOWN	100
+struct publish_bans {
+	struct ban_entry	*v;
+	size_t			 n, cap;
+};
+
 struct publish_data {
 	int64_t			 now_us;
 	struct store_totals	 totals;
@@ -107,6 +116,7 @@ struct publish_data {
 	struct store_incident	 incidents[PUBLISH_INCIDENTS];
 	size_t			 nincidents;
 	struct publish_lines	 recent;
+	struct publish_bans	 bans;		/* live bans ([defense]) */
 };
 
 /* One generation's output state. */
@@ -132,6 +142,7 @@ struct publish_ctx {
 /* Okabe-Ito colours, one per kind: told apart with colour blindness too. */
 static const char *const publish_kind_colors[ATTACK_KIND_COUNT] = {
 	"#0072b2", "#d55e00", "#cc79a7", "#e69f00", "#009e73", "#666666",
+	"#56b4e9",
 };
 
 static const char publish_css[] =
@@ -568,6 +579,46 @@ publish_data_free(struct publish_data *d)
 {
 	free(d->hist);
 	publish_lines_free(&d->recent);
+	free(d->bans.v);
+}
+
+static int
+publish_collect_ban(const struct ban_entry *e, void *arg)
+{
+	struct publish_bans	*b = arg;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		if ((b->v = reallocarray(b->v, b->cap, sizeof(*b->v))) == NULL)
+			FATAL("out of memory");
+	}
+	b->v[b->n++] = *e;
+	return (0);
+}
+
+static int
+publish_ban_cmp(const void *a, const void *b)
+{
+	const struct ban_entry	*x = a, *y = b;
+
+	return (x->expires_us < y->expires_us ? -1 :
+	    x->expires_us > y->expires_us);
+}
+
+/* The bans in force at d->now_us, soonest end first. */
+static int
+publish_load_bans(struct store *st, struct publish_data *d, char *err,
+    size_t errlen)
+{
+	if (store_ban_list(st, d->now_us, publish_collect_ban, &d->bans) !=
+	    0) {
+		snprintf(err, errlen, "bans: %s", store_errmsg(st));
+		return (-1);
+	}
+	if (d->bans.n > 1)
+		qsort(d->bans.v, d->bans.n, sizeof(*d->bans.v),
+		    publish_ban_cmp);
+	return (0);
 }
 
 /*
@@ -1445,6 +1496,43 @@ emit_top(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_raw(e, "</div>\n</section>\n");
 }
 
+/* Current bans: their number and the networks with their end. */
+static void
+emit_bans(struct publish_ctx *ctx, const struct i18n_lang *lang,
+    const struct publish_data *d)
+{
+	struct emit	*e = &ctx->e;
+	char		 net[BAN_NET_TEXT_MAX], num[32];
+	size_t		 i;
+
+	emit_raw(e, "<section id=\"bans\">\n<h2>");
+	emit_msg(e, lang, MSG_BANS_TITLE);
+	emit_raw(e, "</h2>\n<p>");
+	if (d->bans.n == 0) {
+		emit_msg(e, lang, MSG_BANS_NONE);
+		emit_raw(e, "</p>\n</section>\n");
+		return;
+	}
+	emit_msg1(e, lang, MSG_BANS_COUNT, publish_num(d->bans.n, num,
+	    sizeof(num)));
+	emit_raw(e, "</p>\n<div class=\"scroll\"><table id=\"ban-list\">\n"
+	    "<thead><tr><th scope=\"col\">");
+	emit_msg(e, lang, MSG_NETWORK);
+	emit_raw(e, "</th><th scope=\"col\">");
+	emit_msg(e, lang, MSG_BANS_UNTIL);
+	emit_raw(e, "</th></tr></thead>\n<tbody>\n");
+	for (i = 0; i < d->bans.n && i < PUBLISH_BANS_SHOWN; i++) {
+		if (!ban_net_format(&d->bans.v[i].net, net, sizeof(net)))
+			continue;
+		emit_raw(e, "<tr><td>");
+		emit_text(e, net);
+		emit_raw(e, "</td><td>");
+		emit_time(e, lang, d->bans.v[i].expires_us, false);
+		emit_raw(e, "</td></tr>\n");
+	}
+	emit_raw(e, "</tbody>\n</table></div>\n</section>\n");
+}
+
 static void
 emit_index(struct publish_ctx *ctx, const struct i18n_lang *lang,
     const struct publish_data *d)
@@ -1468,6 +1556,7 @@ emit_index(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_recent(ctx, lang, d);
 	emit_incidents(ctx, lang, d);
 	emit_top(ctx, lang, d);
+	emit_bans(ctx, lang, d);
 	emit_raw(e, "</main>\n");
 	emit_foot(ctx, lang, false, true);
 }
@@ -1901,7 +1990,8 @@ publish_enabled(struct publish_ctx *ctx, struct store *st)
 
 	memset(&d, 0, sizeof(d));
 	d.now_us = ctx->now_us;
-	if (publish_load(st, ctx->conf, &d, ctx->err, ctx->errlen) != 0)
+	if (publish_load(st, ctx->conf, &d, ctx->err, ctx->errlen) != 0 ||
+	    publish_load_bans(st, &d, ctx->err, ctx->errlen) != 0)
 		goto done;
 	/* Incident pages first: the index never links to a missing one. */
 	if (publish_incident_pages(ctx, st, &d) != 0)

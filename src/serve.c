@@ -31,6 +31,7 @@
 #include "auth_proc.h"
 #include "cmd.h"
 #include "config.h"
+#include "defense.h"
 #include "dns.h"
 #include "engine.h"
 #include "httpd.h"
@@ -412,6 +413,11 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: submit: %s\n", err);
 		return 1;
 	}
+	if ((engine.defense = defense_new(&engine, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pillory: bans: %s\n", err);
+		return 1;
+	}
+	defense_on_change(engine.defense, publisher_notify_cb, publisher);
 	for (i = 0; signums[i] != 0; i++) {
 		sigs[i] = evsignal_new(engine.base, signums[i], signal_cb, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
@@ -430,6 +436,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	spool_close(engine.spool);
 	submit_stop(submit);
 	queue_stop(engine.queue);
+	defense_free(engine.defense);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
 	publisher_stop(publisher);

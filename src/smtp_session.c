@@ -11,9 +11,11 @@
  *   IDLE --AUTH--> [SASL --line-->] AUTHWAIT --answer--> IDLE
  *   HELO|IDLE --STARTTLS, handshake--> HELO (everything before is forgotten)
  *   any --QUIT, error limit, timeout, early talk, peer gone--> CLOSING
+ *   PROXY|(accept) --client banned, 554 greeting--> BANNED --QUIT--> CLOSING
  *
  * PROXY is only entered on listeners named in [smtp] proxy_protocol;
- * GREET_PAUSE only when greet_pause > 0. One transition function,
+ * GREET_PAUSE only when greet_pause > 0. BANNED answers only QUIT (221);
+ * anything else gets 503 and counts as an error. One transition function,
  * smtp_enter_state(), logs every change at debug level.
  *
  * Line discipline (STYLE.md, Buffers): a line ends only at CRLF. A bare
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +44,9 @@
 #include "attacklog.h"
 #include "attacklog_hold.h"
 #include "auth.h"
+#include "ban.h"
 #include "config.h"
+#include "defense.h"
 #include "dns.h"
 #include "engine.h"
 #include "grants.h"
@@ -79,13 +84,14 @@ enum smtp_state {
 	SMTP_STATE_COMMIT,
 	SMTP_STATE_SASL,	/* reading an AUTH continuation line */
 	SMTP_STATE_AUTHWAIT,	/* the auth process is checking */
+	SMTP_STATE_BANNED,	/* refused at the greeting; QUIT only */
 	SMTP_STATE_CLOSING,
 	SMTP_STATE_NAMEWAIT,	/* DATA waits for the client's name */
 };
 
 static const char *const smtp_state_names[] = {
 	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
-	"COMMIT", "SASL", "AUTHWAIT", "CLOSING", "NAMEWAIT",
+	"COMMIT", "SASL", "AUTHWAIT", "BANNED", "CLOSING", "NAMEWAIT",
 };
 
 #define ST(x)	(1u << SMTP_STATE_##x)
@@ -156,6 +162,12 @@ struct smtp_session {
 	bool			 tarpit;
 	unsigned		 close_polls;
 	struct smtp_txn		*txn;
+	/* DNSBL ([defense] dnsbl): pending request, the zone that lists
+	 * the client once known, and whether RCPT waits for the answer. */
+	struct defense_dnsbl_req *dnsbl_req;
+	char			 dnsbl_zone[DOMAIN_MAX + 1];
+	bool			 dnsbl_wait;
+	bool			 banned;	/* refused at the greeting */
 };
 
 static void smtp_process(struct smtp_session *);
@@ -255,6 +267,9 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 	if (s->hold != NULL ? attacklog_hold_record(s->hold, &rec) :
 	    attacklog_record(s->eng->alog, &rec))
 		s->tarpit = true;
+	if (s->eng->defense != NULL)
+		defense_note(s->eng->defense, (struct sockaddr *)&s->peer, kind,
+		    s->trusted || s->authenticated);
 }
 
 static void
@@ -347,10 +362,12 @@ add_remote(struct smtp_txn *t, const char *addr)
 static void
 smtp_free(struct smtp_session *s)
 {
-	log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
-	    s->peer_ip, s->messages, s->errors);
+	if (!s->banned)
+		log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
+		    s->peer_ip, s->messages, s->errors);
 	/* Records still waiting for the name are written when it comes. */
 	attacklog_hold_release(s->hold);
+	defense_dnsbl_cancel(s->dnsbl_req);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
@@ -755,6 +772,21 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 		    (struct sockaddr *)&s->peer, grant_user);
 	d = relay_decide(&in);
 
+	/* [defense] dnsbl: for relay and local mail alike, so the attempt
+	 * is recorded with its envelope; proven clients are never refused. */
+	if (s->dnsbl_zone[0] != '\0' && !in.client_trusted &&
+	    !in.client_authenticated && !in.client_pop_grant &&
+	    !grants_check(s->eng, (struct sockaddr *)&s->peer, NULL)) {
+		text_printf(text, sizeof(text), "554 5.7.1 Service "
+		    "unavailable; client [%s] blocked using %s", s->peer_ip,
+		    s->dnsbl_zone);
+		reply(s, "%s", text);
+		log_info("%s reject ip=%s to=<%s> dnsbl=%s", s->sid,
+		    s->peer_ip, safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
+		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
+		smtp_error(s);
+		return;
+	}
 	switch (d.verdict) {
 	case RELAY_DELIVER_LOCAL:
 		if (in.rcpt_routing ||
@@ -1022,6 +1054,9 @@ smtp_auth_done(enum auth_result result, void *arg)
 		s->authenticated = true;
 		/* A login proves the address: its records leave the page. */
 		attacklog_login(s->eng->alog, s->peer_ip, now_us());
+		if (s->eng->defense != NULL)
+			defense_login(s->eng->defense,
+			    (struct sockaddr *)&s->peer);
 		log_info("%s auth ok ip=%s user=%s%s%s", s->sid, s->peer_ip,
 		    s->auth_user, s->tls ? " tls=" : "", s->tls_info);
 		reply(s, "235 2.7.0 Authentication successful");
@@ -1201,7 +1236,7 @@ static const struct smtp_command_desc smtp_commands[] = {
 	    NULL, cmd_data, true },
 	{ SMTP_VERB_RSET, ST_SESSION, NULL, cmd_rset, true },
 	{ SMTP_VERB_NOOP, ST_SESSION, NULL, cmd_noop, true },
-	{ SMTP_VERB_QUIT, ST_SESSION, NULL, cmd_quit, true },
+	{ SMTP_VERB_QUIT, ST_SESSION | ST(BANNED), NULL, cmd_quit, true },
 	{ SMTP_VERB_VRFY, ST_SESSION, NULL, cmd_vrfy, true },
 	{ SMTP_VERB_HELP, ST_SESSION, NULL, cmd_help, true },
 	{ SMTP_VERB_EXPN, ST_SESSION, NULL, cmd_not_implemented, false },
@@ -1235,6 +1270,8 @@ static const char *
 out_of_sequence(const struct smtp_session *s,
     const struct smtp_command_desc *d)
 {
+	if (s->state == SMTP_STATE_BANNED)
+		return "503 5.7.1 Error: banned; only QUIT is accepted";
 	if (s->state == SMTP_STATE_HELO && d->verb != SMTP_VERB_RCPT &&
 	    d->verb != SMTP_VERB_DATA)
 		return "503 5.5.1 Error: send HELO/EHLO first";
@@ -1307,6 +1344,20 @@ drain(struct evbuffer *in, size_t n)
 	evbuffer_drain(in, n);
 }
 
+/* True when the next input line is an RCPT command (ASCII, any case). */
+static bool
+smtp_next_is_rcpt(struct smtp_session *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	unsigned char	*p;
+
+	if ((s->state != SMTP_STATE_MAIL && s->state != SMTP_STATE_RCPT) ||
+	    evbuffer_get_length(in) < 4 ||
+	    (p = evbuffer_pullup(in, 4)) == NULL)
+		return false;
+	return strncasecmp((const char *)p, "RCPT", 4) == 0;
+}
+
 /* Take one command line; false when more input is needed. */
 static bool
 smtp_command_step(struct smtp_session *s)
@@ -1314,6 +1365,12 @@ smtp_command_step(struct smtp_session *s)
 	char	line[SMTP_LINE_MAX + 1];
 	size_t	len;
 
+	if (s->dnsbl_req != NULL && smtp_next_is_rcpt(s)) {
+		/* The DNSBL answer decides this RCPT: wait for it (bounded
+		 * by the DNS timeout); reading goes on when it comes. */
+		s->dnsbl_wait = true;
+		return false;
+	}
 	switch (line_input_take(bufferevent_get_input(s->bev), SMTP_LINE_MAX,
 	    &s->skip_line, line, &len)) {
 	case LINE_MORE:
@@ -1535,6 +1592,46 @@ dns_done(const char *name, void *arg)
 	}
 }
 
+static void
+dnsbl_done(const char *zone, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	s->dnsbl_req = NULL;
+	if (zone != NULL) {
+		text_copy(s->dnsbl_zone, zone, sizeof(s->dnsbl_zone));
+		log_info("%s dnsbl ip=%s listed by %s", s->sid, s->peer_ip,
+		    zone);
+	}
+	if (s->dnsbl_wait) {
+		s->dnsbl_wait = false;
+		smtp_process(s);
+	}
+}
+
+/* A banned client: 554 instead of the greeting, one record, QUIT only. */
+static bool
+smtp_refuse_banned(struct smtp_session *s)
+{
+	const struct ban_entry	*b;
+	char			 net[BAN_NET_TEXT_MAX], text[ATTACK_REPLY_MAX];
+
+	if (s->eng->defense == NULL || (b = defense_banned(s->eng->defense,
+	    (struct sockaddr *)&s->peer, s->trusted)) == NULL)
+		return false;
+	ban_net_format(&b->net, net, sizeof(net));
+	text_printf(text, sizeof(text), "554 5.7.1 Service unavailable; "
+	    "client [%s] is banned", s->peer_ip);
+	s->banned = true;
+	smtp_enter_state(s, SMTP_STATE_BANNED);
+	reply(s, "554 5.7.1 %s Service unavailable; client [%s] is banned "
+	    "for repeated attacks", cfg_of(s)->hostname, s->peer_ip);
+	log_info("%s banned ip=%s port=%d network=%s", s->sid, s->peer_ip,
+	    s->listener->port, net);
+	record_attack(s, ATTACK_BANNED, NULL, text);
+	return true;
+}
+
 /* The client's address is known (socket or PROXY): limits, name, greet. */
 static void
 smtp_client_known(struct smtp_session *s)
@@ -1554,11 +1651,18 @@ smtp_client_known(struct smtp_session *s)
 	s->ip_counted = true;
 	s->trusted = config_cidrs_contain(&cfg->trusted_networks,
 	    (struct sockaddr *)&s->peer);
+	/* A banned client gets one log line, not three: a botnet's
+	 * reconnects should not cost more than their refusal. */
+	if (smtp_refuse_banned(s))
+		return;
 	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
 	    s->peer_ip, s->listener->port,
 	    listener_role_name(s->listener->role),
 	    s->listener->proxy ? " proxy=yes" : "",
 	    s->trusted ? " trusted=yes" : "");
+	if (!s->trusted && s->eng->defense != NULL)
+		s->dnsbl_req = defense_dnsbl(s->eng->defense,
+		    (struct sockaddr *)&s->peer, dnsbl_done, s);
 	/* The name arrives while the greeting goes out; until then (and on
 	 * any failure) the client is "unknown". */
 	s->hold = attacklog_hold_new(s->eng->alog, s->eng->dns,

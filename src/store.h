@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "attacklog.h"
+#include "ban.h"
 
 /* A YYYY-MM-DD day and its NUL. */
 #define STORE_DAY_MAX		11
@@ -112,6 +113,8 @@ struct store_incident {
 typedef int (*store_grant_cb)(const char *network, const char *user,
     int64_t expires_us, void *arg);
 typedef int (*store_record_cb)(const struct attack_record *rec, void *arg);
+/* Called once per ban row; e is valid only during the call. */
+typedef int (*store_ban_cb)(const struct ban_entry *e, void *arg);
 
 /*
  * The backend table. Every operation returns 0 on success and -1 on error,
@@ -185,6 +188,19 @@ struct store_ops {
 	int		 (*login)(struct store *st, const char *key,
 			    int64_t time_us, int64_t window_us,
 			    uint64_t *withdrawn_out);
+	 * Bans (README "Defense: bans and blocklists"), one row per network.
+	 * Rows stay after they expire, so that the next ban of the network
+	 * knows its level; ban_put() sweeps rows that expired more than
+	 * keep_us ago. The n entries are written in one transaction.
+	 */
+	int		 (*ban_put)(struct store *st, const struct ban_entry *e,
+			    size_t n, int64_t keep_us);
+	/* *deleted_out: 1 when the row existed, else 0. */
+	int		 (*ban_delete)(struct store *st,
+			    const struct ban_net *net, uint64_t *deleted_out);
+	/* Rows with expires_us > since_us (0: all rows), by network. */
+	int		 (*ban_list)(struct store *st, int64_t since_us,
+			    store_ban_cb cb, void *arg);
 };
 
 /* Every handle starts with this; backends embed it first. */
@@ -315,6 +331,26 @@ store_incidents(struct store *st, struct store_incident *out, size_t max,
     size_t *n_out)
 {
 	return (st->ops->incidents(st, out, max, n_out));
+}
+
+static inline int
+store_ban_put(struct store *st, const struct ban_entry *e, size_t n,
+    int64_t keep_us)
+{
+	return (st->ops->ban_put(st, e, n, keep_us));
+}
+
+static inline int
+store_ban_delete(struct store *st, const struct ban_net *net,
+    uint64_t *deleted_out)
+{
+	return (st->ops->ban_delete(st, net, deleted_out));
+}
+
+static inline int
+store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb, void *arg)
+{
+	return (st->ops->ban_list(st, since_us, cb, arg));
 }
 
 static inline int

@@ -27,6 +27,9 @@
  *   version 3: attacks.withdrawn (0/1); daily_withdrawn(day, kind, count),
  *       the withdrawn part of daily_counts, never purged either;
  *       logins(network: attacklog_login_key(), last_us)
+ *   version 4: bans(network "a.b.c.d/32" or "v6/64", start_us,
+ *       expires_us, level, manual): kept a while after expiry so repeat
+ *       bans double
  */
 #include <sys/stat.h>
 
@@ -107,6 +110,15 @@ static const char *const store_sqlite_migrations[] = {
 	"  network TEXT PRIMARY KEY,"
 	"  last_us INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 3;",
+	/* 4: bans of client networks (README "Defense"). */
+	"CREATE TABLE bans ("
+	"  network TEXT PRIMARY KEY,"
+	"  start_us INTEGER NOT NULL,"
+	"  expires_us INTEGER NOT NULL,"
+	"  level INTEGER NOT NULL,"
+	"  manual INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX bans_expires ON bans (expires_us);"
+	"PRAGMA user_version = 4;",
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -1490,6 +1502,119 @@ store_sqlite_grant_list(struct store *st, int64_t now_us,
 	return (0);
 }
 
+static int
+store_sqlite_ban_put(struct store *st, const struct ban_entry *e, size_t n,
+    int64_t keep_us)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	char			 net[BAN_NET_TEXT_MAX];
+	size_t			 i;
+	int			 rc = SQLITE_DONE;
+
+	if (n == 0)
+		return (0);
+	if (store_sqlite_script(ss->db, "BEGIN IMMEDIATE") != 0)
+		return (store_sqlite_fail(ss, "ban put: begin"));
+	if (store_sqlite_prepare(ss, "INSERT INTO bans (network, start_us, "
+	    "expires_us, level, manual) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (network) DO UPDATE SET start_us = "
+	    "excluded.start_us, expires_us = excluded.expires_us, level = "
+	    "excluded.level, manual = excluded.manual", &stmt) != 0)
+		goto fail;
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		if (!ban_net_format(&e[i].net, net, sizeof(net)))
+			continue;
+		sqlite3_bind_text(stmt, 1, net, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(stmt, 2, e[i].start_us);
+		sqlite3_bind_int64(stmt, 3, e[i].expires_us);
+		sqlite3_bind_int64(stmt, 4, e[i].level);
+		sqlite3_bind_int(stmt, 5, e[i].manual);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc != SQLITE_DONE) {
+		store_sqlite_fail(ss, "ban put");
+		goto fail;
+	}
+	if (store_sqlite_prepare(ss, "DELETE FROM bans WHERE expires_us < ?1",
+	    &stmt) == 0) {
+		sqlite3_bind_int64(stmt, 1, e[0].start_us - keep_us);
+		sqlite3_step(stmt);
+		sqlite3_finalize(stmt);
+	}
+	if (store_sqlite_script(ss->db, "COMMIT") != 0) {
+		store_sqlite_fail(ss, "ban put: commit");
+		goto fail;
+	}
+	return (0);
+fail:
+	(void)store_sqlite_script(ss->db, "ROLLBACK");
+	return (-1);
+}
+
+static int
+store_sqlite_ban_delete(struct store *st, const struct ban_net *net,
+    uint64_t *deleted_out)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	char			 text[BAN_NET_TEXT_MAX];
+	int			 rc;
+
+	if (!ban_net_format(net, text, sizeof(text)))
+		return (store_sqlite_fail_msg(ss, "ban delete: bad network"));
+	if (store_sqlite_prepare(ss, "DELETE FROM bans WHERE network = ?1",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "ban delete"));
+	*deleted_out = (uint64_t)sqlite3_changes(ss->db);
+	return (0);
+}
+
+static int
+store_sqlite_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
+    void *arg)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	struct ban_entry	 e;
+	const char		*why;
+	int			 rc;
+
+	if (store_sqlite_prepare(ss, "SELECT network, start_us, expires_us, "
+	    "level, manual FROM bans WHERE expires_us > ?1 ORDER BY network",
+	    &stmt) != 0)
+		return (-1);
+	sqlite3_bind_int64(stmt, 1, since_us);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(stmt, 0);
+
+		memset(&e, 0, sizeof(e));
+		/* A row another writer botched is skipped, not trusted. */
+		if (n == NULL || !ban_net_parse((const char *)n, &e.net, &why))
+			continue;
+		e.start_us = sqlite3_column_int64(stmt, 1);
+		e.expires_us = sqlite3_column_int64(stmt, 2);
+		e.level = (uint32_t)sqlite3_column_int64(stmt, 3);
+		e.manual = sqlite3_column_int(stmt, 4) != 0;
+		if (cb(&e, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "ban list"));
+	return (0);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
@@ -1508,4 +1633,7 @@ const struct store_ops store_sqlite_ops = {
 	.grant_revoke = store_sqlite_grant_revoke,
 	.grant_list = store_sqlite_grant_list,
 	.login = store_sqlite_login,
+	.ban_put = store_sqlite_ban_put,
+	.ban_delete = store_sqlite_ban_delete,
+	.ban_list = store_sqlite_ban_list,
 };

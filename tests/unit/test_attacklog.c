@@ -100,7 +100,7 @@ static void
 test_kind_names(void **state)
 {
 	static const char *const names[] = { "relay", "spoofed-relay",
-	    "forged-local", "auth-fail", "protocol", "banned" };
+	    "forged-local", "auth-fail", "protocol", "banned", "blocklisted" };
 	int	i;
 
 	(void)state;
@@ -708,7 +708,7 @@ test_cmd_log_bad_args(void **state)
 	assert_true(starts_with(f->err, "pillory log: --kind: unknown kind "
 	    "\"nosuch\"\nusage: pillory log "));
 	assert_non_null(strstr(f->err, "kinds: relay spoofed-relay "
-	    "forged-local auth-fail protocol banned\n"));
+	    "forged-local auth-fail protocol banned blocklisted\n"));
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--limit", "x"),
 	    out, sizeof(out)), 2);
 	assert_int_equal(run_cmd(f, cmd_log, ARGV("log", "--limit", "0"),

@@ -195,7 +195,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 3);
+	assert_int_equal(user_version(f->path), 4);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
@@ -878,7 +878,7 @@ test_migrate_v2(void **state)
 	    "'a@empal.com', '', 's', 'r', 25);"
 	    "PRAGMA user_version = 2;");
 	open_rw(f);
-	assert_int_equal(user_version(f->path), 3);
+	assert_int_equal(user_version(f->path), 4);
 	query(f->st, -1, 0, 0, NULL, &c);
 	assert_int_equal(c.n, 1);
 	assert_false(c.recs[0].withdrawn);
@@ -925,6 +925,71 @@ test_kinds_mask(void **state)
 	assert_string_equal(which, "spam");
 	assert_true(attack_kinds_mask(NULL, 0, &m, &which));
 	assert_int_equal(m, 0);
+static int
+collect_ban(const struct ban_entry *e, void *arg)
+{
+	struct ban_entry	*out = arg;
+	size_t			 i;
+
+	for (i = 0; out[i].level != 0; i++)
+		;
+	out[i] = *e;
+	return (0);
+}
+
+/* Bans: a batch in one transaction, listing by end time, upsert, delete,
+ * and the sweep of rows long expired. */
+static void
+test_bans(void **state)
+{
+	struct fixture		*f = *state;
+	struct ban_entry	 e[3], got[8];
+	const char		*why;
+	uint64_t		 n = 0;
+
+	open_rw(f);
+	memset(e, 0, sizeof(e));
+	assert_true(ban_net_parse("192.0.2.0/24", &e[0].net, &why));
+	assert_true(ban_net_parse("2001:db8::/64", &e[1].net, &why));
+	assert_true(ban_net_parse("198.51.100.1", &e[2].net, &why));
+	e[0].start_us = e[1].start_us = e[2].start_us = SEED_US;
+	e[0].expires_us = SEED_US + 100;
+	e[1].expires_us = SEED_US + 200;
+	e[2].expires_us = SEED_US + 300;
+	e[0].level = 1;
+	e[1].level = 2;
+	e[2].level = 3;
+	e[2].manual = true;
+	assert_int_equal(store_ban_put(f->st, e, 3, 1000), 0);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(store_ban_list(f->st, SEED_US + 150, collect_ban,
+	    got), 0);
+	assert_int_equal(got[2].level, 0);
+	assert_true(ban_net_equal(&got[0].net, &e[2].net) ||
+	    ban_net_equal(&got[1].net, &e[2].net));
+	assert_true(got[0].manual != got[1].manual);
+	/* Upsert: the same network gets the new end and level. */
+	e[0].expires_us = SEED_US + 500;
+	e[0].level = 2;
+	assert_int_equal(store_ban_put(f->st, e, 1, 1000), 0);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(store_ban_list(f->st, SEED_US + 400, collect_ban,
+	    got), 0);
+	assert_int_equal(got[0].level, 2);
+	assert_int_equal(got[1].level, 0);
+	assert_int_equal(store_ban_delete(f->st, &e[0].net, &n), 0);
+	assert_true(n == 1);
+	assert_int_equal(store_ban_delete(f->st, &e[0].net, &n), 0);
+	assert_true(n == 0);
+	/* A later put sweeps rows that ended more than keep_us before. */
+	e[0].start_us = SEED_US + 10000;
+	e[0].expires_us = SEED_US + 20000;
+	assert_int_equal(store_ban_put(f->st, e, 1, 1000), 0);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(store_ban_list(f->st, 0, collect_ban, got), 0);
+	assert_int_equal(got[0].level, 2);
+	assert_true(ban_net_equal(&got[0].net, &e[0].net));
+	assert_int_equal(got[1].level, 0);
 }
 
 int
@@ -963,6 +1028,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_login_key),
 		cmocka_unit_test(test_kinds_mask),
+		cmocka_unit_test_setup_teardown(test_bans, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
