@@ -188,6 +188,7 @@ struct store_ops {
 	int		 (*login)(struct store *st, const char *key,
 			    int64_t time_us, int64_t window_us,
 			    uint64_t *withdrawn_out);
+	/*
 	 * Bans (README "Defense: bans and blocklists"), one row per network.
 	 * Rows stay after they expire, so that the next ban of the network
 	 * knows its level; ban_put() sweeps rows that expired more than
