@@ -67,34 +67,20 @@ attack_kind_from_name(const char *name)
 	return (-1);
 }
 
-/* Kinds named by the contract that this build does not record (yet). */
-static const char *const attack_kind_reserved[] = {
-	"blocklisted",
-};
-
 bool
 attack_kinds_mask(char *const *names, size_t n, uint32_t *mask_out,
     const char **bad_out)
 {
-	size_t	i, j;
+	size_t	i;
 	int	k;
 
 	*mask_out = 0;
 	for (i = 0; i < n; i++) {
-		if ((k = attack_kind_from_name(names[i])) >= 0) {
-			*mask_out |= ATTACK_KIND_BIT(k);
-			continue;
-		}
-		for (j = 0; j < sizeof(attack_kind_reserved) /
-		    sizeof(attack_kind_reserved[0]); j++) {
-			if (strcmp(names[i], attack_kind_reserved[j]) == 0)
-				break;
-		}
-		if (j == sizeof(attack_kind_reserved) /
-		    sizeof(attack_kind_reserved[0])) {
+		if ((k = attack_kind_from_name(names[i])) < 0) {
 			*bad_out = names[i];
 			return (false);
 		}
+		*mask_out |= ATTACK_KIND_BIT(k);
 	}
 	return (true);
 }

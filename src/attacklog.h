@@ -48,9 +48,7 @@ int attack_kind_from_name(const char *name);
 
 /*
  * The mask of a kinds list ([publish] kinds: "relay", "auth-fail", ...).
- * Names of kinds this build does not record yet ("blocklisted") are
- * accepted and add nothing. False with the offending name in *bad_out
- * when a name is no kind at all.
+ * False with the offending name in *bad_out when a name is no kind.
  */
 bool attack_kinds_mask(char *const *names, size_t n, uint32_t *mask_out,
     const char **bad_out);

@@ -906,7 +906,7 @@ test_login_key(void **state)
 	assert_false(attacklog_login_key("2001:db8::1", k, 8));
 }
 
-/* [publish] kinds: names to a mask; "blocklisted" is known, not built. */
+/* [publish] kinds: names to a mask; an unknown name is refused. */
 static void
 test_kinds_mask(void **state)
 {
@@ -920,11 +920,14 @@ test_kinds_mask(void **state)
 	(void)state;
 	assert_true(attack_kinds_mask(ok, 3, &m, &which));
 	assert_int_equal(m, ATTACK_KIND_BIT(ATTACK_RELAY) |
-	    ATTACK_KIND_BIT(ATTACK_AUTH_FAIL));
+	    ATTACK_KIND_BIT(ATTACK_AUTH_FAIL) |
+	    ATTACK_KIND_BIT(ATTACK_BLOCKLISTED));
 	assert_false(attack_kinds_mask(bad, 2, &m, &which));
 	assert_string_equal(which, "spam");
 	assert_true(attack_kinds_mask(NULL, 0, &m, &which));
 	assert_int_equal(m, 0);
+}
+
 static int
 collect_ban(const struct ban_entry *e, void *arg)
 {
