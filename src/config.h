@@ -74,6 +74,7 @@ struct config {
 	uint64_t		 greet_pause;
 	uint64_t		 max_errors;
 	uint64_t		 proxy_timeout;
+	uint64_t		 junk_command_limit;
 	bool			 trusted_plaintext_auth;
 	bool			 received_auth_user;
 	/* [tls] */

@@ -56,6 +56,9 @@ const struct config_key config_keys[] = {
 	    "is dropped"),
 	K("smtp", "max_errors", CONFIG_UINT, "20", 1, 100000, max_errors,
 	    "syntax or protocol errors before the session is closed (421)"),
+	K("smtp", "junk_command_limit", CONFIG_UINT, "100", 1, 10000000,
+	    junk_command_limit, "HELO/EHLO/NOOP/RSET/VRFY/EXPN/HELP between "
+	    "messages before the session is closed (421)"),
 	K("smtp", "proxy_timeout", CONFIG_DURATION, "10s", 1, 300,
 	    proxy_timeout, "time allowed for the PROXY header"),
 	K("smtp", "trusted_plaintext_auth", CONFIG_BOOL, "no", 0, 0,

@@ -1,0 +1,149 @@
+"""Network-facing resource guarantees through the real daemon: memory per
+SMTP session stays bounded against a client that never reads, floods of
+non-mail commands end with 421, the HTTP listener has its own connection
+limits and never starves SMTP of descriptors, accept errors never spin,
+an MX that points back at us fails at once, IPv6 clients are counted by
+/64, and PROXY UNKNOWN / LOCAL never inherit a trusted address."""
+import json
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Client, free_port
+
+
+def rss_kb(pid):
+    for ln in open(f"/proc/{pid}/status"):
+        if ln.startswith("VmRSS:"):
+            return int(ln.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])    # utime + stime
+
+
+def greeted(p, source="127.0.0.1", port=None):
+    c = Client(p.connect(port=port, source=source))
+    code, lines = c.reply()
+    assert code == 220, (code, lines)
+    return c
+
+
+def log_json(p, *args):
+    r = p.cli("log", "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(ln) for ln in r.stdout.splitlines()]
+
+
+def wait_records(p, pred, timeout=10):
+    deadline = time.time() + timeout
+    recs = []
+    while time.time() < deadline:
+        recs = log_json(p)
+        if pred(recs):
+            return recs
+        time.sleep(0.05)
+    raise AssertionError(f"records never matched: {recs!r}")
+
+
+# ---- 1. memory per SMTP session ---------------------------------------------
+
+
+def test_ehlo_flood_without_reading_keeps_memory_bounded(make_pillory):
+    # A limit high enough that only flow control can stop the growth.
+    p = make_pillory(**{"smtp__junk_command_limit": "10000000"})
+    pid = p.proc.pid
+    c = greeted(p)
+    before = rss_kb(pid)
+    chunk = b"EHLO a\r\n" * 8192                  # 64 KiB
+    total, goal = 0, 16 * 1024 * 1024
+    c.sock.setblocking(False)
+    deadline = time.time() + 8
+    stalled_since = None
+    while total < goal and time.time() < deadline:
+        try:
+            total += c.sock.send(chunk)
+            stalled_since = None
+        except BlockingIOError:
+            # The daemon stopped reading: that is the point.
+            if stalled_since is None:
+                stalled_since = time.time()
+            elif time.time() - stalled_since > 1.5:
+                break
+            time.sleep(0.01)
+    time.sleep(0.5)
+    grown = rss_kb(pid) - before
+    assert grown < 40 * 1024, f"RSS grew by {grown} KiB after {total} bytes"
+    # Reading stopped well before the 16 MiB (kernel buffers hold a few).
+    assert total < goal, "the daemon read all 16 MiB without replies read"
+    # Others are still served meanwhile.
+    d = greeted(p)
+    assert d.cmd("EHLO ok.example")[0] == 250
+    assert d.cmd("QUIT")[0] == 221
+    d.close()
+    # Once the client reads, the held commands are answered in order.
+    c.sock.setblocking(True)
+    c.sock.settimeout(10)
+    got = 0
+    while got < 200:
+        code, _ = c.reply()
+        assert code == 250
+        got += 1
+    c.close()
+    assert "AddressSanitizer" not in p.log()
+
+
+def test_noop_flood_gets_421_and_a_record(make_pillory):
+    # Not a trusted network: the flood is an attack.
+    p = make_pillory(**{"relay__trusted_networks": "10.99.0.0/16",
+                        "smtp__junk_command_limit": "30"})
+    c = greeted(p)
+    assert c.cmd("EHLO flood.example")[0] == 250
+    for _ in range(29):
+        assert c.cmd("NOOP")[0] == 250
+    code, lines = c.cmd("NOOP")
+    assert code == 421, (code, lines)
+    assert "too many commands" in lines[0]
+    assert c.closed()
+    c.close()
+    assert "command flood" in p.log()
+    recs = wait_records(p, lambda r: any(
+        x.get("kind") == "protocol" and "flood" in json.dumps(x) for x in r))
+    assert recs
+
+
+def test_pipelined_junk_flood_ends(make_pillory):
+    p = make_pillory()      # the default limit (100)
+    c = greeted(p)
+    c.send(b"RSET\r\nNOOP\r\nHELP\r\nVRFY x\r\n" * 60)
+    codes = []
+    while True:
+        try:
+            codes.append(c.reply()[0])
+        except EOFError:
+            break
+    assert codes[-1] == 421, codes[-5:]
+    assert codes.count(421) == 1
+    assert len(codes) == 101, len(codes)
+    c.close()
+
+
+def test_junk_count_starts_again_after_a_message(make_pillory):
+    p = make_pillory(**{"smtp__junk_command_limit": "5"})
+    c = greeted(p)
+    for i in range(3):
+        assert c.cmd("EHLO client.example")[0] == 250
+        assert c.cmd("NOOP")[0] == 250
+        assert c.cmd("RSET")[0] == 250
+        assert c.cmd("MAIL FROM:<x@remote.test>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        code, lines = c.cmd(f"Subject: {i}\r\n\r\nhello\r\n.")
+        assert code == 250, lines
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
