@@ -27,7 +27,9 @@
 
 #define IP_BUCKETS	65536
 
-/* Sessions per client address. IPv4-mapped IPv6 counts as IPv4. */
+/* Sessions per client address. IPv4-mapped IPv6 counts as IPv4; other
+ * IPv6 addresses count by /64, the smallest network a site is given
+ * (RFC 6177), so one /64 cannot fill max_connections by itself. */
 struct ip_count {
 	uint8_t		 addr[16];
 	uint8_t		 family;
@@ -50,7 +52,7 @@ ip_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *family)
 			*family = AF_INET;
 			return;
 		}
-		memcpy(addr, sin6->sin6_addr.s6_addr, 16);
+		memcpy(addr, sin6->sin6_addr.s6_addr, 8);
 		*family = AF_INET6;
 		return;
 	}

@@ -138,6 +138,7 @@ struct smtp_session {
 	struct dns_req		*dns_req;
 	bool			 ip_counted;
 	bool			 trusted;
+	bool			 proxy_unknown;	/* PROXY UNKNOWN or v2 LOCAL */
 	bool			 esmtp;
 	bool			 skip_line;	/* discarding an over-long line */
 	bool			 commit_pending;
@@ -731,6 +732,7 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
 	/* The grant lookup reads the store: only when it can matter. */
 	if (!in.client_trusted && !in.client_authenticated &&
+	    !s->proxy_unknown &&
 	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
 		in.client_pop_grant = grants_check(s->eng,
 		    (struct sockaddr *)&s->peer, grant_user);
@@ -1544,11 +1546,16 @@ smtp_client_known(struct smtp_session *s)
 		return;
 	}
 	s->ip_counted = true;
-	s->trusted = config_cidrs_contain(&cfg->trusted_networks,
+	/* After PROXY UNKNOWN (or v2 LOCAL) the address is the proxy's own:
+	 * it counts toward the limits, but the client behind it is nobody
+	 * we know, so never a trusted network and never a POP grant. */
+	s->trusted = !s->proxy_unknown &&
+	    config_cidrs_contain(&cfg->trusted_networks,
 	    (struct sockaddr *)&s->peer);
 	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
 	    s->peer_ip, s->listener->port,
 	    listener_role_name(s->listener->role),
+	    s->proxy_unknown ? " proxy=unknown" :
 	    s->listener->proxy ? " proxy=yes" : "",
 	    s->trusted ? " trusted=yes" : "");
 	/* The name arrives while the greeting goes out; until then (and on
@@ -1612,7 +1619,8 @@ smtp_proxy_step(struct smtp_session *s)
 	if (!info.use_real) {
 		memcpy(&s->peer, &info.src, info.src_len);
 		s->peer_len = info.src_len;
-	}
+	} else
+		s->proxy_unknown = true;
 	evtimer_del(s->timer);
 	smtp_client_known(s);
 	return s->state != SMTP_STATE_CLOSING;

@@ -147,3 +147,71 @@ def test_junk_count_starts_again_after_a_message(make_pillory):
         assert code == 250, lines
     assert c.cmd("QUIT")[0] == 221
     c.close()
+
+
+# ---- PROXY UNKNOWN / LOCAL -------------------------------------------------
+
+
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+@pytest.mark.parametrize("header", [
+    b"PROXY UNKNOWN\r\n",
+    b"PROXY UNKNOWN 1.2.3.4 5.6.7.8 1 2\r\n",
+    V2_SIG + b"\x20\x00\x00\x00",               # v2 LOCAL
+    V2_SIG + b"\x21\x00\x00\x00",               # v2 PROXY, AF_UNSPEC
+])
+def test_proxy_unknown_is_never_trusted(pillory, header):
+    # The proxy itself runs on 127.0.0.1, a trusted network.
+    c = Client(pillory.connect(port=pillory.proxy_port, source="127.0.0.1"))
+    c.send(header)
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO c.example")[0] == 250
+    assert c.cmd("MAIL FROM:<x@remote.test>")[0] == 250
+    code, lines = c.cmd("RCPT TO:<victim@elsewhere.test>")
+    assert code == 554, (code, lines)
+    # Mail for local users is still taken.
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert c.cmd("QUIT")[0] == 221
+    c.close()
+    assert "proxy=unknown" in pillory.log()
+    assert "proxy=unknown trusted=yes" not in pillory.log()
+
+
+def test_proxy_known_trusted_source_still_trusted(pillory):
+    c = Client(pillory.connect(port=pillory.proxy_port, source="127.0.0.2"))
+    c.send(b"PROXY TCP4 127.0.0.1 127.0.0.1 40000 25\r\n")
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO c.example")[0] == 250
+    assert c.cmd("MAIL FROM:<x@remote.test>")[0] == 250
+    assert c.cmd("RCPT TO:<victim@elsewhere.test>")[0] == 250
+    c.close()
+
+
+# ---- IPv6 clients are counted by /64 ---------------------------------------
+
+
+def test_ipv6_clients_counted_by_64(make_pillory):
+    p = make_pillory(**{"smtp__max_connections_per_ip": "3"})
+    held = []
+
+    def proxied(src):
+        c = Client(p.connect(port=p.proxy_port))
+        c.send(f"PROXY TCP6 {src} 2001:db8::25 40000 25\r\n".encode())
+        return c, c.reply()
+
+    for i in range(3):
+        c, (code, _) = proxied(f"2001:db8:1:2::{i + 1:x}")
+        assert code == 220
+        held.append(c)
+    # Another address in the same /64: over the limit.
+    c, (code, lines) = proxied("2001:db8:1:2:ffff:1:2:3")
+    assert code == 421, (code, lines)
+    assert "too many connections from your address" in lines[0]
+    c.close()
+    # Another /64 is not affected.
+    c, (code, _) = proxied("2001:db8:1:3::1")
+    assert code == 220
+    held.append(c)
+    for c in held:
+        c.close()
