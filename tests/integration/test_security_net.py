@@ -215,3 +215,78 @@ def test_ipv6_clients_counted_by_64(make_pillory):
     held.append(c)
     for c in held:
         c.close()
+
+
+# ---- an MX that points back at us ------------------------------------------
+
+
+def _queue_helpers():
+    import email
+    import email.policy
+    return email, email.policy
+
+
+@pytest.fixture(scope="module")
+def loopdns(tmp_path_factory):
+    from mtasim import DNSMASQ, Dnsmasq
+    import os
+    if not os.access(DNSMASQ, os.X_OK):
+        pytest.skip("dnsmasq (package dnsmasq-base) is needed")
+    d = Dnsmasq(
+        tmp_path_factory.mktemp("loopdns"),
+        mx=[("mapped.test", "mx.mapped.test", 10),
+            ("zero.test", "mx.zero.test", 10),
+            ("zero6.test", "mx.zero6.test", 10)],
+        hosts=[("mx.mapped.test", "::ffff:127.0.0.1"),
+               ("mx.zero.test", "0.0.0.0"),
+               ("mx.zero6.test", "::")])
+    yield d
+    d.stop()
+
+
+def _reports(p, user="alice"):
+    email, policy = _queue_helpers()
+    return [email.message_from_bytes(raw, policy=policy.default)
+            for raw in p.messages(user)]
+
+
+def _wait(cond, timeout=20, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("domain,port_is_ours", [
+    ("mapped.test", True),      # ::ffff:127.0.0.1 on our listener's port
+    ("zero.test", False),       # 0.0.0.0: this host, whatever the port
+    ("zero6.test", False),      # ::
+])
+def test_mx_pointing_back_at_us_bounces_at_once(make_pillory, loopdns,
+                                                domain, port_is_ours):
+    import smtplib
+    p = make_pillory(start=False, **{
+        "delivery__dns_servers": f"127.0.0.1:{loopdns.port}",
+        "delivery__retry": "1s"})
+    p.sections["delivery"]["port"] = str(p.port if port_is_ours
+                                         else free_port())
+    p.start()
+    msg = (f"From: <alice@example.test>\r\nTo: <bob@{domain}>\r\n"
+           f"Subject: loop\r\n\r\nHello.\r\n")
+    with smtplib.SMTP("127.0.0.1", p.port, timeout=20) as s:
+        s.ehlo("client.example.test")
+        assert s.sendmail("alice@example.test", [f"bob@{domain}"],
+                          msg.encode()) == {}
+    rep = _wait(lambda: _reports(p), what=f"the report; {p.log()[-2000:]}")
+    raw = rep[0].as_string()
+    assert "loops back to myself" in raw, raw
+    assert "5.4.6" in raw
+    time.sleep(1.5)     # a retry (1s) would show up now
+    log = p.log()
+    # One message in, one report: it never went around.
+    assert log.count(" queued id=") <= 2, log[-3000:]
+    assert "too many hops" not in log
+    assert log.count("one of our listeners or this host") == 1, log[-3000:]
