@@ -115,6 +115,9 @@ struct config {
 	uint64_t		 publish_recent;
 	bool			 publish_mask_recipients;
 	struct config_endpoints	 publish_http_listen;
+	uint64_t		 publish_http_max_connections;
+	uint64_t		 publish_http_max_connections_per_ip;
+	uint64_t		 publish_http_header_timeout;
 	uint64_t		 publish_delay;
 };
 

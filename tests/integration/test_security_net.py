@@ -290,3 +290,172 @@ def test_mx_pointing_back_at_us_bounces_at_once(make_pillory, loopdns,
     assert log.count(" queued id=") <= 2, log[-3000:]
     assert "too many hops" not in log
     assert log.count("one of our listeners or this host") == 1, log[-3000:]
+
+
+# ---- HTTP connection limits --------------------------------------------------
+
+
+def http_pillory(make_pillory, **kw):
+    port = free_port()
+    conf = {"publish__http_listen": f"127.0.0.1:{port}"}
+    conf.update(kw)
+    p = make_pillory(**conf)
+    p.http_port = port
+    return p
+
+
+def http_open(p, source="127.0.0.1"):
+    return socket.create_connection(("127.0.0.1", p.http_port), timeout=5,
+                                    source_address=(source, 0))
+
+
+def http_get(p, source="127.0.0.1"):
+    with http_open(p, source) as s:
+        s.sendall(b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def is_dropped(s, timeout=3):
+    """True when the server closed s without a word."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_http_per_address_limit(make_pillory):
+    p = http_pillory(make_pillory,
+                     publish__http_max_connections_per_ip="3")
+    held = [http_open(p) for _ in range(3)]
+    assert http_get(p, "127.0.0.2").startswith(b"HTTP/1.1 404")
+    extra = http_open(p)
+    assert is_dropped(extra), "a 4th connection from one address was kept"
+    extra.close()
+    # The three are still served.
+    held[0].sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    held[0].settimeout(5)
+    assert held[0].recv(100).startswith(b"HTTP/1.1 404")
+    for s in held:
+        s.close()
+    # Their slots come back (counts do not leak), also after requests.
+    for _ in range(3):
+        ok = False
+        for _ in range(100):
+            data = http_get(p)
+            if data.startswith(b"HTTP/1.1 404"):
+                ok = True
+                break
+            time.sleep(0.02)
+        assert ok, "slots not released"
+    held = [http_open(p) for _ in range(3)]
+    time.sleep(0.3)
+    assert not any(is_dropped(s, 0.2) for s in held)
+    for s in held:
+        s.close()
+
+
+def test_http_total_limit(make_pillory):
+    p = http_pillory(make_pillory, publish__http_max_connections="4")
+    held = [http_open(p, f"127.0.0.{i + 2}") for i in range(4)]
+    time.sleep(0.2)
+    extra = http_open(p, "127.0.0.9")
+    assert is_dropped(extra)
+    extra.close()
+    # SMTP is not affected.
+    c = greeted(p)
+    c.close()
+    for s in held:
+        s.close()
+
+
+def test_http_header_deadline_beats_trickling(make_pillory):
+    p = http_pillory(make_pillory, publish__http_header_timeout="1s")
+    s = http_open(p)
+    s.sendall(b"GET / HTTP/1.1\r\n")
+    start = time.time()
+    closed = False
+    s.settimeout(0.25)
+    while time.time() - start < 6:
+        try:
+            s.sendall(b"X")     # one byte of a header, now and then
+            if s.recv(1) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+            break
+    took = time.time() - start
+    s.close()
+    assert closed, "a trickling client held the connection"
+    assert took < 4, took
+    # An idle connection that never sends anything goes too.
+    s = http_open(p)
+    assert is_dropped(s, 4)
+    s.close()
+
+
+def _fds(pid):
+    import os
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_http_cannot_starve_smtp_and_accept_never_spins(make_pillory):
+    import resource
+    p = http_pillory(make_pillory,
+                     publish__http_max_connections_per_ip="1000",
+                     publish__http_header_timeout="5m",
+                     smtp__max_connections_per_ip="1000")
+    pid = p.proc.pid
+    limit = _fds(pid) + 48
+    # (Lowering the hard limit cannot be undone without privilege; the
+    # daemon is stopped at the end of the test anyway.)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+    # HTTP takes what it may; the rest are closed at once.
+    https = [http_open(p) for _ in range(60)]
+    time.sleep(0.5)
+    c = Client(p.connect(timeout=2))    # SMTP still gets its greeting
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO a.example")[0] == 250
+    # Now use up the descriptors with SMTP itself.
+    smtps = [c]
+    waiting = None
+    for _ in range(60):
+        s = p.connect(timeout=2)
+        x = Client(s)
+        try:
+            code, _ = x.reply()
+        except socket.timeout:
+            waiting = x         # in the backlog: accept is paused
+            break
+        assert code == 220
+        smtps.append(x)
+    assert waiting is not None, "never ran out of descriptors"
+    log_before = p.log().count("accept on")
+    t0 = cpu_ticks(pid)
+    time.sleep(2)
+    used = cpu_ticks(pid) - t0
+    assert used < 60, f"{used} ticks of CPU in 2 s while out of fds"
+    lines = p.log().count("accept on") - log_before
+    assert lines <= 2, f"{lines} accept warnings in 2 s"
+    # Descriptors come free: the waiting client is served.
+    for x in smtps[:5]:
+        x.close()
+    waiting.sock.settimeout(10)
+    assert waiting.reply()[0] == 220
+    assert "pausing 100 ms" in p.log()
+    for x in smtps[5:] + [waiting]:
+        x.close()
+    for s in https:
+        s.close()
