@@ -153,6 +153,7 @@ struct smtp_session {
 	unsigned		 errors;
 	unsigned		 junk;		/* non-mail commands (see junk) */
 	bool			 out_held;	/* waiting for output to drain */
+	bool			 read_paused;	/* EV_READ off while stuck */
 	bool			 in_process;
 	unsigned		 messages;
 	struct event		*timer;		/* greet pause, PROXY timeout */
@@ -1657,6 +1658,10 @@ smtp_process(struct smtp_session *s)
 	if (s->in_process)
 		return;
 	s->in_process = true;
+	if (s->read_paused && !s->dead && s->state != SMTP_STATE_CLOSING) {
+		s->read_paused = false;
+		bufferevent_enable(s->bev, EV_READ);
+	}
 	while (more && !s->dead && !s->tarpit) {
 		if (s->state != SMTP_STATE_CLOSING && evbuffer_get_length(
 		    bufferevent_get_output(s->bev)) >= SMTP_OUTPUT_HIGH) {
@@ -1682,6 +1687,17 @@ smtp_process(struct smtp_session *s)
 			more = smtp_command_step(s);
 			break;
 		}
+	}
+	/* Replies backed up, or a full input buffer while we wait (commit,
+	 * auth): stop reading until smtp_process() runs again. The input
+	 * watermark alone would do for a plain socket, but a TLS
+	 * bufferevent keeps calling back with the input it cannot pass on,
+	 * and spins. */
+	if (!s->dead && s->state != SMTP_STATE_CLOSING && (s->out_held ||
+	    evbuffer_get_length(bufferevent_get_input(s->bev)) >=
+	    SMTP_INPUT_HIGH_WATER)) {
+		s->read_paused = true;
+		bufferevent_disable(s->bev, EV_READ);
 	}
 	s->in_process = false;
 	if (s->tarpit && !s->dead && s->state != SMTP_STATE_CLOSING) {

@@ -12,7 +12,17 @@ import time
 
 import pytest
 
+import conftest
 from conftest import Client, free_port
+
+
+@pytest.fixture
+def no_quarantine(monkeypatch):
+    """AddressSanitizer keeps freed memory in quarantine (256 MB): RSS
+    would measure the allocator's churn, not what the daemon holds."""
+    monkeypatch.setitem(conftest.SAN_ENV, "ASAN_OPTIONS",
+                        conftest.SAN_ENV["ASAN_OPTIONS"] +
+                        ":quarantine_size_mb=0")
 
 
 def rss_kb(pid):
@@ -54,7 +64,8 @@ def wait_records(p, pred, timeout=10):
 # ---- 1. memory per SMTP session ---------------------------------------------
 
 
-def test_ehlo_flood_without_reading_keeps_memory_bounded(make_pillory):
+def test_ehlo_flood_without_reading_keeps_memory_bounded(make_pillory,
+                                                         no_quarantine):
     # A limit high enough that only flow control can stop the growth.
     p = make_pillory(**{"smtp__junk_command_limit": "10000000"})
     pid = p.proc.pid
@@ -96,6 +107,78 @@ def test_ehlo_flood_without_reading_keeps_memory_bounded(make_pillory):
         got += 1
     c.close()
     assert "AddressSanitizer" not in p.log()
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    d.chmod(0o755)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-days", "2", "-subj", "/CN=mx.example.test",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+        check=True, capture_output=True, timeout=60)
+    return d / "cert.pem", d / "key.pem"
+
+
+def _flood_tls(sock, seconds=8):
+    """Send EHLOs over TLS without reading; the bytes sent."""
+    import ssl
+    chunk = b"EHLO a\r\n" * 2048
+    sock.setblocking(False)
+    total, stalled_since = 0, None
+    deadline = time.time() + seconds
+    while total < 16 * 1024 * 1024 and time.time() < deadline:
+        try:
+            total += sock.send(chunk)
+            stalled_since = None
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                BlockingIOError):
+            if stalled_since is None:
+                stalled_since = time.time()
+            elif time.time() - stalled_since > 1.5:
+                break
+            time.sleep(0.01)
+    return total
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_ehlo_flood_over_tls_keeps_memory_bounded(make_pillory, cert, mode,
+                                                  no_quarantine):
+    import ssl
+    smtps = free_port()
+    p = make_pillory(**{"tls__cert": str(cert[0]), "tls__key": str(cert[1]),
+                        "smtp__smtps": f"127.0.0.1:{smtps}",
+                        "smtp__junk_command_limit": "10000000"})
+    pid = p.proc.pid
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if mode == "starttls":
+        c = greeted(p)
+        assert c.cmd("EHLO a.example")[0] == 250
+        assert c.cmd("STARTTLS")[0] == 220
+        raw = c.sock
+    else:
+        raw = p.connect(port=smtps)
+    t = ctx.wrap_socket(raw, server_hostname="mx.example.test")
+    if mode == "smtps":
+        t.settimeout(10)
+        assert t.recv(100).startswith(b"220")
+    before = rss_kb(pid)
+    total = _flood_tls(t)
+    time.sleep(0.5)
+    grown = rss_kb(pid) - before
+    assert grown < 40 * 1024, f"RSS grew by {grown} KiB after {total} bytes"
+    assert total < 16 * 1024 * 1024
+    # Stuck with a full input buffer, the session does not spin.
+    t0 = cpu_ticks(pid)
+    time.sleep(1)
+    used = cpu_ticks(pid) - t0
+    assert used < 10, f"{used} ticks of CPU in 1 s while stuck"
+    d = greeted(p)
+    d.close()
+    t.close()
 
 
 def test_noop_flood_gets_421_and_a_record(make_pillory):
