@@ -445,10 +445,16 @@ httpd_check(evutil_socket_t fd_unused, short what, void *arg)
 	httpd_limits(h, &total, &per_ip, &header_s);
 	while ((c = h->pending) != NULL) {
 		conn_unlink(&h->pending, c);
+		/* Our reference kept the bufferevent; if evhttp gave up on
+		 * the connection already, it has no callbacks left. */
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		bufferevent_decref(c->bev);
 		c->evcon = cbarg;
-		if (c->evcon == NULL ||
-		    evhttp_connection_get_bufferevent(c->evcon) != c->bev) {
+		if (c->evcon == NULL) {
+			conn_free(c);
+			continue;
+		}
+		if (evhttp_connection_get_bufferevent(c->evcon) != c->bev) {
 			/* Not the libevent 2.1 we know: serve unlimited
 			 * rather than guess. */
 			if (!h->broken)
@@ -502,6 +508,8 @@ httpd_bevcb(struct event_base *base, void *arg)
 		free(c);
 		return bev;
 	}
+	/* Until httpd_check() has looked: evhttp may free it before. */
+	bufferevent_incref(c->bev);
 	conn_link(&h->pending, c);
 	event_active(h->check_ev, EV_TIMEOUT, 0);
 	return c->bev;
@@ -716,6 +724,7 @@ httpd_free(struct httpd *h)
 	evhttp_free(h->http);
 	while ((c = h->pending) != NULL) {
 		conn_unlink(&h->pending, c);
+		bufferevent_decref(c->bev);
 		conn_free(c);
 	}
 	while ((c = h->conns) != NULL) {

@@ -542,3 +542,30 @@ def test_http_cannot_starve_smtp_and_accept_never_spins(make_pillory):
         x.close()
     for s in https:
         s.close()
+
+
+def test_http_connections_that_vanish_free_their_slots(make_pillory):
+    import struct
+    p = http_pillory(make_pillory,
+                     publish__http_max_connections_per_ip="3")
+    for i in range(200):
+        s = http_open(p)
+        if i % 2:
+            # Reset at once: gone before or after the daemon looks.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+        else:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")    # half a request
+        s.close()
+    deadline = time.time() + 10
+    while True:
+        held = [http_open(p) for _ in range(3)]
+        time.sleep(0.2)
+        if not any(is_dropped(s, 0.1) for s in held):
+            break
+        for s in held:
+            s.close()
+        assert time.time() < deadline, "slots leaked"
+    for s in held:
+        s.close()
+    assert http_get(p).startswith(b"HTTP/1.1 404")
