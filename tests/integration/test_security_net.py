@@ -604,3 +604,55 @@ def test_http_connections_that_vanish_free_their_slots(make_pillory):
     for s in held:
         s.close()
     assert http_get(p).startswith(b"HTTP/1.1 404")
+
+
+# ---- POP3 over TLS: a client that never reads ------------------------------
+
+
+def test_pop3_stls_pipelining_without_reading_does_not_spin(make_pillory,
+                                                            cert):
+    import ssl
+    pp = free_port()
+    p = make_pillory(**{"tls__cert": str(cert[0]), "tls__key": str(cert[1]),
+                        "pop3__listen": f"127.0.0.1:{pp}"})
+    pid = p.proc.pid
+    s = socket.create_connection(("127.0.0.1", pp), timeout=10)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    s.sendall(b"STLS\r\n")
+    assert f.readline().startswith(b"+OK")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname="mx.example.test")
+    total = _flood_tls_lines(t, b"CAPA\r\n")
+    assert total < 64 * 1024 * 1024
+    t0 = cpu_ticks(pid)
+    time.sleep(1)
+    used = cpu_ticks(pid) - t0
+    assert used < 10, f"{used} ticks of CPU in 1 s while stuck"
+    # Reading again, the client gets its answers.
+    t.setblocking(True)
+    t.settimeout(10)
+    assert t.recv(100).startswith(b"+OK")
+    t.close()
+
+
+def _flood_tls_lines(sock, line, seconds=6):
+    import ssl
+    chunk = line * (16384 // len(line))
+    sock.setblocking(False)
+    total, stalled_since = 0, None
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            total += sock.send(chunk)
+            stalled_since = None
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError,
+                BlockingIOError):
+            if stalled_since is None:
+                stalled_since = time.time()
+            elif time.time() - stalled_since > 1.5:
+                break
+            time.sleep(0.01)
+    return total
