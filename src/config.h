@@ -74,6 +74,7 @@ struct config {
 	uint64_t		 greet_pause;
 	uint64_t		 max_errors;
 	uint64_t		 proxy_timeout;
+	uint64_t		 junk_command_limit;
 	bool			 trusted_plaintext_auth;
 	bool			 received_auth_user;
 	/* [tls] */
@@ -120,6 +121,9 @@ struct config {
 	uint64_t		 publish_recent;
 	bool			 publish_mask_recipients;
 	struct config_endpoints	 publish_http_listen;
+	uint64_t		 publish_http_max_connections;
+	uint64_t		 publish_http_max_connections_per_ip;
+	uint64_t		 publish_http_header_timeout;
 	uint64_t		 publish_delay;
 	struct config_strings	 publish_kinds;
 	uint64_t		 publish_withdraw_window;

@@ -8,6 +8,17 @@
  * loop on a read. RFC 9110 (semantics: 9.3.1 GET, 9.3.2 HEAD, 15.5.6 405
  * with Allow, 13.1.2 If-None-Match, 13.1.3 If-Modified-Since, 15.4.5
  * 304), RFC 9112 (HTTP/1.1 messages, via evhttp).
+ *
+ * Connections are limited here, not by evhttp: in total and per client
+ * address (IPv6 by /64), and to the descriptors SMTP can spare (an HTTP
+ * connection is refused when its descriptor is in the top quarter of
+ * RLIMIT_NOFILE). Each gets a deadline for its request line and headers
+ * (a slow client cannot hold it by trickling), and accept errors pause
+ * the listener instead of spinning (listener.h). evhttp in libevent 2.1
+ * has no hook at accept time, so the check runs right after it: the
+ * bufferevent callback registers the new connection, and an event made
+ * active there looks at it before the loop polls again, so before the
+ * connection has read a byte.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,19 +36,51 @@
 
 #include <linux/openat2.h>
 
+#include <sys/resource.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "config.h"
 #include "httpd.h"
+#include "listener.h"
 #include "log.h"
 #include "text.h"
 
+/* The listeners' pauses, for the accept error callback, whose argument
+ * is evhttp's. One HTTP server per process. */
+static struct {
+	struct listener_pause	*p[CONFIG_LIST_MAX];
+	size_t			 n;
+} httpd_all;
+
+/* One client connection, from accept to close. */
+struct httpd_conn {
+	struct httpd		*h;
+	struct bufferevent	*bev;
+	struct evhttp_connection *evcon;	/* NULL until checked */
+	struct event		*deadline;
+	uint8_t			 key[16];
+	uint8_t			 family;
+	struct httpd_conn	*prev, *next;
+};
+
 struct httpd {
-	struct evhttp	*http;
-	char		*dir;
+	struct evhttp		*http;
+	char			*dir;
+	struct event_base	*base;
+	struct config *const	*cfgp;		/* NULL: built-in limits */
+	struct httpd_conn	*conns;		/* checked and counted */
+	struct httpd_conn	*pending;	/* accepted, not checked yet */
+	size_t			 nconns;
+	struct event		*check_ev;
+	struct listener_pause	 pauses[CONFIG_LIST_MAX];
+	size_t			 npauses;
+	bool			 broken;	/* libevent not as expected */
 };
 
 /* What our pages may do: no scripts, no outside anything. */
@@ -288,6 +331,206 @@ httpd_open(const char *dir, const char *rel)
 }
 
 static void
+httpd_limits(const struct httpd *h, uint64_t *total, uint64_t *per_ip,
+    uint64_t *header_s)
+{
+	const struct config	*cfg = h->cfgp != NULL ? *h->cfgp : NULL;
+
+	*total = cfg != NULL ? cfg->publish_http_max_connections : 256;
+	*per_ip = cfg != NULL ? cfg->publish_http_max_connections_per_ip : 16;
+	*header_s = cfg != NULL ? cfg->publish_http_header_timeout : 10;
+}
+
+static void
+conn_unlink(struct httpd_conn **head, struct httpd_conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		*head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+conn_link(struct httpd_conn **head, struct httpd_conn *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head != NULL)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static void
+conn_free(struct httpd_conn *c)
+{
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	free(c);
+}
+
+/* evhttp is closing a connection we counted. */
+static void
+httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	(void)evcon;
+	conn_unlink(&c->h->conns, c);
+	c->h->nconns--;
+	conn_free(c);
+}
+
+/* The request line and headers did not come in time: hang up. */
+static void
+httpd_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("http: request timeout; closing");
+	/* Calls httpd_conn_closed(), which frees c. */
+	evhttp_connection_free(c->evcon);
+}
+
+static void
+conn_arm(struct httpd_conn *c, uint64_t seconds)
+{
+	struct timeval	tv = { (time_t)seconds, 0 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+/* May one more connection, on descriptor fd from key, be served? */
+static bool
+httpd_conn_allowed(const struct httpd *h, int fd, const uint8_t key[16],
+    uint8_t family)
+{
+	const struct httpd_conn	*c;
+	uint64_t		 total, per_ip, header_s, same = 0;
+	struct rlimit		 rl;
+
+	httpd_limits(h, &total, &per_ip, &header_s);
+	if (h->nconns >= total)
+		return false;
+	/* SMTP first: HTTP keeps out of the top quarter of the
+	 * descriptors. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)fd >= rl.rlim_cur - rl.rlim_cur / 4)
+		return false;
+	for (c = h->conns; c != NULL; c = c->next)
+		if (c->family == family && memcmp(c->key, key, 16) == 0 &&
+		    ++same >= per_ip)
+			return false;
+	return true;
+}
+
+/* Look at the connections accepted since the last time. */
+static void
+httpd_check(evutil_socket_t fd_unused, short what, void *arg)
+{
+	struct httpd		*h = arg;
+	struct httpd_conn	*c;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	void			*cbarg;
+	uint64_t		 total, per_ip, header_s;
+	int			 fd;
+
+	(void)fd_unused;
+	(void)what;
+	httpd_limits(h, &total, &per_ip, &header_s);
+	while ((c = h->pending) != NULL) {
+		conn_unlink(&h->pending, c);
+		/* Our reference kept the bufferevent; if evhttp gave up on
+		 * the connection already, it has no callbacks left. */
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		bufferevent_decref(c->bev);
+		c->evcon = cbarg;
+		if (c->evcon == NULL) {
+			conn_free(c);
+			continue;
+		}
+		if (evhttp_connection_get_bufferevent(c->evcon) != c->bev) {
+			/* Not the libevent 2.1 we know: serve unlimited
+			 * rather than guess. */
+			if (!h->broken)
+				log_warn("http: cannot track connections; "
+				    "HTTP connection limits are off");
+			h->broken = true;
+			conn_free(c);
+			continue;
+		}
+		fd = (int)bufferevent_getfd(c->bev);
+		sslen = sizeof(ss);
+		if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss,
+		    &sslen) != 0) {
+			evhttp_connection_free(c->evcon);
+			conn_free(c);
+			continue;
+		}
+		listener_ip_key((struct sockaddr *)&ss, c->key, &c->family);
+		if (!httpd_conn_allowed(h, fd, c->key, c->family)) {
+			log_debug("http: connection refused (limits)");
+			evhttp_connection_free(c->evcon);
+			conn_free(c);
+			continue;
+		}
+		if ((c->deadline = evtimer_new(h->base, httpd_deadline,
+		    c)) == NULL)
+			FATAL("evtimer_new");
+		conn_arm(c, header_s);
+		conn_link(&h->conns, c);
+		h->nconns++;
+		evhttp_connection_set_closecb(c->evcon, httpd_conn_closed, c);
+	}
+}
+
+/* evhttp accepted a connection: its bufferevent, and a look soon. */
+static struct bufferevent *
+httpd_bevcb(struct event_base *base, void *arg)
+{
+	struct httpd		*h = arg;
+	struct httpd_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		FATAL("out of memory");
+	c->h = h;
+	if ((c->bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		FATAL("bufferevent_socket_new");
+	if (h->broken) {
+		struct bufferevent	*bev = c->bev;
+
+		free(c);
+		return bev;
+	}
+	/* Until httpd_check() has looked: evhttp may free it before. */
+	bufferevent_incref(c->bev);
+	conn_link(&h->pending, c);
+	event_active(h->check_ev, EV_TIMEOUT, 0);
+	return c->bev;
+}
+
+/* A request arrived whole: the next one gets the idle time. */
+static void
+httpd_request_seen(struct httpd *h, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(
+	    req);
+	struct httpd_conn		*c;
+
+	for (c = h->conns; c != NULL; c = c->next)
+		if (c->evcon == evcon) {
+			conn_arm(c, HTTPD_TIMEOUT_S);
+			break;
+		}
+}
+
+static void
 httpd_request(struct evhttp_request *req, void *arg)
 {
 	struct httpd			*h = arg;
@@ -302,6 +545,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	time_t				 since;
 	int				 fd;
 
+	httpd_request_seen(h, req);
 	out = evhttp_request_get_output_headers(req);
 	in = evhttp_request_get_input_headers(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -394,6 +638,9 @@ httpd_start(struct event_base *base, int fd, const char *dir, char *err,
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->dir = strdup(dir)) == NULL)
 		FATAL("out of memory");
+	h->base = base;
+	if ((h->check_ev = event_new(base, -1, 0, httpd_check, h)) == NULL)
+		FATAL("event_new");
 	if ((h->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "http: evhttp_new failed");
 		close(fd);
@@ -412,6 +659,7 @@ httpd_start(struct event_base *base, int fd, const char *dir, char *err,
 	evhttp_set_max_body_size(h->http, HTTPD_BODY_MAX);
 	evhttp_set_timeout(h->http, HTTPD_TIMEOUT_S);
 	evhttp_set_gencb(h->http, httpd_request, h);
+	evhttp_set_bevcb(h->http, httpd_bevcb, h);
 	if (httpd_add_socket(h, fd, err, errlen) != 0) {
 		httpd_free(h);
 		return (NULL);
@@ -419,23 +667,74 @@ httpd_start(struct event_base *base, int fd, const char *dir, char *err,
 	return (h);
 }
 
+static void
+httpd_accept_error(struct evconnlistener *evl, void *arg)
+{
+	int	err = errno;
+	size_t	i;
+
+	(void)arg;	/* evhttp's, not ours: find the listener */
+	for (i = 0; i < httpd_all.n; i++)
+		if (httpd_all.p[i]->evl == evl) {
+			listener_pause_on_error(httpd_all.p[i], err);
+			return;
+		}
+	/* Not one of ours: at least do not spin. */
+	evconnlistener_disable(evl);
+}
+
 int
 httpd_add_socket(struct httpd *h, int fd, char *err, size_t errlen)
 {
-	if (evhttp_accept_socket(h->http, fd) != 0) {
+	struct evhttp_bound_socket	*bound;
+	struct evconnlistener		*evl;
+	char				 what[32];
+
+	if ((bound = evhttp_accept_socket_with_handle(h->http, fd)) == NULL) {
 		snprintf(err, errlen, "http: cannot accept on fd %d", fd);
 		close(fd);
 		return (-1);
 	}
+	evl = evhttp_bound_socket_get_listener(bound);
+	if (h->npauses < CONFIG_LIST_MAX) {
+		(void)text_printf(what, sizeof(what), "http fd %d", fd);
+		listener_pause_init(&h->pauses[h->npauses], h->base, evl,
+		    what);
+		httpd_all.p[httpd_all.n++] = &h->pauses[h->npauses++];
+	}
+	evconnlistener_set_error_cb(evl, httpd_accept_error);
 	return (0);
+}
+
+void
+httpd_set_config(struct httpd *h, struct config *const *cfgp)
+{
+	h->cfgp = cfgp;
 }
 
 void
 httpd_free(struct httpd *h)
 {
+	struct httpd_conn	*c;
+	size_t			 i;
+
 	if (h == NULL)
 		return;
+	/* Closes every connection: httpd_conn_closed() frees ours. */
 	evhttp_free(h->http);
+	while ((c = h->pending) != NULL) {
+		conn_unlink(&h->pending, c);
+		bufferevent_decref(c->bev);
+		conn_free(c);
+	}
+	while ((c = h->conns) != NULL) {
+		conn_unlink(&h->conns, c);
+		conn_free(c);
+	}
+	for (i = 0; i < h->npauses; i++)
+		listener_pause_free(&h->pauses[i]);
+	httpd_all.n = 0;
+	event_free(h->check_ev);
 	free(h->dir);
 	free(h);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct config;
 struct config_endpoint;
 struct httpd;
 
@@ -28,7 +29,8 @@ struct httpd;
 #define HTTPD_HEADERS_MAX	8192
 /* Request bodies (we take none) beyond this are refused with 413. */
 #define HTTPD_BODY_MAX		8192
-/* Idle and read timeout of a connection, seconds. */
+/* Idle and read timeout of a connection, seconds; also the time allowed
+ * for each request after the first (whose limit is http_header_timeout). */
 #define HTTPD_TIMEOUT_S		30
 /* Longest cleaned path we look up. */
 #define HTTPD_PATH_MAX		256
@@ -50,6 +52,14 @@ struct httpd *httpd_start(struct event_base *base, int fd, const char *dir,
 /* Serve on one more listening socket (owned by h from now on); -1 with a
  * message in err on failure. */
 int httpd_add_socket(struct httpd *h, int fd, char *err, size_t errlen);
+
+/*
+ * Take the connection limits ([publish] http_max_connections,
+ * http_max_connections_per_ip, http_header_timeout) from *cfgp, read
+ * afresh for every connection (a reload swaps the pointer). Without
+ * this call: 256, 16 and 10 s.
+ */
+void httpd_set_config(struct httpd *h, struct config *const *cfgp);
 
 /* Close the sockets and connections, free h (NULL is fine). Call before
  * the event base is freed. */

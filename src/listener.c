@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,7 +28,9 @@
 
 #define IP_BUCKETS	65536
 
-/* Sessions per client address. IPv4-mapped IPv6 counts as IPv4. */
+/* Sessions per client address. IPv4-mapped IPv6 counts as IPv4; other
+ * IPv6 addresses count by /64, the smallest network a site is given
+ * (RFC 6177), so one /64 cannot fill max_connections by itself. */
 struct ip_count {
 	uint8_t		 addr[16];
 	uint8_t		 family;
@@ -37,8 +40,8 @@ struct ip_count {
 
 static struct ip_count	*ip_table[IP_BUCKETS];
 
-static void
-ip_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *family)
+void
+listener_ip_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *family)
 {
 	memset(addr, 0, 16);
 	if (sa->sa_family == AF_INET6) {
@@ -50,7 +53,7 @@ ip_key(const struct sockaddr *sa, uint8_t addr[16], uint8_t *family)
 			*family = AF_INET;
 			return;
 		}
-		memcpy(addr, sin6->sin6_addr.s6_addr, 16);
+		memcpy(addr, sin6->sin6_addr.s6_addr, 8);
 		*family = AF_INET6;
 		return;
 	}
@@ -81,7 +84,7 @@ listener_ip_acquire(struct engine *eng, const struct sockaddr *sa)
 	uint8_t			 addr[16], family;
 	struct ip_count		**pp, *c;
 
-	ip_key(sa, addr, &family);
+	listener_ip_key(sa, addr, &family);
 	pp = ip_find(addr, family);
 	if ((c = *pp) == NULL) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -107,7 +110,7 @@ listener_ip_release(const struct sockaddr *sa)
 	uint8_t			 addr[16], family;
 	struct ip_count		**pp, *c;
 
-	ip_key(sa, addr, &family);
+	listener_ip_key(sa, addr, &family);
 	pp = ip_find(addr, family);
 	if ((c = *pp) == NULL || c->count == 0)
 		FATAL("per-address count underflow");
@@ -254,13 +257,61 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 }
 
 static void
+listener_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener_pause	*p = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(p->evl);
+}
+
+void
+listener_pause_init(struct listener_pause *p, struct event_base *base,
+    struct evconnlistener *evl, const char *what)
+{
+	memset(p, 0, sizeof(*p));
+	p->evl = evl;
+	text_copy(p->what, what, sizeof(p->what));
+	if ((p->ev = evtimer_new(base, listener_resume, p)) == NULL)
+		FATAL("evtimer_new");
+}
+
+void
+listener_pause_on_error(struct listener_pause *p, int err)
+{
+	struct timeval	tv = { 0, LISTENER_PAUSE_MS * 1000 };
+	time_t		now = time(NULL);
+
+	p->errors++;
+	if (now - p->warned >= LISTENER_WARN_S) {
+		log_warn("accept on %s: %s; pausing %d ms (%lu errors)",
+		    p->what, strerror(err), LISTENER_PAUSE_MS, p->errors);
+		p->warned = now;
+		p->errors = 0;
+	}
+	evconnlistener_disable(p->evl);
+	evtimer_add(p->ev, &tv);
+}
+
+void
+listener_pause_free(struct listener_pause *p)
+{
+	if (p->ev != NULL)
+		event_free(p->ev);
+	p->ev = NULL;
+}
+
+static void
 accept_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener	*l = arg;
+	int		 err = errno;
 
 	(void)evl;
-	/* EMFILE and friends: keep going; the next accept may work. */
-	log_warn("accept on %s: %s", l->text, strerror(errno));
+	/* EMFILE and friends: the socket stays readable; pause rather
+	 * than spin. */
+	listener_pause_on_error(&l->pause, err);
 }
 
 void
@@ -279,6 +330,7 @@ listener_start(struct listeners *ls, struct engine *eng)
 		if (l->evl == NULL)
 			FATAL("evconnlistener_new");
 		evconnlistener_set_error_cb(l->evl, accept_error_cb);
+		listener_pause_init(&l->pause, eng->base, l->evl, l->text);
 		log_info("listening on %s (%s%s)", l->text,
 		    listener_role_name(l->role), l->proxy ? ", PROXY" : "");
 	}
@@ -290,6 +342,7 @@ listener_close_all(struct listeners *ls)
 	size_t	i;
 
 	for (i = 0; i < ls->count; i++) {
+		listener_pause_free(&ls->items[i].pause);
 		if (ls->items[i].evl != NULL)
 			evconnlistener_free(ls->items[i].evl);
 		else if (ls->items[i].fd != -1)

@@ -9,10 +9,34 @@
 
 #include <sys/socket.h>
 
+#include <stdint.h>
+#include <time.h>
+
 #include "pillory.h"
 
 struct engine;
 struct config;
+struct event;
+struct event_base;
+struct evconnlistener;
+
+/*
+ * An accept error (EMFILE, ENFILE, ENOBUFS, ENOMEM, ...) leaves the
+ * listening socket readable: retrying at once would spin the loop and
+ * the log. Instead accepting pauses for LISTENER_PAUSE_MS (as nginx
+ * does), the connections wait in the backlog, and one warning is logged
+ * per LISTENER_WARN_S at most.
+ */
+#define LISTENER_PAUSE_MS	100
+#define LISTENER_WARN_S		10
+
+struct listener_pause {
+	struct evconnlistener	*evl;
+	struct event		*ev;
+	time_t			 warned;
+	unsigned long		 errors;	/* since the last warning */
+	char			 what[IPADDR_TEXT_MAX + 16];
+};
 
 enum listener_role {
 	LISTENER_MX = 0,	/* [smtp] listen */
@@ -33,6 +57,7 @@ struct listener {
 	socklen_t		 len;
 	struct evconnlistener	*evl;
 	struct engine		*eng;
+	struct listener_pause	 pause;
 };
 
 struct listeners {
@@ -53,5 +78,21 @@ const char *listener_role_name(enum listener_role role);
  * limit (the caller answers 421 and closes without calling release). */
 bool listener_ip_acquire(struct engine *eng, const struct sockaddr *sa);
 void listener_ip_release(const struct sockaddr *sa);
+
+/*
+ * The key a client address is counted under for per-address limits:
+ * IPv4 (also when v4-mapped in IPv6) as its 4 octets, IPv6 as its /64
+ * (the rest zero). *family_out is AF_INET or AF_INET6. Pure.
+ */
+void listener_ip_key(const struct sockaddr *sa, uint8_t addr_out[16],
+    uint8_t *family_out);
+
+/* Prepare p for evl (what names it in the log); see listener_pause. */
+void listener_pause_init(struct listener_pause *p, struct event_base *base,
+    struct evconnlistener *evl, const char *what);
+/* Accepting on p's listener failed with err: pause it. */
+void listener_pause_on_error(struct listener_pause *p, int err);
+/* Free p's timer (p itself is the caller's). */
+void listener_pause_free(struct listener_pause *p);
 
 #endif

@@ -12,8 +12,11 @@
  * for a transaction, at most MTA_CONNECT_MAX of them. If our own name is
  * among the MX hosts, it and every host not more preferred are dropped
  * (5.1, "the SMTP client ... MUST NOT" loop); an address that is one of
- * our SMTP listeners is skipped. When nothing is left the mail "loops
- * back to myself" (permanent). A relayhost "host:port" is looked up like
+ * our SMTP listeners is skipped, and so is the unspecified address
+ * (0.0.0.0 or ::, which reaches this host). An IPv4-mapped IPv6 address
+ * (RFC 4291 2.5.5.2) is its IPv4 address, for this test and for the
+ * connection. When nothing is left the mail "loops back to myself"
+ * (permanent, on the first try). A relayhost "host:port" is looked up like
  * a domain, "[host]:port" by address only, as Postfix does.
  *
  *   MX --answer--> ADDRS --addresses--> SESSION --ready, jobs run--> DONE
@@ -163,6 +166,36 @@ mta_ctx_free(struct mta_ctx *ctx)
 }
 
 /* ------------------------------------------------------------ pure parts */
+
+void
+mta_addr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET6)
+		return;
+	memcpy(&sin6, ss, sizeof(sin6));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return;
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, sin6.sin6_addr.s6_addr + 12, 4);
+}
+
+bool
+mta_addr_is_unspecified(const struct sockaddr_storage *ss)
+{
+	static const uint8_t	zero[16];
+
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+		    0;
+	return ss->ss_family == AF_INET6 &&
+	    memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, zero,
+	    16) == 0;
+}
 
 /* An IPv4 or IPv6 literal into ss (port 0); false if it is neither. */
 static bool
@@ -393,13 +426,7 @@ addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 static bool
 addr_is_any(const struct sockaddr_storage *a)
 {
-	static const uint8_t	zero[16];
-
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == 0;
-	return a->ss_family == AF_INET6 &&
-	    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, zero,
-	    16) == 0;
+	return mta_addr_is_unspecified(a);
 }
 
 static unsigned
@@ -466,6 +493,10 @@ addr_is_me(const struct mta *m, const struct sockaddr_storage *a)
 {
 	const struct config	*cfg = m->ctx->eng->cfg;
 
+	/* 0.0.0.0 and :: as a destination are this host (Linux connects
+	 * them to the loopback); never a remote server. */
+	if (mta_addr_is_unspecified(a))
+		return true;
 	return endpoints_hold(m, &cfg->smtp_listen, a) ||
 	    endpoints_hold(m, &cfg->smtp_submission, a) ||
 	    endpoints_hold(m, &cfg->smtp_smtps, a);
@@ -545,16 +576,19 @@ try_address(struct mta *m)
 {
 	struct mta_session_params	 p;
 	const struct config		*cfg = m->ctx->eng->cfg;
+	char				 ip[INET6_ADDRSTRLEN];
 
 	for (; m->ai < m->naddrs; m->ai++) {
 		if (m->tries >= MTA_CONNECT_MAX) {
 			give_up(m);
 			return;
 		}
+		mta_addr_unmap(&m->addrs[m->ai]);
 		if (addr_is_me(m, &m->addrs[m->ai])) {
-			log_info("%s dest=%s host %s: address is one of our "
-			    "listeners; skipped", m->log_id, m->dest,
-			    m->hosts[m->hi].name);
+			log_info("%s dest=%s host %s: address %s is one of "
+			    "our listeners or this host; skipped", m->log_id,
+			    m->dest, m->hosts[m->hi].name, addr_text(
+			    &m->addrs[m->ai], ip, sizeof(ip)));
 			m->self_skipped++;
 			continue;
 		}

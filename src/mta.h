@@ -89,4 +89,14 @@ bool mta_parse_relayhost(const char *text, char *host_out,
 int mta_parse_auth(const char *text, size_t len, const char *relayhost,
     char *user_out, char *pass_out, size_t size);
 
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 2.5.5.2) in ss
+ * becomes the IPv4 address a.b.c.d with the same port; anything else is
+ * left as it is. Pure.
+ */
+void mta_addr_unmap(struct sockaddr_storage *ss);
+
+/* True for 0.0.0.0 and :: (the unspecified addresses). Pure. */
+bool mta_addr_is_unspecified(const struct sockaddr_storage *ss);
+
 #endif

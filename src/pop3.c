@@ -1146,6 +1146,10 @@ pop3_process(struct pop3_session *s)
 			 * up (RFC 2449 6.6 lets us). */
 			if (evbuffer_get_length(bufferevent_get_output(
 			    s->bev)) >= POP3_OUTPUT_HIGH) {
+				/* Reading off too until the write callback:
+				 * a TLS bufferevent keeps calling back with
+				 * input it cannot pass on, and spins. */
+				bufferevent_disable(s->bev, EV_READ);
 				more = false;
 				break;
 			}
@@ -1174,8 +1178,13 @@ pop3_read_cb(struct bufferevent *bev, void *arg)
 static void
 pop3_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct pop3_session	*s = arg;
+
 	(void)bev;
-	pop3_process(arg);
+	if (s->state == POP3_STATE_AUTHORIZATION ||
+	    s->state == POP3_STATE_SASL || s->state == POP3_STATE_TRANSACTION)
+		bufferevent_enable(s->bev, EV_READ);
+	pop3_process(s);
 }
 
 static void

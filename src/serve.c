@@ -385,6 +385,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 			fprintf(stderr, "pillory: %s\n", err);
 			return 1;
 		}
+		httpd_set_config(httpd, &engine.cfg);
 		for (i = 1; i < nhttp_fds; i++) {
 			if (httpd_add_socket(httpd, http_fds[i], err,
 			    sizeof(err)) != 0) {

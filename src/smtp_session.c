@@ -66,6 +66,13 @@
 /* Input we hold before we stop reading from the socket (pipelining and
  * data are processed as they come; this bounds what waits meanwhile). */
 #define SMTP_INPUT_HIGH_WATER	(256 * 1024)
+/* Replies queued before we stop taking commands (a client that pipelines
+ * without reading); commands are taken again once the output has drained
+ * to SMTP_OUTPUT_LOW. Input then backs up to SMTP_INPUT_HIGH_WATER and
+ * reading stops, so a session holds at most about the sum of the two, and
+ * the write timeout ends a client that never reads. */
+#define SMTP_OUTPUT_HIGH	(64 * 1024)
+#define SMTP_OUTPUT_LOW		(16 * 1024)
 #define SMTP_WRITE_TIMEOUT	60
 /* The longest DATA waits for the client's name (the Received header
  * names it); c-ares gives up well before (dns.h). */
@@ -143,6 +150,7 @@ struct smtp_session {
 	struct attacklog_hold	*hold;		/* name look-up, held records */
 	bool			 ip_counted;
 	bool			 trusted;
+	bool			 proxy_unknown;	/* PROXY UNKNOWN or v2 LOCAL */
 	bool			 esmtp;
 	bool			 skip_line;	/* discarding an over-long line */
 	bool			 commit_pending;
@@ -155,6 +163,10 @@ struct smtp_session {
 	enum { SASL_PLAIN, SASL_LOGIN_USER, SASL_LOGIN_PASS } sasl;
 	char			 helo[HELO_MAX + 1];
 	unsigned		 errors;
+	unsigned		 junk;		/* non-mail commands (see junk) */
+	bool			 out_held;	/* waiting for output to drain */
+	bool			 read_paused;	/* EV_READ off while stuck */
+	bool			 in_process;
 	unsigned		 messages;
 	struct event		*timer;		/* greet pause, PROXY timeout */
 	struct event		*close_timer;	/* set once closing */
@@ -767,6 +779,7 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
 	/* The grant lookup reads the store: only when it can matter. */
 	if (!in.client_trusted && !in.client_authenticated &&
+	    !s->proxy_unknown &&
 	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
 		in.client_pop_grant = grants_check(s->eng,
 		    (struct sockaddr *)&s->peer, grant_user);
@@ -985,6 +998,7 @@ cmd_not_implemented(struct smtp_session *s, struct span arg)
 }
 
 static void smtp_read_cb(struct bufferevent *, void *);
+static void smtp_write_cb(struct bufferevent *, void *);
 
 /* Callbacks, limits and timeouts of the session's (new) bufferevent. */
 static void
@@ -993,9 +1007,16 @@ smtp_setup_bev(struct smtp_session *s)
 	const struct config	*cfg = cfg_of(s);
 	struct timeval		 rd = { (time_t)cfg->command_timeout, 0 };
 	struct timeval		 wr = { SMTP_WRITE_TIMEOUT, 0 };
+	struct bufferevent	*under;
 
-	bufferevent_setcb(s->bev, smtp_read_cb, NULL, smtp_event_cb, s);
+	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb,
+	    s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH_WATER);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_LOW, 0);
+	/* After STARTTLS the TLS filter would move our output into the
+	 * socket's bufferevent without limit; bound that one too. */
+	if ((under = bufferevent_get_underlying(s->bev)) != NULL)
+		bufferevent_setwatermark(under, EV_WRITE, 0, SMTP_OUTPUT_HIGH);
 	bufferevent_set_timeouts(s->bev, &rd, &wr);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
@@ -1288,6 +1309,41 @@ out_of_sequence(const struct smtp_session *s,
 	}
 }
 
+/*
+ * Commands that move no mail (HELO, EHLO, NOOP, RSET, VRFY, EXPN, HELP)
+ * count toward [smtp] junk_command_limit, as Postfix's
+ * smtpd_junk_command_limit does: past it the session ends with 421, so an
+ * endless trickle of them ends too. A queued message starts the count
+ * again. True when the session was closed.
+ */
+static bool
+smtp_junk(struct smtp_session *s, enum smtp_verb verb)
+{
+	switch (verb) {
+	case SMTP_VERB_HELO:
+	case SMTP_VERB_EHLO:
+	case SMTP_VERB_NOOP:
+	case SMTP_VERB_RSET:
+	case SMTP_VERB_VRFY:
+	case SMTP_VERB_EXPN:
+	case SMTP_VERB_HELP:
+		break;
+	default:
+		return false;
+	}
+	if (++s->junk <= cfg_of(s)->junk_command_limit)
+		return false;
+	reply(s, "421 4.7.0 %s Error: too many commands without mail",
+	    cfg_of(s)->hostname);
+	log_info("%s command flood ip=%s commands=%u", s->sid, s->peer_ip,
+	    s->junk);
+	if (!s->trusted && !s->authenticated)
+		record_attack(s, ATTACK_PROTOCOL, NULL,
+		    "421 4.7.0 command flood");
+	smtp_close(s, "command flood");
+	return true;
+}
+
 static void
 smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 {
@@ -1328,6 +1384,8 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 			d = &smtp_commands[i];
 	if (d == NULL)
 		FATAL("parsed verb missing from the command table");
+	if (smtp_junk(s, d->verb))
+		return;
 	if ((d->states & (1u << s->state)) == 0) {
 		reply(s, "%s", out_of_sequence(s, d));
 		smtp_error(s);
@@ -1453,6 +1511,7 @@ smtp_commit_done(int status, void *arg)
 	s->commit_pending = false;
 	if (status == 0) {
 		s->messages++;
+		s->junk = 0;
 		log_info("%s queued id=%s ip=%s from=<%s> rcpts=%zu "
 		    "mailboxes=%zu remote=%zu size=%llu", s->sid,
 		    spool_msg_id(t->msg), s->peer_ip,
@@ -1649,7 +1708,11 @@ smtp_client_known(struct smtp_session *s)
 		return;
 	}
 	s->ip_counted = true;
-	s->trusted = config_cidrs_contain(&cfg->trusted_networks,
+	/* After PROXY UNKNOWN (or v2 LOCAL) the address is the proxy's own:
+	 * it counts toward the limits, but the client behind it is nobody
+	 * we know, so never a trusted network and never a POP grant. */
+	s->trusted = !s->proxy_unknown &&
+	    config_cidrs_contain(&cfg->trusted_networks,
 	    (struct sockaddr *)&s->peer);
 	/* A banned client gets one log line, not three: a botnet's
 	 * reconnects should not cost more than their refusal. */
@@ -1658,6 +1721,7 @@ smtp_client_known(struct smtp_session *s)
 	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
 	    s->peer_ip, s->listener->port,
 	    listener_role_name(s->listener->role),
+	    s->proxy_unknown ? " proxy=unknown" :
 	    s->listener->proxy ? " proxy=yes" : "",
 	    s->trusted ? " trusted=yes" : "");
 	if (!s->trusted && s->eng->defense != NULL)
@@ -1723,7 +1787,8 @@ smtp_proxy_step(struct smtp_session *s)
 	if (!info.use_real) {
 		memcpy(&s->peer, &info.src, info.src_len);
 		s->peer_len = info.src_len;
-	}
+	} else
+		s->proxy_unknown = true;
 	evtimer_del(s->timer);
 	smtp_client_known(s);
 	return s->state != SMTP_STATE_CLOSING;
@@ -1755,7 +1820,23 @@ smtp_process(struct smtp_session *s)
 
 	if (s->tarpit_timer != NULL && evtimer_pending(s->tarpit_timer, NULL))
 		return;
+	/* A callback fired by a write inside the loop below returns at
+	 * once: the outer loop goes on. */
+	if (s->in_process)
+		return;
+	s->in_process = true;
+	if (s->read_paused && !s->dead && s->state != SMTP_STATE_CLOSING) {
+		s->read_paused = false;
+		bufferevent_enable(s->bev, EV_READ);
+	}
 	while (more && !s->dead && !s->tarpit) {
+		if (s->state != SMTP_STATE_CLOSING && evbuffer_get_length(
+		    bufferevent_get_output(s->bev)) >= SMTP_OUTPUT_HIGH) {
+			/* The client does not read its replies: take no
+			 * more commands until they drain (smtp_write_cb). */
+			s->out_held = true;
+			break;
+		}
 		switch (s->state) {
 		case SMTP_STATE_PROXY:
 			more = smtp_proxy_step(s);
@@ -1775,6 +1856,18 @@ smtp_process(struct smtp_session *s)
 			break;
 		}
 	}
+	/* Replies backed up, or a full input buffer while we wait (commit,
+	 * auth): stop reading until smtp_process() runs again. The input
+	 * watermark alone would do for a plain socket, but a TLS
+	 * bufferevent keeps calling back with the input it cannot pass on,
+	 * and spins. */
+	if (!s->dead && s->state != SMTP_STATE_CLOSING && (s->out_held ||
+	    evbuffer_get_length(bufferevent_get_input(s->bev)) >=
+	    SMTP_INPUT_HIGH_WATER)) {
+		s->read_paused = true;
+		bufferevent_disable(s->bev, EV_READ);
+	}
+	s->in_process = false;
 	if (s->tarpit && !s->dead && s->state != SMTP_STATE_CLOSING) {
 		s->tarpit = false;
 		if (s->tarpit_timer == NULL &&
@@ -1791,6 +1884,19 @@ smtp_read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	smtp_process(arg);
+}
+
+/* Output fell to SMTP_OUTPUT_LOW: take the commands that waited. */
+static void
+smtp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)bev;
+	if (!s->out_held)
+		return;
+	s->out_held = false;
+	smtp_process(s);
 }
 
 static void
@@ -1812,7 +1918,8 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 			    s->peer_ip, smtp_state_names[s->state]);
 		}
 		/* Do not wait on a client that does not read either. */
-		s->dead = s->state == SMTP_STATE_CLOSING;
+		s->dead = s->state == SMTP_STATE_CLOSING ||
+		    (what & BEV_EVENT_WRITING) != 0;
 		smtp_close(s, "timeout");
 		return;
 	}

@@ -11,6 +11,10 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "mta.h"
 
 static void
@@ -108,12 +112,87 @@ test_auth_file(void **state)
 	    -1);
 }
 
+static void
+ss6(struct sockaddr_storage *ss, const char *text, unsigned port)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET6, text, &sin6->sin6_addr), 1);
+}
+
+static void
+ss4(struct sockaddr_storage *ss, const char *text, unsigned port)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET, text, &sin->sin_addr), 1);
+}
+
+static void
+test_addr_unmap(void **state)
+{
+	struct sockaddr_storage	 ss, want;
+
+	(void)state;
+	/* ::ffff:127.0.0.1 is 127.0.0.1, port kept */
+	ss6(&ss, "::ffff:127.0.0.1", 25);
+	mta_addr_unmap(&ss);
+	ss4(&want, "127.0.0.1", 25);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_memory_equal(&ss, &want, sizeof(struct sockaddr_in));
+	/* ::ffff:0.0.0.0 becomes 0.0.0.0, which is unspecified */
+	ss6(&ss, "::ffff:0.0.0.0", 25);
+	assert_false(mta_addr_is_unspecified(&ss));
+	mta_addr_unmap(&ss);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_true(mta_addr_is_unspecified(&ss));
+	/* real IPv6, IPv4-compatible (deprecated) and IPv4 stay */
+	ss6(&ss, "2001:db8::1", 25);
+	memcpy(&want, &ss, sizeof(ss));
+	mta_addr_unmap(&ss);
+	assert_memory_equal(&ss, &want, sizeof(ss));
+	ss6(&ss, "::127.0.0.1", 25);
+	memcpy(&want, &ss, sizeof(ss));
+	mta_addr_unmap(&ss);
+	assert_memory_equal(&ss, &want, sizeof(ss));
+	ss4(&ss, "192.0.2.1", 25);
+	memcpy(&want, &ss, sizeof(ss));
+	mta_addr_unmap(&ss);
+	assert_memory_equal(&ss, &want, sizeof(ss));
+}
+
+static void
+test_addr_unspecified(void **state)
+{
+	struct sockaddr_storage	ss;
+
+	(void)state;
+	ss4(&ss, "0.0.0.0", 25);
+	assert_true(mta_addr_is_unspecified(&ss));
+	ss6(&ss, "::", 25);
+	assert_true(mta_addr_is_unspecified(&ss));
+	ss4(&ss, "127.0.0.1", 25);
+	assert_false(mta_addr_is_unspecified(&ss));
+	ss6(&ss, "::1", 25);
+	assert_false(mta_addr_is_unspecified(&ss));
+	memset(&ss, 0, sizeof(ss));
+	assert_false(mta_addr_is_unspecified(&ss));	/* AF_UNSPEC */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_relayhost),
 		cmocka_unit_test(test_auth_file),
+		cmocka_unit_test(test_addr_unmap),
+		cmocka_unit_test(test_addr_unspecified),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
