@@ -107,6 +107,7 @@ struct config {
 	uint64_t		 ban_after;
 	uint64_t		 ban_window;
 	uint64_t		 ban_time;
+	char			*attacklog_asn_db;
 	/* [publish] */
 	bool			 publish_enabled;
 	char			*publish_dir;
