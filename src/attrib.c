@@ -9,10 +9,12 @@
 #include <libpsl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attrib.h"
 #include "emit.h"
+#include "log.h"
 #include "text.h"
 
 static pthread_once_t	 attrib_psl_once = PTHREAD_ONCE_INIT;
@@ -156,4 +158,140 @@ attrib_json_append(const struct attrib *a, char *line, size_t linelen)
 	}
 	emit_free(&e);
 	return (ok);
+}
+
+/*
+ * Tallies.
+ */
+
+struct attrib_tally_as {
+	uint32_t	 asn;
+	const char	*name;
+};
+
+struct attrib_tally {
+	struct attrib_tally_as	*as;
+	size_t			 nas;
+	size_t			 capas;
+	uint64_t		 cc[26 * 26];
+};
+
+struct attrib_tally *
+attrib_tally_new(void)
+{
+	struct attrib_tally	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		FATAL("out of memory");
+	return (t);
+}
+
+void
+attrib_tally_add(struct attrib_tally *t, const struct asn_db *db,
+    const char *client_ip)
+{
+	struct attrib_tally_as	*p;
+	struct asn_info		 info;
+	size_t			 ncap;
+
+	if (!asn_lookup(db, client_ip, &info))
+		return;
+	if (t->nas == t->capas) {
+		ncap = t->capas == 0 ? 1024 : t->capas * 2;
+		if ((p = reallocarray(t->as, ncap, sizeof(*p))) == NULL)
+			FATAL("out of memory");
+		t->as = p;
+		t->capas = ncap;
+	}
+	t->as[t->nas].asn = info.asn;
+	t->as[t->nas].name = info.name;
+	t->nas++;
+	if (info.country[0] >= 'A' && info.country[0] <= 'Z' &&
+	    info.country[1] >= 'A' && info.country[1] <= 'Z')
+		t->cc[(info.country[0] - 'A') * 26 + (info.country[1] - 'A')]++;
+}
+
+static int
+attrib_as_cmp(const void *a, const void *b)
+{
+	const struct attrib_tally_as	*x = a, *y = b;
+
+	return (x->asn < y->asn ? -1 : x->asn > y->asn);
+}
+
+static int
+attrib_top_cmp(const void *a, const void *b)
+{
+	const struct attrib_top	*x = a, *y = b;
+
+	if (x->count != y->count)
+		return (x->count > y->count ? -1 : 1);
+	if (x->asn != y->asn)
+		return (x->asn < y->asn ? -1 : 1);
+	return (strcmp(x->country, y->country));
+}
+
+/* Keep the max largest of n candidates in out (sorted), n <= max + 1. */
+static void
+attrib_top_insert(struct attrib_top *out, size_t *n, size_t max,
+    const struct attrib_top *c)
+{
+	if (max == 0)
+		return;
+	if (*n == max) {
+		if (attrib_top_cmp(c, &out[max - 1]) >= 0)
+			return;
+		(*n)--;
+	}
+	out[(*n)++] = *c;
+	qsort(out, *n, sizeof(*out), attrib_top_cmp);
+}
+
+size_t
+attrib_tally_top_as(struct attrib_tally *t, struct attrib_top *out,
+    size_t max)
+{
+	struct attrib_top	c;
+	size_t			i, j, n = 0;
+
+	qsort(t->as, t->nas, sizeof(*t->as), attrib_as_cmp);
+	for (i = 0; i < t->nas; i = j) {
+		for (j = i; j < t->nas && t->as[j].asn == t->as[i].asn; j++)
+			;
+		memset(&c, 0, sizeof(c));
+		c.asn = t->as[i].asn;
+		c.as_name = t->as[j - 1].name;
+		c.count = j - i;
+		attrib_top_insert(out, &n, max, &c);
+	}
+	return (n);
+}
+
+size_t
+attrib_tally_top_country(const struct attrib_tally *t,
+    struct attrib_top *out, size_t max)
+{
+	struct attrib_top	c;
+	size_t			i, n = 0;
+
+	for (i = 0; i < 26 * 26; i++) {
+		if (t->cc[i] == 0)
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.country[0] = (char)('A' + i / 26);
+		c.country[1] = (char)('A' + i % 26);
+		c.as_name = "";
+		c.count = t->cc[i];
+		attrib_top_insert(out, &n, max, &c);
+	}
+	return (n);
+}
+
+void
+attrib_tally_free(struct attrib_tally *t)
+{
+	if (t == NULL)
+		return;
+	free(t->as);
+	free(t);
 }

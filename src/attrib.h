@@ -64,4 +64,31 @@ void attrib_emit_json(struct emit *e, const struct attrib *a);
  */
 bool attrib_json_append(const struct attrib *a, char *line, size_t linelen);
 
+/*
+ * Counting records by network (`pillory stats`): add each record's
+ * attribution, then read the top AS numbers and countries. A record with
+ * no AS (or no country) is not counted in that list. The AS names point
+ * into the asn_db the attributions came from, which must outlive the
+ * tally.
+ */
+struct attrib_tally;
+
+struct attrib_top {
+	uint32_t	 asn;		/* by AS; 0 for countries */
+	char		 country[3];	/* by country; "" for AS */
+	const char	*as_name;	/* by AS: "" when unknown */
+	uint64_t	 count;
+};
+
+struct attrib_tally *attrib_tally_new(void);
+void attrib_tally_add(struct attrib_tally *t, const struct asn_db *db,
+    const char *client_ip);
+/* The max biggest counts, largest first (ties: lower AS number or code
+ * first); returns how many were written. */
+size_t attrib_tally_top_as(struct attrib_tally *t, struct attrib_top *out,
+    size_t max);
+size_t attrib_tally_top_country(const struct attrib_tally *t,
+    struct attrib_top *out, size_t max);
+void attrib_tally_free(struct attrib_tally *t);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "aliases.h"
+#include "asn.h"
 #include "cmd.h"
 #include "config.h"
 #include "passwd_file.h"
@@ -34,6 +35,21 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		passwd_file_free(users);
 		return 1;
+	}
+	/* The ip2asn TSV: a malformed line is FILE:LINE, like the config. */
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0') {
+		struct asn_db	*asn;
+
+		if ((asn = asn_db_load(cfg->attacklog_asn_db, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "%s\n", err);
+			passwd_file_free(users);
+			aliases_free(aliases);
+			return 1;
+		}
+		fprintf(stderr, "%s: %zu ranges\n", cfg->attacklog_asn_db,
+		    asn_db_count(asn));
+		asn_db_free(asn);
 	}
 	config_print(cfg, stdout);
 	fprintf(stderr, "%s: ok (%zu users, %zu aliases)\n", cfg->path,
