@@ -27,6 +27,9 @@ static const struct cmd commands[] = {
 	{ "grants", "[list | revoke IP]",
 	    "POP-before-SMTP relay grants: list them, or end one now", true,
 	    cmd_grants },
+	{ "report", "INCIDENT [--to ADDR] [--send]",
+	    "an abuse report (RFC 5965) on one incident: print it, or queue "
+	    "it", true, cmd_report },
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },
