@@ -457,7 +457,8 @@ asn_db_finish(struct asn_db *db)
 {
 	size_t	n4 = 0;
 
-	qsort(db->raw, db->nraw, sizeof(*db->raw), asn_raw_cmp);
+	if (db->nraw > 0)
+		qsort(db->raw, db->nraw, sizeof(*db->raw), asn_raw_cmp);
 	while (n4 < db->nraw && !db->raw[n4].v6)
 		n4++;
 	free(db->v4_start);

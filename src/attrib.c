@@ -254,6 +254,8 @@ attrib_tally_top_as(struct attrib_tally *t, struct attrib_top *out,
 	struct attrib_top	c;
 	size_t			i, j, n = 0;
 
+	if (t->nas == 0)
+		return (0);
 	qsort(t->as, t->nas, sizeof(*t->as), attrib_as_cmp);
 	for (i = 0; i < t->nas; i = j) {
 		for (j = i; j < t->nas && t->as[j].asn == t->as[i].asn; j++)

@@ -264,6 +264,15 @@ test_load(void **state)
 	assert_memory_equal(err, expect, strlen(expect));
 	unlink(path);
 
+	/* An empty file (or only comments) is an empty database. */
+	path = write_tmp("# nothing yet\n");
+	assert_non_null(db = asn_db_load(path, err, sizeof(err)));
+	assert_int_equal(asn_db_count(db), 0);
+	assert_int_equal(as_of(db, "211.219.235.140"), 0);
+	assert_int_equal(as_of(db, "2001:db8::1"), 0);
+	asn_db_free(db);
+	unlink(path);
+
 	assert_null(asn_db_load("/nonexistent/ip2asn.tsv", err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/ip2asn.tsv: "));
 }
@@ -290,6 +299,41 @@ test_country(void **state)
 		assert_true(country_is_known(common[i]));
 	assert_false(country_is_known("XX"));
 	assert_false(country_is_known("KOR"));
+}
+
+static void
+test_tally(void **state)
+{
+	struct asn_db		*db = asn_db_new();
+	struct attrib_tally	*t = attrib_tally_new();
+	struct attrib_top	 top[2];
+	int			 i;
+
+	(void)state;
+	add(db, "211.219.224.0\t211.219.255.255\t4766\tKR\tKT");
+	add(db, "1.0.0.0\t1.0.0.255\t13335\tUS\tCF");
+	add(db, "2.0.0.0\t2.0.0.255\t3215\tFR\tORANGE");
+	asn_db_finish(db);
+	/* Nothing yet: empty lists. */
+	assert_int_equal(attrib_tally_top_as(t, top, 2), 0);
+	assert_int_equal(attrib_tally_top_country(t, top, 2), 0);
+	for (i = 0; i < 5; i++)
+		attrib_tally_add(t, db, "211.219.235.140");
+	for (i = 0; i < 3; i++)
+		attrib_tally_add(t, db, "1.0.0.1");
+	attrib_tally_add(t, db, "2.0.0.1");
+	attrib_tally_add(t, db, "9.9.9.9");
+	assert_int_equal(attrib_tally_top_as(t, top, 2), 2);
+	assert_int_equal(top[0].asn, 4766);
+	assert_int_equal(top[0].count, 5);
+	assert_string_equal(top[0].as_name, "KT");
+	assert_int_equal(top[1].asn, 13335);
+	assert_int_equal(top[1].count, 3);
+	assert_int_equal(attrib_tally_top_country(t, top, 2), 2);
+	assert_string_equal(top[0].country, "KR");
+	assert_string_equal(top[1].country, "US");
+	attrib_tally_free(t);
+	asn_db_free(db);
 }
 
 static void
@@ -358,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_country),
+		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_attrib),
 	};
 
