@@ -452,6 +452,16 @@ asn_flatten(struct asn_db *db, const struct asn_raw *raw, size_t n,
 	free(stack);
 }
 
+/* Give back what the 2n + 1 worst case did not use. */
+static void
+asn_shrink(void **p, size_t n, size_t size)
+{
+	void	*q;
+
+	if (n > 0 && (q = reallocarray(*p, n, size)) != NULL)
+		*p = q;
+}
+
 void
 asn_db_finish(struct asn_db *db)
 {
@@ -480,6 +490,14 @@ asn_db_finish(struct asn_db *db)
 		FATAL("out of memory");
 	asn_flatten(db, db->raw, n4, false);
 	asn_flatten(db, db->raw + n4, db->nraw - n4, true);
+	asn_shrink((void **)&db->v4_start, db->n4, sizeof(*db->v4_start));
+	asn_shrink((void **)&db->v4_end, db->n4, sizeof(*db->v4_end));
+	asn_shrink((void **)&db->v4_val, db->n4, sizeof(*db->v4_val));
+	asn_shrink((void **)&db->v6_start, db->n6, sizeof(*db->v6_start));
+	asn_shrink((void **)&db->v6_end, db->n6, sizeof(*db->v6_end));
+	asn_shrink((void **)&db->v6_val, db->n6, sizeof(*db->v6_val));
+	db->cap4 = db->n4;
+	db->cap6 = db->n6;
 	/* The ranges are no longer needed: only the pieces are searched. */
 	free(db->raw);
 	db->raw = NULL;
