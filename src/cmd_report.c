@@ -247,7 +247,7 @@ cmd_report(const struct config *cfg, int argc, char **argv)
 		    "no postmaster to send from\n");
 		return (1);
 	}
-	if (*cfg->attacklog_asn_db != '\0' &&
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
 	    (asn = asn_db_load(cfg->attacklog_asn_db, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory report: %s\n", err);

@@ -398,7 +398,7 @@ cmd_stats(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "pillory stats: out of memory\n");
 		goto done;
 	}
-	if (*cfg->attacklog_asn_db != '\0' &&
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
 	    (s->asn = asn_db_load(cfg->attacklog_asn_db, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory stats: %s\n", err);
