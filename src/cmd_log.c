@@ -271,10 +271,10 @@ cmd_log(const struct config *cfg, int argc, char **argv)
 		return (rc);
 	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
 	    (a.asn = asn_db_load(cfg->attacklog_asn_db, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "pillory log: %s\n", err);
-		return (1);
-	}
+	    sizeof(err))) == NULL)
+		/* The records still print; only their AS is unknown. */
+		fprintf(stderr, "pillory log: warning: %s; no AS "
+		    "attribution\n", err);
 	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory log: %s\n", err);
 		asn_db_free(a.asn);

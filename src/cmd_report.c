@@ -249,10 +249,9 @@ cmd_report(const struct config *cfg, int argc, char **argv)
 	}
 	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
 	    (asn = asn_db_load(cfg->attacklog_asn_db, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "pillory report: %s\n", err);
-		return (1);
-	}
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "pillory report: warning: %s; no AS "
+		    "attribution\n", err);
 	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory report: %s\n", err);
 		goto done;

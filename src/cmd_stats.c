@@ -400,10 +400,9 @@ cmd_stats(const struct config *cfg, int argc, char **argv)
 	}
 	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
 	    (s->asn = asn_db_load(cfg->attacklog_asn_db, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "pillory stats: %s\n", err);
-		goto done;
-	}
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "pillory stats: warning: %s; no AS "
+		    "attribution\n", err);
 	if (stats_load(st, s) != 0 || stats_load_attrib(st, s) != 0)
 		goto done;
 	if (json)

@@ -10,6 +10,7 @@ import email
 import email.policy
 import json
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -350,3 +351,69 @@ def test_report_send_without_daemon_waits_for_start(make_pillory, dns):
         assert any("abuse@kt.example" in x for x in txn["rcpts"])
     finally:
         rx.stop()
+
+
+# ---- the daemon's own publisher: start-up and SIGHUP ---------------------------
+
+def wait_page(p, pred, name="index.en.html", timeout=20):
+    deadline = time.time() + timeout
+    page = ""
+    while time.time() < deadline:
+        try:
+            page = read(p, name)
+        except FileNotFoundError:
+            page = ""
+        if pred(page):
+            return page
+        time.sleep(0.1)
+    raise AssertionError(f"page never matched: {page[-2000:]}")
+
+
+def test_daemon_pages_follow_the_tsv_across_sighup(make_pillory, dns,
+                                                   tmp_path):
+    tsv = tmp_path / "ip2asn.tsv"
+    tsv.write_text(TSV.read_text())
+    p = make_pillory(attacklog__asn_db=str(tsv), publish__delay="0s",
+                     delivery__dns_servers=f"127.0.0.1:{dns.port}")
+    attempt(p, ATTACKER, "bbbb@gabacho-net.jp")
+    wait_records(p, 1)
+    page = wait_page(p, lambda t: "AS4766" in t)
+    assert "South Korea" in page
+    # A new file: the range now belongs to another AS, in Japan.
+    tsv.write_text(TSV.read_text().replace(
+        "211.219.224.0\t211.219.255.255\t4766\tKR\tKIXS-AS-KR Korea "
+        "Telecom", "211.219.224.0\t211.219.255.255\t64999\tJP\tMOVED-AS"))
+    p.proc.send_signal(signal.SIGHUP)
+    page = wait_page(p, lambda t: "AS64999" in t)
+    assert "AS4766" not in page and "Japan" in page
+    # A broken file on SIGHUP: the old table stays, the daemon says why.
+    tsv.write_text("211.219.224.0\t211.219.255.255\tbroken\n")
+    p.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while f"{tsv}:1:" not in p.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert f"{tsv}:1:" in p.log(), p.log()[-2000:]
+    attempt(p, ATTACKER, "good@gabacho-net.jp", sport=40001)
+    wait_records(p, 2)
+    # The CLI still prints the records, without AS, and says why.
+    r = p.cli("log")
+    assert r.returncode == 0 and f"warning: {tsv}:1:" in r.stderr
+    assert r.stdout.splitlines()[-1].endswith("to=<victim@empal.com>")
+    page = wait_page(p, lambda t: len(pre_lines(t)) == 2
+                     if '<pre id="log">' in t else False)
+    assert "AS64999" in page
+    assert p.proc.poll() is None
+
+
+def test_pages_are_tidy_with_attribution(pa):
+    tidy = "/usr/bin/tidy"
+    if not Path(tidy).exists():
+        pytest.skip("tidy is needed")
+    attempt(pa, ATTACKER, "bbbb@gabacho-net.jp")
+    attempt(pa, JPHOST, "spam@evil.example")
+    wait_records(pa, 2)
+    assert pa.cli("publish").returncode == 0
+    for f in sorted((pa.state / "public").rglob("*.html")):
+        r = subprocess.run([tidy, "-errors", "-q", str(f)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (f, r.stderr)
