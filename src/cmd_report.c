@@ -80,8 +80,9 @@ report_addr_is_ok(const char *a)
 	    strlen(a) > ADDRESS_MAX)
 		return (false);
 	for (i = 0; a[i] != '\0'; i++)
-		if ((unsigned char)a[i] <= 0x20 || (unsigned char)a[i] >= 0x7f ||
-		    a[i] == '<' || a[i] == '>' || a[i] == '"' || a[i] == ',')
+		if ((unsigned char)a[i] <= 0x20 ||
+		    (unsigned char)a[i] >= 0x7f || a[i] == '<' || a[i] == '>' ||
+		    a[i] == '"' || a[i] == ',')
 			return (false);
 	return (true);
 }
@@ -135,13 +136,14 @@ report_enqueue(const struct config *cfg, const char *id, const char *from,
 	int		 dirfd, rc = -1;
 
 	if (!text_printf(dir, sizeof(dir), "%s/queue", cfg->state_dir)) {
-		(void)text_printf(err, errlen, "%s: path too long", cfg->state_dir);
+		(void)text_printf(err, errlen, "%s: path too long",
+		    cfg->state_dir);
 		return (-1);
 	}
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fstat(dirfd, &st) == -1) {
-		(void)text_printf(err, errlen, "%s: %s (is the daemon set up?)", dir,
-		    strerror(errno));
+		(void)text_printf(err, errlen, "%s: %s (is the daemon set "
+		    "up?)", dir, strerror(errno));
 		if (dirfd != -1)
 			close(dirfd);
 		return (-1);
@@ -154,7 +156,8 @@ report_enqueue(const struct config *cfg, const char *id, const char *from,
 	envelope_free(&env);
 	(void)text_printf(name, sizeof(name), "%s.msg", id);
 	if (report_write_file(dirfd, name, msg, msglen, &st) == -1) {
-		(void)text_printf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		(void)text_printf(err, errlen, "%s/%s: %s", dir, name,
+		    strerror(errno));
 		goto done;
 	}
 	/* The envelope last: a .msg alone is an orphan the queue removes. */
@@ -162,7 +165,8 @@ report_enqueue(const struct config *cfg, const char *id, const char *from,
 	(void)text_printf(name, sizeof(name), "%s.env", id);
 	if (report_write_file(dirfd, tmp, text, len, &st) == -1 ||
 	    renameat(dirfd, tmp, dirfd, name) == -1 || fsync(dirfd) == -1) {
-		(void)text_printf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		(void)text_printf(err, errlen, "%s/%s: %s", dir, name,
+		    strerror(errno));
 		(void)unlinkat(dirfd, tmp, 0);
 		(void)text_printf(name, sizeof(name), "%s.msg", id);
 		(void)unlinkat(dirfd, name, 0);

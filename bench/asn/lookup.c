@@ -52,7 +52,8 @@ main(int argc, char **argv)
 	size_t		 nlook = argc > 2 ? strtoul(argv[2], NULL, 10) :
 	    5000000;
 	size_t		 n4 = nranges * 8 / 10, n6 = nranges - n4, i, hits = 0;
-	char		 path[] = "/tmp/bench-asn.XXXXXX", a[64], b[64], err[512];
+	char		 path[] = "/tmp/bench-asn.XXXXXX";
+	char		 a[64], b[64], err[512];
 	char		(*ips)[64];
 	struct asn_db	*db;
 	struct asn_info	 info;

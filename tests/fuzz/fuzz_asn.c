@@ -60,8 +60,12 @@ fuzz_expect(const struct asn_entry *e, size_t n, bool v6,
 		if (e[i].v6 != v6 || memcmp(e[i].start, addr, w) > 0 ||
 		    memcmp(e[i].end, addr, w) < 0)
 			continue;
-		if (best == n || (c = memcmp(e[i].start, e[best].start, w)) > 0 ||
-		    (c == 0 && memcmp(e[i].end, e[best].end, w) <= 0))
+		if (best == n) {
+			best = i;
+			continue;
+		}
+		c = memcmp(e[i].start, e[best].start, w);
+		if (c > 0 || (c == 0 && memcmp(e[i].end, e[best].end, w) <= 0))
 			best = i;
 	}
 	return (best == n ? 0 : e[best].asn);
