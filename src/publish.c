@@ -1521,6 +1521,7 @@ emit_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	const char			*args[4];
 	size_t				 i;
 	struct emit			 kinds, senders;
+	struct attrib			 at;
 
 	emit_raw(e, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
@@ -1597,6 +1598,12 @@ emit_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 		if (in->targeted) {
 			emit_raw(e, " ");
 			emit_msg(e, lang, MSG_ENTRY_TARGETED);
+		}
+		if (attrib_of(ctx->conf->asn, in->client_ip, in->client_name,
+		    &at)) {
+			emit_raw(e, " (");
+			emit_network(e, lang, &at, true);
+			emit_raw(e, ")");
 		}
 		emit_free(&kinds);
 		emit_free(&senders);

@@ -212,6 +212,9 @@ def test_seed_replay_names_kornet_everywhere(pa):
         assert "AS4766 KIXS-AS-KR Korea Telecom" in m.group(1)
         assert "<a" not in m.group(1)
         assert len(pre_lines(page)) == 18
+    # The feed's entry names the network too.
+    feed = read(pa, "feed.ja.atom")
+    assert "kornet.net、AS4766 KIXS-AS-KR Korea Telecom、韓国" in feed
     data = json.loads(read(pa, "attacks.json"))
     assert data["recent"][0]["asn"] == 4766
     assert data["recent"][0]["country"] == "KR"
