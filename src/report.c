@@ -128,6 +128,7 @@ static void
 report_feedback(struct emit *e, const struct report_input *r)
 {
 	const struct attack_record	*rec;
+	struct attack_record		 pub;
 	char				 a[ADDRESS_MAX * 2], d[64];
 	size_t				 i, j, n = 0;
 
@@ -147,8 +148,11 @@ report_feedback(struct emit *e, const struct report_input *r)
 				break;
 		if (j < i)
 			continue;
+		/* The third parties' addresses help the abuse desk; our
+		 * own users' (forged-local) stay masked. */
+		publish_public_record(rec, false, &pub);
 		emit_raw(e, "Original-Rcpt-To: <");
-		emit_raw(e, report_clean(rec->to, a, sizeof(a)));
+		emit_raw(e, report_clean(pub.to, a, sizeof(a)));
 		emit_raw(e, ">\n");
 		n++;
 	}
@@ -171,6 +175,7 @@ static void
 report_envelope(struct emit *e, const struct report_input *r)
 {
 	const struct attack_record	*rec;
+	struct attack_record		 pub;
 	char				 a[ADDRESS_MAX * 2], d[64];
 
 	if (r->nrecs == 0) {
@@ -178,7 +183,8 @@ report_envelope(struct emit *e, const struct report_input *r)
 		    "longer kept\n");
 		return;
 	}
-	rec = &r->recs[0];
+	publish_public_record(&r->recs[0], false, &pub);
+	rec = &pub;
 	emit_raw(e, "Received: from ");
 	emit_raw(e, report_clean(rec->helo[0] != '\0' ? rec->helo :
 	    "(no HELO)", a, sizeof(a)));

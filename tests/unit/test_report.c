@@ -131,6 +131,16 @@ test_parts_and_fields(void **state)
 	assert_non_null(strstr(m, "kornet.net, AS4766 KIXS-AS-KR, KR"));
 	free(m);
 
+	/* Our own users (forged-local recipients) stay masked. */
+	recs[0].kind = ATTACK_FORGED_LOCAL;
+	(void)snprintf(recs[0].to, sizeof(recs[0].to), "alice@example.test");
+	m = build(recs, 3, &at);
+	assert_null(strstr(m, "alice@"));
+	assert_non_null(strstr(m, "Original-Rcpt-To: <******@example.test>"));
+	free(m);
+	recs[0].kind = ATTACK_SPOOFED_RELAY;
+	(void)snprintf(recs[0].to, sizeof(recs[0].to), "victim@empal.com");
+
 	/* No registrable domain: no Reported-Domain. */
 	memset(&at, 0, sizeof(at));
 	m = build(recs, 3, &at);
