@@ -30,5 +30,6 @@ int cmd_sendmail(const struct config *, int, char **);
 int cmd_mailq(const struct config *, int, char **);
 int cmd_newaliases(const struct config *, int, char **);
 int cmd_bans(const struct config *, int, char **);
+int cmd_report(const struct config *, int, char **);
 
 #endif

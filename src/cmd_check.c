@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "aliases.h"
+#include "asn.h"
 #include "cmd.h"
 #include "config.h"
 #include "passwd_file.h"
@@ -61,6 +62,19 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	    sizeof(err))) == NULL) {
 		check_report(VERIFY_ERROR, err, &c);
 		tables_ok = false;
+	}
+	/* The ip2asn TSV: a malformed line is FILE:LINE, like the config. */
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0') {
+		struct asn_db	*asn;
+
+		if ((asn = asn_db_load(cfg->attacklog_asn_db, err,
+		    sizeof(err))) == NULL)
+			check_report(VERIFY_ERROR, err, &c);
+		else {
+			fprintf(stderr, "%s: %zu ranges\n",
+			    cfg->attacklog_asn_db, asn_db_count(asn));
+			asn_db_free(asn);
+		}
 	}
 	/* Targets and postmaster only mean something once both tables
 	 * loaded; a broken one was reported above. */

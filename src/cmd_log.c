@@ -13,10 +13,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "asn.h"
 #include "attacklog.h"
+#include "attrib.h"
 #include "cmd.h"
 #include "config.h"
 #include "store.h"
+#include "text.h"
 
 enum log_opt {
 	LOG_OPT_JSON,
@@ -50,6 +53,7 @@ struct log_args {
 	bool			 json;
 	bool			 mask;
 	struct store_query	 q;
+	struct asn_db		*asn;		/* [attacklog] asn_db, or NULL */
 };
 
 static void
@@ -199,6 +203,33 @@ usage:
 	return (2);
 }
 
+/*
+ * The record's network (README, "Attribution and abuse reports"): JSON
+ * gets asn, as_name, country and org_domain when known; the text line,
+ * when [attacklog] asn_db is set, keeps the 2002 format and appends
+ * "  (kornet.net, AS4766 NAME, KR)".
+ */
+static void
+log_attrib(const struct log_args *a, const struct attack_record *rec,
+    char *line, size_t linelen)
+{
+	struct attrib	at;
+	char		text[ATTRIB_TEXT_MAX];
+
+	if (!attrib_of(a->asn, rec->client_ip, rec->client_name, &at))
+		return;
+	if (a->json) {
+		(void)attrib_json_append(&at, line, linelen);
+		return;
+	}
+	if (a->asn != NULL && attrib_format(&at, text, sizeof(text)) &&
+	    strlen(line) + strlen(text) + 5 <= linelen) {
+		(void)text_append(line, "  (", linelen);
+		(void)text_append(line, text, linelen);
+		(void)text_append(line, ")", linelen);
+	}
+}
+
 static int
 log_print(const struct attack_record *rec, void *arg)
 {
@@ -216,6 +247,7 @@ log_print(const struct attack_record *rec, void *arg)
 		    "format\n", (long long)rec->time_us);
 		return (0);
 	}
+	log_attrib(a, rec, line, sizeof(line));
 	fputs(line, stdout);
 	putc('\n', stdout);
 	return (ferror(stdout) ? 1 : 0);
@@ -237,14 +269,22 @@ cmd_log(const struct config *cfg, int argc, char **argv)
 
 	if ((rc = log_parse(&a, argc, argv)) >= 0)
 		return (rc);
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
+	    (a.asn = asn_db_load(cfg->attacklog_asn_db, err,
+	    sizeof(err))) == NULL)
+		/* The records still print; only their AS is unknown. */
+		fprintf(stderr, "pillory log: warning: %s; no AS "
+		    "attribution\n", err);
 	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory log: %s\n", err);
+		asn_db_free(a.asn);
 		return (1);
 	}
 	rc = store_query(st, &a.q, log_print, &a);
 	if (rc < 0)
 		fprintf(stderr, "pillory log: %s\n", store_errmsg(st));
 	store_close(st);
+	asn_db_free(a.asn);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "pillory log: stdout: %s\n", strerror(errno));
 		return (1);

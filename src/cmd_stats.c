@@ -15,10 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "asn.h"
 #include "attacklog.h"
+#include "attrib.h"
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
+#include "country.h"
+#include "emit.h"
 #include "store.h"
 
 #define STATS_DAYS	30
@@ -34,7 +38,58 @@ struct stats {
 	size_t			 nnets;
 	struct store_incident	 incidents[STATS_INCIDENTS];
 	size_t			 nincidents;
+	/* Attribution ([attacklog] asn_db; README "Attribution ..."). */
+	struct asn_db		*asn;
+	struct attrib		 inc_attrib[STATS_INCIDENTS];
+	struct attrib_top	 by_as[STATS_TOP];
+	size_t			 nas;
+	struct attrib_top	 by_cc[STATS_TOP];
+	size_t			 ncc;
 };
+
+struct stats_tally {
+	struct attrib_tally	*t;
+	const struct asn_db	*asn;
+};
+
+/* store_query() callback: count one record's AS and country. */
+static int
+stats_tally_cb(const struct attack_record *rec, void *arg)
+{
+	struct stats_tally	*st = arg;
+
+	attrib_tally_add(st->t, st->asn, rec->client_ip);
+	return (0);
+}
+
+/*
+ * Top AS numbers and countries over the records kept (every record is
+ * read once), and each listed incident's network. -1 on a store error.
+ */
+static int
+stats_load_attrib(struct store *st, struct stats *s)
+{
+	struct stats_tally	tally;
+	struct store_query	q;
+	size_t			i;
+	int			rc;
+
+	for (i = 0; i < s->nincidents; i++)
+		(void)attrib_of(s->asn, s->incidents[i].client_ip,
+		    s->incidents[i].client_name, &s->inc_attrib[i]);
+	if (s->asn == NULL)
+		return (0);
+	memset(&q, 0, sizeof(q));
+	q.kind = -1;
+	tally.t = attrib_tally_new();
+	tally.asn = s->asn;
+	if ((rc = store_query(st, &q, stats_tally_cb, &tally)) != 0)
+		fprintf(stderr, "pillory stats: %s\n", store_errmsg(st));
+	s->nas = attrib_tally_top_as(tally.t, s->by_as, STATS_TOP);
+	s->ncc = attrib_tally_top_country(tally.t, s->by_cc, STATS_TOP);
+	attrib_tally_free(tally.t);
+	return (rc == 0 ? 0 : -1);
+}
 
 static void
 stats_usage(FILE *fp)
@@ -130,6 +185,22 @@ stats_text(const struct stats *s)
 		printf("  %-40s %10llu\n", s->nets[i].key,
 		    (unsigned long long)s->nets[i].count);
 
+	if (s->asn != NULL) {
+		printf("\ntop networks by AS:\n");
+		for (i = 0; i < s->nas; i++) {
+			(void)snprintf(a, sizeof(a), "AS%u",
+			    (unsigned)s->by_as[i].asn);
+			printf("  %-10s %10llu  %s\n", a,
+			    (unsigned long long)s->by_as[i].count,
+			    s->by_as[i].as_name);
+		}
+		printf("\ntop countries:\n");
+		for (i = 0; i < s->ncc; i++)
+			printf("  %-10s %10llu  %s\n", s->by_cc[i].country,
+			    (unsigned long long)s->by_cc[i].count,
+			    country_name(s->by_cc[i].country, "en"));
+	}
+
 	printf("\nincidents: %llu", (unsigned long long)s->totals.incidents);
 	if (s->nincidents > 0)
 		printf(", the %zu most recent:", s->nincidents);
@@ -149,6 +220,9 @@ stats_text(const struct stats *s)
 		if (in->senders[0] != '\0')
 			printf("      senders: %s\n", log_sanitize(in->senders,
 			    safe, sizeof(safe)));
+		if (!attrib_is_empty(&s->inc_attrib[i]) &&
+		    attrib_format(&s->inc_attrib[i], safe, sizeof(safe)))
+			printf("      network: %s\n", safe);
 	}
 }
 
@@ -216,6 +290,19 @@ json_senders(const char *list)
 	printf("]");
 }
 
+/* The attribution's members (asn, as_name, country, org_domain). */
+static void
+json_attrib(const struct attrib *a)
+{
+	struct emit	e;
+
+	emit_init(&e);
+	attrib_emit_json(&e, a);
+	if (e.len > 0)
+		fputs(e.buf, stdout);
+	emit_free(&e);
+}
+
 static void
 stats_json(const struct stats *s)
 {
@@ -238,6 +325,22 @@ stats_json(const struct stats *s)
 	printf("]");
 	json_top("top_addresses", "address", s->addrs, s->naddrs);
 	json_top("top_networks", "network", s->nets, s->nnets);
+	printf(",\"top_as\":[");
+	for (i = 0; i < s->nas; i++) {
+		printf("%s{\"asn\":%u,\"as_name\":", i > 0 ? "," : "",
+		    (unsigned)s->by_as[i].asn);
+		json_str(s->by_as[i].as_name);
+		printf(",\"count\":%llu}",
+		    (unsigned long long)s->by_as[i].count);
+	}
+	printf("],\"top_countries\":[");
+	for (i = 0; i < s->ncc; i++) {
+		printf("%s{\"country\":", i > 0 ? "," : "");
+		json_str(s->by_cc[i].country);
+		printf(",\"count\":%llu}",
+		    (unsigned long long)s->by_cc[i].count);
+	}
+	printf("]");
 	printf(",\"incidents\":{\"count\":%llu,\"recent\":[",
 	    (unsigned long long)s->totals.incidents);
 	for (i = 0; i < s->nincidents; i++) {
@@ -258,6 +361,7 @@ stats_json(const struct stats *s)
 		printf("],\"targeted\":%s,\"senders\":",
 		    in->targeted ? "true" : "false");
 		json_senders(in->senders);
+		json_attrib(&s->inc_attrib[i]);
 		printf("}");
 	}
 	printf("]}}\n");
@@ -298,7 +402,12 @@ cmd_stats(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "pillory stats: out of memory\n");
 		goto done;
 	}
-	if (stats_load(st, s) != 0)
+	if (cfg->attacklog_asn_db != NULL && *cfg->attacklog_asn_db != '\0' &&
+	    (s->asn = asn_db_load(cfg->attacklog_asn_db, err,
+	    sizeof(err))) == NULL)
+		fprintf(stderr, "pillory stats: warning: %s; no AS "
+		    "attribution\n", err);
+	if (stats_load(st, s) != 0 || stats_load_attrib(st, s) != 0)
 		goto done;
 	if (json)
 		stats_json(s);
@@ -311,6 +420,8 @@ cmd_stats(const struct config *cfg, int argc, char **argv)
 		rc = 1;
 	}
 done:
+	if (s != NULL)
+		asn_db_free(s->asn);
 	free(s);
 	store_close(st);
 	return (rc);

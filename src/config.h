@@ -114,6 +114,7 @@ struct config {
 	uint64_t		 defense_ban_prefix6;
 	struct domain_list	 defense_dnsbl;
 	struct config_cidrs	 defense_allow;
+	char			*attacklog_asn_db;
 	/* [publish] */
 	bool			 publish_enabled;
 	char			*publish_dir;

@@ -122,6 +122,9 @@ const struct config_key config_keys[] = {
 	    "SQLite file (empty: STATE_DIR/attacklog.db)"),
 	K("attacklog", "retention", CONFIG_DURATION, "365d", DAY, 3650 * DAY,
 	    retention, "records older than this are purged; counts stay"),
+	K("attacklog", "asn_db", CONFIG_PATH, "", 0, 0, attacklog_asn_db,
+	    "iptoasn.com ip2asn TSV naming each attacker's AS and country "
+	    "(empty: off)"),
 
 	K("defense", "ban_after", CONFIG_UINT, "20", 0, 100000,
 	    defense_ban_after, "attack records within ban_window that ban "

@@ -32,6 +32,9 @@ static const struct cmd commands[] = {
 	    "export --format plain|rbldnsd|nft [-o FILE]",
 	    "bans of client networks: list, add or remove one (the daemon "
 	    "applies it at once), export a blocklist", true, cmd_bans },
+	{ "report", "INCIDENT [--to ADDR] [--send]",
+	    "an abuse report (RFC 5965) on one incident: print it, or queue "
+	    "it", true, cmd_report },
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },

@@ -40,7 +40,10 @@
 #include "aliases.h"
 #include "attacklog.h"
 #include "ban.h"
+#include "asn.h"
+#include "attrib.h"
 #include "config.h"
+#include "country.h"
 #include "emit.h"
 #include "i18n.h"
 #include "log.h"
@@ -74,12 +77,14 @@ struct publish_conf {
 	struct passwd_db	*users;		/* names only; NULL: none */
 	struct alias_db		*aliases;	/* NULL: none */
 	bool			 users_unknown;	/* a file failed: mask all */
+	struct asn_db		*asn;		/* [attacklog] asn_db, or NULL */
 };
 
 /* One published log line: the public record and its text. */
 struct publish_line {
 	struct attack_record	 rec;
 	char			*text;
+	struct attrib		 attr;		/* the client's network */
 };
 
 struct publish_lines {
@@ -88,6 +93,7 @@ struct publish_lines {
 	size_t			 cap;
 	bool			 mask;
 	const struct publish_conf *pc;
+	const struct asn_db	*asn;
 };
 
 /* Everything a page shows, read once per generation. */
@@ -172,6 +178,7 @@ static const char publish_css[] =
 	"background:#f6f6f6;border:1px solid #ddd;padding:.5rem}"
 	"pre .l{display:block;padding-left:2ch;text-indent:-2ch}"
 	"pre .t{color:#a00}"
+	"pre .no,pre .kw,pre .net{color:#555}"
 	".targeted{color:#a00;font-weight:bold}"
 	"svg.chart{display:block;width:100%;height:auto;max-width:44rem;"
 	"font-family:sans-serif;font-size:15px}"
@@ -229,6 +236,7 @@ publish_conf_free(struct publish_conf *pc)
 	free(pc->domains.names);
 	passwd_file_free(pc->users);
 	aliases_free(pc->aliases);
+	asn_db_free(pc->asn);
 	free(pc);
 }
 
@@ -397,6 +405,13 @@ publish_conf_new(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	publish_conf_ours(pc, cfg);
+	/* Loaded here, so at start-up and on SIGHUP; a bad file is a
+	 * start-up error, or keeps the old settings on reload. */
+	if (pc->enabled && cfg->attacklog_asn_db != NULL &&
+	    *cfg->attacklog_asn_db != '\0' &&
+	    (pc->asn = asn_db_load(cfg->attacklog_asn_db, err,
+	    errlen)) == NULL)
+		goto fail;
 
 	if (cfg->publish_languages.count == 0) {
 		snprintf(err, errlen, "[publish] languages: at least one "
@@ -508,6 +523,8 @@ publish_collect(const struct attack_record *rec, void *arg)
 	if (!attacklog_format_line(&l->rec, pl->mask, line, sizeof(line)))
 		(void)text_copy(line, "?", sizeof(line));
 	l->text = publish_strdup(line);
+	(void)attrib_of(pl->asn, l->rec.client_ip, l->rec.client_name,
+	    &l->attr);
 	pl->n++;
 	return (0);
 }
@@ -530,6 +547,7 @@ publish_load(struct store *st, const struct publish_conf *pc,
 
 	d->recent.mask = pc->mask;
 	d->recent.pc = pc;
+	d->recent.asn = pc->asn;
 	if ((d->hist = calloc(PUBLISH_HISTORY_DAYS, sizeof(*d->hist))) ==
 	    NULL)
 		FATAL("out of memory");
@@ -999,11 +1017,45 @@ emit_senders(struct emit *e, const struct i18n_lang *lang,
 		emit_raw(e, "\xe2\x80\x94");
 }
 
+/*
+ * A network for people, in lang: "kornet.net, AS4766 NAME, 韓国" (the AS
+ * name only when full); nothing when nothing is known. AS numbers are
+ * plain text: the page links nowhere outside and loads nothing.
+ */
+static void
+emit_network(struct emit *e, const struct i18n_lang *lang,
+    const struct attrib *a, bool full)
+{
+	bool	sep = false;
+
+	if (a->org_domain[0] != '\0') {
+		emit_text(e, a->org_domain);
+		sep = true;
+	}
+	if (a->asn != 0) {
+		if (sep)
+			emit_msg(e, lang, MSG_LIST_SEP);
+		emit_fmt(e, "AS%u", (unsigned)a->asn);
+		if (full && a->as_name[0] != '\0') {
+			emit_raw(e, " ");
+			emit_text(e, a->as_name);
+		}
+		sep = true;
+	}
+	if (a->country[0] != '\0') {
+		if (sep)
+			emit_msg(e, lang, MSG_LIST_SEP);
+		emit_text(e, country_name(a->country, lang->code));
+	}
+}
+
 /* The page's log lines in a <pre>, targeted kinds in bold. */
 static void
-emit_lines(struct emit *e, const struct publish_lines *pl, const char *id)
+emit_lines(struct emit *e, const struct i18n_lang *lang,
+    const struct publish_lines *pl, const char *id)
 {
 	size_t	i;
+	int	width;
 
 	emit_raw(e, "<pre");
 	if (id != NULL) {
@@ -1014,10 +1066,22 @@ emit_lines(struct emit *e, const struct publish_lines *pl, const char *id)
 	emit_raw(e, ">");
 	/* One block per line, so that a line wrapped on a phone hangs
 	 * indented under its own start. */
+	/* Each line: its running number, the 2002 line, the kind in words
+	 * (not colour alone) and the client's network when known. */
+	width = pl->n >= 1000 ? 4 : pl->n >= 100 ? 3 : pl->n >= 10 ? 2 : 1;
 	for (i = 0; i < pl->n; i++) {
 		emit_raw(e, publish_kind_is_targeted((int)pl->v[i].rec.kind) ?
 		    "<span class=\"l t\">" : "<span class=\"l\">");
+		emit_fmt(e, "<span class=\"no\">%*zu</span> ", width, i + 1);
 		emit_text(e, pl->v[i].text);
+		emit_raw(e, "  <span class=\"kw\">[");
+		emit_text(e, i18n_kind(lang, (int)pl->v[i].rec.kind));
+		emit_raw(e, "]</span>");
+		if (!attrib_is_empty(&pl->v[i].attr)) {
+			emit_raw(e, " <span class=\"net\">(");
+			emit_network(e, lang, &pl->v[i].attr, false);
+			emit_raw(e, ")</span>");
+		}
 		emit_raw(e, "\n</span>");
 	}
 	emit_raw(e, "</pre>\n");
@@ -1392,7 +1456,7 @@ emit_recent(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	    MSG_RECENT_NOTE_UNMASKED, publish_num(d->recent.n, a, sizeof(a)),
 	    publish_num(d->totals.total, b, sizeof(b)));
 	emit_raw(e, "</p>\n");
-	emit_lines(e, &d->recent, "log");
+	emit_lines(e, lang, &d->recent, "log");
 	emit_raw(e, "</section>\n");
 }
 
@@ -1402,6 +1466,7 @@ emit_incidents(struct publish_ctx *ctx, const struct i18n_lang *lang,
 {
 	struct emit			*e = &ctx->e;
 	const struct store_incident	*in;
+	struct attrib			 at;
 	char				 a[32];
 	size_t				 i;
 
@@ -1428,7 +1493,14 @@ emit_incidents(struct publish_ctx *ctx, const struct i18n_lang *lang,
 		emit_raw(e, "</strong> <span class=\"note\">");
 		emit_text(e, in->client_name[0] != '\0' ? in->client_name :
 		    "unknown");
-		emit_raw(e, "</span><br>");
+		emit_raw(e, "</span>");
+		if (attrib_of(ctx->conf->asn, in->client_ip, in->client_name,
+		    &at)) {
+			emit_raw(e, " <span class=\"net\">");
+			emit_network(e, lang, &at, false);
+			emit_raw(e, "</span>");
+		}
+		emit_raw(e, "<br>");
 		emit_period(e, lang, in->first_us, in->last_us);
 		emit_raw(e, " \xc2\xb7 ");
 		emit_msg(e, lang, MSG_ATTEMPTS);
@@ -1571,6 +1643,7 @@ emit_incident(struct publish_ctx *ctx, const struct i18n_lang *lang,
     const struct store_incident *in, const struct publish_lines *lines)
 {
 	struct emit	*e = &ctx->e;
+	struct attrib	 at;
 	char		 id[32], a[32], b[32];
 
 	(void)text_printf(id, sizeof(id), "%lld", (long long)in->id);
@@ -1599,6 +1672,12 @@ emit_incident(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	emit_raw(e, "</dt><dd>");
 	emit_text(e, in->client_name[0] != '\0' ? in->client_name :
 	    "unknown");
+	if (attrib_of(ctx->conf->asn, in->client_ip, in->client_name, &at)) {
+		emit_raw(e, "</dd>\n<dt>");
+		emit_msg(e, lang, MSG_NETWORK);
+		emit_raw(e, "</dt><dd id=\"network\">");
+		emit_network(e, lang, &at, true);
+	}
 	emit_raw(e, "</dd>\n<dt>");
 	emit_msg(e, lang, MSG_PERIOD);
 	emit_raw(e, "</dt><dd>");
@@ -1631,7 +1710,7 @@ emit_incident(struct publish_ctx *ctx, const struct i18n_lang *lang,
 		    publish_num(in->count, b, sizeof(b)));
 	emit_raw(e, "</p>\n");
 	if (lines->n > 0)
-		emit_lines(e, lines, "log");
+		emit_lines(e, lang, lines, "log");
 	emit_raw(e, "</section>\n</main>\n");
 	emit_foot(ctx, lang, true, true);
 }
@@ -1672,6 +1751,7 @@ emit_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 	const char			*args[4];
 	size_t				 i;
 	struct emit			 kinds, senders;
+	struct attrib			 at;
 
 	emit_raw(e, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
@@ -1748,6 +1828,12 @@ emit_feed(struct publish_ctx *ctx, const struct i18n_lang *lang,
 		if (in->targeted) {
 			emit_raw(e, " ");
 			emit_msg(e, lang, MSG_ENTRY_TARGETED);
+		}
+		if (attrib_of(ctx->conf->asn, in->client_ip, in->client_name,
+		    &at)) {
+			emit_raw(e, " (");
+			emit_network(e, lang, &at, true);
+			emit_raw(e, ")");
 		}
 		emit_free(&kinds);
 		emit_free(&senders);
@@ -1832,6 +1918,7 @@ emit_data_json(struct publish_ctx *ctx, const struct publish_data *d)
 	struct emit			*e = &ctx->e;
 	const struct store_incident	*in;
 	const struct attack_record	*r;
+	struct attrib			 at;
 	size_t				 i;
 	int				 k;
 
@@ -1896,6 +1983,7 @@ emit_data_json(struct publish_ctx *ctx, const struct publish_data *d)
 		emit_json(e, r->to);
 		emit_raw(e, ",\"line\":");
 		emit_json(e, d->recent.v[i].text);
+		attrib_emit_json(e, &d->recent.v[i].attr);
 		emit_raw(e, "}");
 	}
 	emit_raw(e, "],\n\"incidents\":[");
@@ -1925,6 +2013,9 @@ emit_data_json(struct publish_ctx *ctx, const struct publish_data *d)
 		emit_raw(e, in->targeted ? "true" : "false");
 		emit_raw(e, ",\"senders\":");
 		emit_json_senders(e, in->senders);
+		(void)attrib_of(ctx->conf->asn, in->client_ip,
+		    in->client_name, &at);
+		attrib_emit_json(e, &at);
 		emit_fmt(e, ",\"page\":\"incidents/%lld.", (long long)in->id);
 		emit_raw(e, ctx->conf->langs[0]->code);
 		emit_raw(e, ".html\"}");
@@ -1955,6 +2046,7 @@ publish_incident_pages(struct publish_ctx *ctx, struct store *st,
 		memset(&lines, 0, sizeof(lines));
 		lines.mask = ctx->conf->mask;
 		lines.pc = ctx->conf;
+		lines.asn = ctx->conf->asn;
 		memset(&q, 0, sizeof(q));
 		q.kind = -1;
 		q.client_ip = in->client_ip;

@@ -1137,6 +1137,15 @@ control_cb(const char *cmd, struct evbuffer *out, void *arg)
 		if (e->state == QENTRY_WAITING ||
 		    (e->state == QENTRY_ACTIVE && TAILQ_EMPTY(&e->jobs)))
 			qentry_free(e);
+	} else if (strncmp(cmd, "notify ", 7) == 0) {
+		/* A message another process wrote into the queue directory
+		 * (`pillory report --send`): load it and try it now. */
+		queue_notify(q, cmd + 7);
+		if (qentry_find(q, cmd + 7) == NULL)
+			control_end(out, false, "no such message: %s",
+			    cmd + 7);
+		else
+			control_end(out, true, "%s", cmd + 7);
 	} else
 		control_end(out, false, "unknown request (list, show ID, "
 		    "flush, delete ID)");
