@@ -435,6 +435,46 @@ aliases_has(const struct alias_db *db, const char *key)
 	return (alias_lookup(db, key) != NULL);
 }
 
+struct alias_owner {
+	const char	*user;
+	bool		 found;
+};
+
+static void
+alias_owner_emit(const char *addr, void *arg)
+{
+	struct alias_owner	*o = arg;
+
+	if (strcmp(addr, o->user) == 0)
+		o->found = true;
+}
+
+/* May user send as key; see aliases.h. */
+bool
+aliases_sender_owned(const struct alias_db *db, const char *key,
+    const char *user, bool (*is_local)(const char *domain, void *arg),
+    void *arg)
+{
+	struct alias_owner	 o = { user, false };
+	const char		*at;
+
+	if (key == NULL || user == NULL || *user == '\0')
+		return (false);
+	if (strcmp(key, user) == 0)
+		return (true);
+	/* Only a local domain's addresses belong to anybody here: with
+	 * "postmaster: alice@..." alice owns postmaster@ our domains, never
+	 * postmaster@ somebody else's. */
+	if ((at = strrchr(key, '@')) == NULL || at == key || at[1] == '\0' ||
+	    !is_local(at + 1, arg))
+		return (false);
+	if (db == NULL || !aliases_has(db, key))
+		return (false);
+	if (aliases_expand(db, key, is_local, alias_owner_emit, &o) < 0)
+		return (false);
+	return (o.found);
+}
+
 /* FNV-1a; the set only needs a spread, not resistance to attack. */
 static uint32_t
 alias_hash(const char *s)

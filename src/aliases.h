@@ -54,6 +54,18 @@ int aliases_expand(const struct alias_db *db, const char *key,
     bool (*is_local)(const char *domain, void *arg),
     void (*emit)(const char *addr, void *arg), void *arg);
 
+/*
+ * Sender ownership (RFC 6409 6.1): may the logged-in user (lower-case
+ * "local@domain") use key (lower-case "local@domain") as MAIL FROM? True
+ * when key is user, or when key's domain is local (is_local) and key's
+ * expansion delivers to user. An alias never makes an address in a
+ * foreign domain anybody's: a bare-local-part entry applies to the local
+ * domains only. db may be NULL (no aliases).
+ */
+bool aliases_sender_owned(const struct alias_db *db, const char *key,
+    const char *user, bool (*is_local)(const char *domain, void *arg),
+    void *arg);
+
 /* True when key ("local@domain", lower-case) or its local part has an entry. */
 bool aliases_has(const struct alias_db *db, const char *key);
 

@@ -561,6 +561,53 @@ test_expand_limits(void **state)
 	aliases_free(db);
 }
 
+static bool
+owned(const struct alias_db *db, const char *key, const char *user)
+{
+	return (aliases_sender_owned(db, key, user, test_is_local, NULL));
+}
+
+/* Sender ownership holds only inside the local domains. */
+static void
+test_sender_owned(void **state)
+{
+	struct alias_db	*db;
+
+	(void)state;
+	db = load_ok("postmaster: alice@example.org\n"
+	    "sales@example.org: team\n"
+	    "team: alice, bob@example.net\n"
+	    "ext@example.org: carol@gmail.com\n"
+	    "paypal.com-lookalike: alice@example.org\n");
+	/* Her own address, with or without aliases. */
+	assert_true(owned(db, "alice@example.org", "alice@example.org"));
+	assert_true(owned(NULL, "alice@example.org", "alice@example.org"));
+	assert_false(owned(NULL, "bob@example.net", "alice@example.org"));
+	/* A bare local part applies to every local domain... */
+	assert_true(owned(db, "postmaster@example.org", "alice@example.org"));
+	assert_true(owned(db, "postmaster@example.net", "alice@example.org"));
+	/* ...and never to anybody else's. */
+	assert_false(owned(db, "postmaster@gmail.com", "alice@example.org"));
+	assert_false(owned(db, "postmaster@example.org.evil",
+	    "alice@example.org"));
+	assert_false(owned(db, "team@paypal.com", "alice@example.org"));
+	/* Chains: sales -> team -> alice (bare target in the key's domain). */
+	assert_true(owned(db, "sales@example.org", "alice@example.org"));
+	assert_true(owned(db, "sales@example.org", "bob@example.net"));
+	assert_false(owned(db, "sales@example.org", "carol@gmail.com"));
+	/* A foreign target owns nothing of ours either... */
+	assert_true(owned(db, "ext@example.org", "carol@gmail.com"));
+	/* ...but an alias of bob's is not alice's. */
+	assert_false(owned(db, "team@example.net", "carol@gmail.com"));
+	/* Malformed keys and empty users own nothing. */
+	assert_false(owned(db, "postmaster", "alice@example.org"));
+	assert_false(owned(db, "postmaster@", "alice@example.org"));
+	assert_false(owned(db, "@example.org", "alice@example.org"));
+	assert_false(owned(db, "postmaster@example.org", ""));
+	assert_false(owned(db, NULL, "alice@example.org"));
+	aliases_free(db);
+}
+
 int
 main(void)
 {
@@ -576,6 +623,7 @@ main(void)
 		cmocka_unit_test(test_expand_loops),
 		cmocka_unit_test(test_expand_depth),
 		cmocka_unit_test(test_expand_limits),
+		cmocka_unit_test(test_sender_owned),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
