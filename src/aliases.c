@@ -438,7 +438,18 @@ aliases_has(const struct alias_db *db, const char *key)
 struct alias_owner {
 	const char	*user;
 	bool		 found;
+	bool		(*is_local)(const char *, void *);
+	void		*arg;
 };
+
+/* aliases_expand() hands one argument to both callbacks. */
+static bool
+alias_owner_is_local(const char *domain, void *arg)
+{
+	struct alias_owner	*o = arg;
+
+	return (o->is_local(domain, o->arg));
+}
 
 static void
 alias_owner_emit(const char *addr, void *arg)
@@ -455,7 +466,7 @@ aliases_sender_owned(const struct alias_db *db, const char *key,
     const char *user, bool (*is_local)(const char *domain, void *arg),
     void *arg)
 {
-	struct alias_owner	 o = { user, false };
+	struct alias_owner	 o = { user, false, is_local, arg };
 	const char		*at;
 
 	if (key == NULL || user == NULL || *user == '\0')
@@ -470,7 +481,8 @@ aliases_sender_owned(const struct alias_db *db, const char *key,
 		return (false);
 	if (db == NULL || !aliases_has(db, key))
 		return (false);
-	if (aliases_expand(db, key, is_local, alias_owner_emit, &o) < 0)
+	if (aliases_expand(db, key, alias_owner_is_local, alias_owner_emit,
+	    &o) < 0)
 		return (false);
 	return (o.found);
 }

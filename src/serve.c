@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -214,32 +215,75 @@ queued(const char *id, void *arg)
 	queue_notify(arg, id);
 }
 
-/* Make state_dir and its folders belong to the daemon's user. */
+/*
+ * Open name (relative to at) as a directory, creating it 0700 when
+ * missing, never through a symbolic link. Runs as root on paths the
+ * daemon's user can write (it owns state_dir): a planted link must not get
+ * a directory of root's chowned to that user. Returns the directory's fd,
+ * or -1 after printing a message that names shown.
+ */
+static int
+open_state_dir(int at, const char *name, const char *shown)
+{
+	struct stat	st;
+	int		fd;
+
+	if (mkdirat(at, name, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "pillory: %s: %s\n", shown, strerror(errno));
+		return -1;
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	if ((errno == ELOOP || errno == ENOTDIR) &&
+	    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			fprintf(stderr, "pillory: %s is a symbolic link, not a "
+			    "directory: refusing to follow it as root (remove "
+			    "it, or point state_dir at the real directory)\n",
+			    shown);
+		else
+			fprintf(stderr, "pillory: %s is not a directory: "
+			    "refusing to start\n", shown);
+		return -1;
+	}
+	fprintf(stderr, "pillory: %s: %s\n", shown, strerror(errno));
+	return -1;
+}
+
+/* Make state_dir and its folders belong to the daemon's user, by
+ * descriptor only (fchown), so no path under state_dir is followed. */
 static int
 prepare_state_dir(const char *dir, uid_t uid, gid_t gid)
 {
-	static const char	*subs[] = { "", "/tmp", "/queue", "/mail" };
+	static const char	*subs[] = { "tmp", "queue", "mail" };
 	char			 path[CONFIG_PATH_MAX + 16];
 	size_t			 i;
+	int			 top, fd, rc = -1;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "pillory: %s: %s\n", dir, strerror(errno));
+	if ((top = open_state_dir(AT_FDCWD, dir, dir)) == -1)
 		return -1;
+	if (fchown(top, uid, gid) == -1) {
+		fprintf(stderr, "pillory: chown %s: %s\n", dir,
+		    strerror(errno));
+		goto fail;
 	}
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		text_printf(path, sizeof(path), "%s%s", dir, subs[i]);
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-			fprintf(stderr, "pillory: %s: %s\n", path,
-			    strerror(errno));
-			return -1;
-		}
-		if (chown(path, uid, gid) == -1) {
+		text_printf(path, sizeof(path), "%s/%s", dir, subs[i]);
+		if ((fd = open_state_dir(top, subs[i], path)) == -1)
+			goto fail;
+		if (fchown(fd, uid, gid) == -1) {
 			fprintf(stderr, "pillory: chown %s: %s\n", path,
 			    strerror(errno));
-			return -1;
+			close(fd);
+			goto fail;
 		}
+		close(fd);
 	}
-	return 0;
+	rc = 0;
+fail:
+	close(top);
+	return rc;
 }
 
 static int

@@ -561,10 +561,21 @@ test_expand_limits(void **state)
 	aliases_free(db);
 }
 
+static int	owner_arg;
+
+/* is_local must get the caller's own argument back. */
+static bool
+owner_is_local(const char *domain, void *arg)
+{
+	assert_ptr_equal(arg, &owner_arg);
+	return (test_is_local(domain, NULL));
+}
+
 static bool
 owned(const struct alias_db *db, const char *key, const char *user)
 {
-	return (aliases_sender_owned(db, key, user, test_is_local, NULL));
+	return (aliases_sender_owned(db, key, user, owner_is_local,
+	    &owner_arg));
 }
 
 /* Sender ownership holds only inside the local domains. */
