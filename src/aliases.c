@@ -321,17 +321,28 @@ struct alias_db *
 aliases_load(const char *path, char *err, size_t errlen)
 {
 	struct alias_db	*db;
-	struct span	 name, list;
-	const char	*why;
-	char		*buf;
 	FILE		*fp;
-	size_t		 lineno = 0, len, i;
-	int		 r;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
+	db = aliases_load_fp(fp, path, err, errlen);
+	fclose(fp);
+	return (db);
+}
+
+/* The same from an open stream; see aliases.h. */
+struct alias_db *
+aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
+{
+	struct alias_db	*db;
+	struct span	 name, list;
+	const char	*why;
+	char		*buf;
+	size_t		 lineno = 0, len, i;
+	int		 r;
+
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
 	    (buf = malloc(ALIASES_LINE_MAX)) == NULL)
 		FATAL("out of memory");
@@ -374,12 +385,10 @@ aliases_load(const char *path, char *err, size_t errlen)
 		}
 	}
 	free(buf);
-	fclose(fp);
 	return (db);
 
 fail:
 	free(buf);
-	fclose(fp);
 	aliases_free(db);
 	return (NULL);
 }

@@ -6,6 +6,8 @@
 #ifndef ALIASES_H
 #define ALIASES_H
 
+#include <stdio.h>
+
 #include "pillory.h"
 
 /* Longest line accepted, without its newline; longer is a load error. */
@@ -33,6 +35,11 @@ int aliases_parse_line(const char *line, size_t len, struct span *name_out,
  * the same name twice is an error.
  */
 struct alias_db *aliases_load(const char *path, char *err, size_t errlen);
+
+/* The same from an open stream (read to its end, not closed); path names
+ * it in messages. */
+struct alias_db *aliases_load_fp(FILE *fp, const char *path, char *err,
+    size_t errlen);
 
 /*
  * Expand key ("local@domain", lower-case, domain local). An entry for the

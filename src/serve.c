@@ -7,6 +7,7 @@
  * log and exit 0.
  */
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -34,6 +35,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "httpd.h"
+#include "ipc.h"
 #include "publish.h"
 #include "listener.h"
 #include "log.h"
@@ -52,6 +54,9 @@ static struct publisher	*publisher;
 static struct httpd	*httpd;
 static int		 http_fds[CONFIG_LIST_MAX];
 static size_t		 nhttp_fds;
+static int		 reload_fd = -1;
+static struct event	*reload_ev;
+static uint32_t		 reload_serial;
 
 static void	stop(int);
 
@@ -93,22 +98,103 @@ endpoints_equal(const struct config_endpoints *a,
 	return true;
 }
 
-static void
-reload(void)
+/* fdopen fd from its start; the stream owns it (*fd becomes -1). */
+static FILE *
+reload_stream(int *fd, char *err, size_t errlen)
 {
-	struct config		*cfg;
-	struct passwd_db	*users;
-	struct alias_db		*aliases;
-	char			 err[1024];
+	FILE	*fp;
 
-	if ((cfg = config_load(engine.cfg->path, err, sizeof(err))) == NULL) {
-		log_err("reload: %s; keeping the running config", err);
+	if (lseek(*fd, 0, SEEK_SET) == -1 || (fp = fdopen(*fd, "r")) == NULL) {
+		text_printf(err, errlen, "reading a reloaded file: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	*fd = -1;
+	return fp;
+}
+
+/* The new TLS context from the answer's descriptors, or keep the old. */
+static void
+reload_tls(const struct config *cfg, const struct ipc_reload_res *res,
+    const int *fd)
+{
+	SSL_CTX	*tls;
+	char	 err[1024];
+	const char *key = *cfg->tls_key != '\0' ? cfg->tls_key : cfg->tls_cert;
+
+	if (*res->tls_err != '\0') {
+		log_err("reload: [tls] %s; keeping the certificate loaded "
+		    "before", res->tls_err);
 		return;
 	}
-	if (!load_tables(cfg, &users, &aliases, err, sizeof(err))) {
-		log_err("reload: %s; keeping the running config", err);
-		config_free(cfg);
+	if (fd[3] == -1 || fd[4] == -1) {
+		if (engine.tls != NULL)
+			log_warn("reload: [tls] turning TLS off takes effect "
+			    "at the next restart");
 		return;
+	}
+	if ((tls = tls_server_ctx_fd(fd[3], cfg->tls_cert, fd[4], key, err,
+	    sizeof(err))) == NULL) {
+		log_err("reload: [tls] %s; keeping the certificate loaded "
+		    "before", err);
+		return;
+	}
+	/* Sessions already in TLS hold their own reference. */
+	SSL_CTX_free(engine.tls);
+	engine.tls = tls;
+	log_info("reload: [tls] certificate %s loaded", cfg->tls_cert);
+}
+
+/*
+ * The auth process answered a SIGHUP: the config, user names, aliases and
+ * TLS files it read as root arrive as descriptors (ipc.h). Swap them in,
+ * or keep everything when any but the TLS files is broken.
+ */
+static void
+reload_apply(const struct ipc_reload_res *res, const int *fds, size_t nfds)
+{
+	struct config		*cfg = NULL;
+	struct passwd_db	*users = NULL;
+	struct alias_db		*aliases = NULL;
+	FILE			*fp;
+	char			 err[1024];
+	int			 fd[IPC_FDS_MAX];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < IPC_FDS_MAX; i++)
+		fd[i] = (res->fds & (1u << i)) && n < nfds ? fds[n++] : -1;
+	if (n != nfds || !ipc_field_ok(res->err, sizeof(res->err)) ||
+	    !ipc_field_ok(res->tls_err, sizeof(res->tls_err)))
+		FATAL("malformed reload answer");
+	if (!res->ok) {
+		log_err("reload: %s; keeping the running config", res->err);
+		goto done;
+	}
+	if (fd[0] == -1)
+		FATAL("reload answer without the config");
+	if ((fp = reload_stream(&fd[0], err, sizeof(err))) == NULL)
+		goto fail;
+	cfg = config_load_fp(fp, engine.cfg->path, err, sizeof(err));
+	fclose(fp);
+	if (cfg == NULL)
+		goto fail;
+	if (fd[1] != -1) {
+		if ((fp = reload_stream(&fd[1], err, sizeof(err))) == NULL)
+			goto fail;
+		users = passwd_file_load_names_fp(fp, cfg->passwd_file, err,
+		    sizeof(err));
+		fclose(fp);
+		if (users == NULL)
+			goto fail;
+	}
+	if (fd[2] != -1) {
+		if ((fp = reload_stream(&fd[2], err, sizeof(err))) == NULL)
+			goto fail;
+		aliases = aliases_load_fp(fp, cfg->aliases_file, err,
+		    sizeof(err));
+		fclose(fp);
+		if (aliases == NULL)
+			goto fail;
 	}
 	if (!endpoints_equal(&cfg->smtp_listen, &engine.cfg->smtp_listen) ||
 	    !endpoints_equal(&cfg->smtp_proxy_protocol,
@@ -116,6 +202,7 @@ reload(void)
 	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0)
 		log_warn("reload: listener and state_dir changes take effect "
 		    "at the next restart");
+	reload_tls(cfg, res, fd);
 	passwd_file_free(engine.users);
 	aliases_free(engine.aliases);
 	config_free(engine.cfg);
@@ -124,11 +211,63 @@ reload(void)
 	engine.aliases = aliases;
 	publisher_reload(publisher, cfg);
 	log_set_syslog(cfg->syslog);
-	auth_client_reload(engine.auth, cfg->passwd_file);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
 	    cfg->path, cfg->domains.count,
 	    users ? passwd_file_count(users) : 0,
 	    aliases ? aliases_count(aliases) : 0);
+	goto done;
+fail:
+	log_err("reload: %s; keeping the running config", err);
+	passwd_file_free(users);
+	aliases_free(aliases);
+	config_free(cfg);
+done:
+	for (i = 0; i < IPC_FDS_MAX; i++)
+		if (fd[i] != -1)
+			close(fd[i]);
+}
+
+static void
+reload_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	union {
+		struct ipc_reload_res	res;
+		char			raw[IPC_PAYLOAD_MAX];
+	}		 u;
+	int		 fds[IPC_FDS_MAX];
+	size_t		 nfds, i;
+	uint32_t	 type;
+	int		 rc;
+
+	(void)what;
+	(void)arg;
+	while ((rc = ipc_recv_fds(fd, &type, &u, fds, &nfds)) == 1) {
+		if (type != IPC_RELOAD_RES) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			FATAL("unexpected frame on the reload channel");
+		}
+		reload_apply(&u.res, fds, nfds);
+	}
+	if (rc == 0 || (rc == -1 && errno != EAGAIN && errno != EWOULDBLOCK))
+		event_del(reload_ev);	/* auth_dead() stops us */
+}
+
+/*
+ * SIGHUP. The engine no longer runs as root and may not read the
+ * passwd-file, aliases, config or TLS key (mode 0600 root is what the auth
+ * process is for): ask the auth process, which stays root, to read them;
+ * reload_read_cb() gets the answer.
+ */
+static void
+reload(void)
+{
+	struct ipc_reload_req	req = { ++reload_serial };
+
+	if (ipc_send_fds(reload_fd, IPC_RELOAD_REQ, &req, sizeof(req), NULL,
+	    0) == -1)
+		log_err("reload: cannot ask the auth process: %s",
+		    strerror(errno));
 }
 
 static void
@@ -173,10 +312,11 @@ auth_dead(void *arg)
 static int
 fork_auth(const struct config *cfg)
 {
-	int	sv[2];
+	int	sv[2], rv[2];
 	size_t	i;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) == -1) {
 		fprintf(stderr, "pillory: socketpair: %s\n", strerror(errno));
 		return -1;
 	}
@@ -187,13 +327,18 @@ fork_auth(const struct config *cfg)
 	}
 	if (auth_pid == 0) {
 		close(sv[0]);
+		close(rv[0]);
 		for (i = 0; i < listeners.count; i++)
 			close(listeners.items[i].fd);
 		for (i = 0; i < nhttp_fds; i++)
 			close(http_fds[i]);
-		_exit(auth_proc_run(sv[1], cfg->passwd_file));
+		_exit(auth_proc_run(sv[1], rv[1], cfg->path,
+		    cfg->passwd_file));
 	}
 	close(sv[1]);
+	close(rv[1]);
+	reload_fd = rv[0];
+	evutil_make_socket_nonblocking(reload_fd);
 	return sv[0];
 }
 
@@ -382,6 +527,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	if ((engine.base = event_base_new()) == NULL)
 		FATAL("event_base_new");
 	engine.auth = auth_client_new(engine.base, auth_fd, auth_dead, NULL);
+	reload_ev = event_new(engine.base, reload_fd, EV_READ | EV_PERSIST,
+	    reload_read_cb, NULL);
+	if (reload_ev == NULL || event_add(reload_ev, NULL) == -1)
+		FATAL("event_new");
 	engine.spool = spool_open(engine.cfg->state_dir, engine.cfg->hostname,
 	    engine.base, err, sizeof(err));
 	if (engine.spool == NULL) {
@@ -452,6 +601,8 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	attacklog_close(engine.alog);
 	publisher_stop(publisher);
 	dns_free(engine.dns);
+	event_free(reload_ev);
+	close(reload_fd);
 	auth_client_free(engine.auth);
 	store_close(engine.store);
 	for (i = 0; signums[i] != 0; i++)

@@ -279,3 +279,161 @@ def test_real_directories_are_handed_to_the_user(make_pillory, private_top):
     for sub in ("", "tmp", "queue", "mail"):
         assert (state / sub).stat().st_uid == nobody.pw_uid, sub
     assert p.stop() == 0
+
+
+# ---- SIGHUP re-reads root-only files on the root side -----------------------
+
+
+def hup_and_wait(p, text, timeout=10):
+    """Send SIGHUP and wait for text in the log lines written after it."""
+    start = len(p.log())
+    p.proc.send_signal(signal.SIGHUP)
+    assert wait_log(p, text, timeout, start), p.log()[start:]
+    return p.log()[start:]
+
+
+@pytest.fixture
+def nobody_tls(make_tls, private_top, certs, tmp_path):
+    """A daemon running as nobody whose config, passwd-file, aliases and
+    TLS key are root-only (mode 0600) in a directory nobody cannot reach."""
+    keydir = tmp_path / "keys"
+    keydir.mkdir(mode=0o700)
+    cert, key = keydir / "cert.pem", keydir / "key.pem"
+    shutil.copy(certs[0][0], cert)
+    shutil.copy(certs[0][1], key)
+    p = make_tls(start=False, cert=(cert, key), server__user="nobody",
+                 server__state_dir=str(private_top / "var"))
+    p.cert, p.key = cert, key
+    p.write_config()
+    for f in (p.passwd, p.aliases, p.conf, key):
+        os.chmod(f, 0o600)
+    # start() writes the config again: keep it root-only.
+    p.write_config = lambda: None
+    p.start()
+    assert Path(f"/proc/{p.proc.pid}/status").read_text().find(
+        f"Uid:\t{pwd.getpwnam('nobody').pw_uid}") != -1
+    return p
+
+
+@needs_root
+def test_hup_root_only_passwd_file_takes_effect(nobody_tls):
+    p = nobody_tls
+    h = run(["passwd"], input="dave's password\n", check=True).stdout.strip()
+    assert try_login(p, "alice@example.test") == 235
+    assert try_login(p, "dave@example.test", "dave's password") == 535
+    text = [ln for ln in p.passwd.read_text().splitlines()
+            if not ln.startswith("alice@")]
+    text.append(f"dave@example.test:{h}")
+    p.passwd.write_text("\n".join(text) + "\n")
+    assert oct(p.passwd.stat().st_mode & 0o777) == "0o600"
+    log = hup_and_wait(p, "reloaded")
+    assert "Permission denied" not in log, log
+    # At once: no retry loop.
+    assert try_login(p, "alice@example.test") == 535
+    assert try_login(p, "dave@example.test", "dave's password") == 235
+    # The engine knows the new user list too: mail for dave is accepted,
+    # mail for alice is not.
+    c = Client(p.connect())
+    assert c.reply()[0] == 220
+    c.cmd("EHLO c.example")
+    c.cmd("MAIL FROM:<someone@outside.test>")
+    assert c.cmd("RCPT TO:<dave@example.test>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 550
+    c.close()
+    assert p.proc.poll() is None
+
+
+@needs_root
+def test_hup_root_only_aliases_and_config(nobody_tls):
+    p = nobody_tls
+    c = Client(p.connect())
+    assert c.reply()[0] == 220
+    c.cmd("EHLO c.example")
+    c.cmd("MAIL FROM:<someone@outside.test>")
+    assert c.cmd("RCPT TO:<sales@example.test>")[0] == 550
+    c.close()
+    p.aliases.write_text(p.aliases.read_text() + "sales: bob@example.test\n")
+    # A new local domain in the root-only config.
+    text = p.conf.read_text().replace(
+        "domains = example.test, gabacho-net.jp",
+        "domains = example.test, gabacho-net.jp, new.example.test")
+    assert text != p.conf.read_text()
+    p.conf.write_text(text)
+    hup_and_wait(p, "reloaded")
+    c = Client(p.connect())
+    assert c.reply()[0] == 220
+    c.cmd("EHLO c.example")
+    c.cmd("MAIL FROM:<someone@outside.test>")
+    assert c.cmd("RCPT TO:<sales@example.test>")[0] == 250
+    assert c.cmd("RCPT TO:<sales@new.example.test>")[0] == 250
+    c.close()
+
+
+@needs_root
+def test_hup_broken_passwd_file_keeps_users(nobody_tls):
+    p = nobody_tls
+    good = p.passwd.read_text()
+    p.passwd.write_text(good + "this line is broken\n")
+    log = hup_and_wait(p, "keeping the running config")
+    assert str(p.passwd) in log, log
+    assert try_login(p, "alice@example.test") == 235
+    # A fixed file is taken at the next HUP.
+    p.passwd.write_text(good.replace("alice@", "alicia@"))
+    hup_and_wait(p, "reloaded")
+    assert try_login(p, "alice@example.test") == 535
+    assert try_login(p, "alicia@example.test") == 235
+
+
+# ---- SIGHUP reloads the TLS certificate ------------------------------------
+
+
+@needs_root
+def test_hup_reloads_certificate(nobody_tls, certs):
+    p = nobody_tls
+    old, new = pem_fingerprint(certs[0][0]), pem_fingerprint(certs[1][0])
+    assert served_fingerprint(p.smtps_port) == old
+    assert starttls_fingerprint(p.port) == old
+    # A session in TLS across the reload keeps working.
+    m = submission(p)
+    # Renewal: new files written over the old paths.
+    shutil.copy(certs[1][0], p.cert)
+    shutil.copy(certs[1][1], p.key)
+    hup_and_wait(p, f"certificate {p.cert} loaded")
+    assert served_fingerprint(p.smtps_port) == new
+    assert starttls_fingerprint(p.port) == new
+    assert starttls_fingerprint(p.sub_port) == new
+    assert m.noop()[0] == 250
+    assert m.mail("alice@example.test")[0] == 250
+    m.close()
+    # A broken certificate: the new one stays, an error is logged.
+    p.cert.write_text("-----BEGIN CERTIFICATE-----\nbroken\n"
+                      "-----END CERTIFICATE-----\n")
+    log = hup_and_wait(p, "keeping the certificate loaded before")
+    assert str(p.cert) in log, log
+    assert p.proc.poll() is None
+    assert served_fingerprint(p.smtps_port) == new
+    assert starttls_fingerprint(p.port) == new
+    assert try_login(p, "alice@example.test") == 235
+
+
+@needs_root
+@pytest.mark.parametrize("breakage", ["key-mismatch", "key-missing",
+                                      "garbage-key", "empty-cert"])
+def test_hup_broken_tls_files_keep_old(nobody_tls, certs, breakage):
+    p = nobody_tls
+    old = pem_fingerprint(certs[0][0])
+    if breakage == "key-mismatch":
+        shutil.copy(certs[1][0], p.cert)      # new cert, old key
+    elif breakage == "key-missing":
+        p.key.unlink()
+    elif breakage == "garbage-key":
+        p.key.write_text("not a key\n")
+    else:
+        p.cert.write_text("")
+    log = hup_and_wait(p, "keeping the certificate loaded before")
+    assert "[tls]" in log, log
+    assert p.proc.poll() is None
+    assert served_fingerprint(p.smtps_port) == old
+    assert starttls_fingerprint(p.port) == old
+    # The rest of the reload still happened.
+    assert "reloaded" in p.log()
