@@ -437,3 +437,40 @@ def test_hup_broken_tls_files_keep_old(nobody_tls, certs, breakage):
     assert starttls_fingerprint(p.port) == old
     # The rest of the reload still happened.
     assert "reloaded" in p.log()
+
+
+# ---- the admin's commands, run as root, follow no link under state_dir -----
+
+
+@needs_root
+def test_root_publish_refuses_symlinked_publish_dir(make_pillory,
+                                                    private_top):
+    state = private_top / "var"
+    state.mkdir()
+    target = private_top / "rootdir"
+    target.mkdir(mode=0o700)
+    (state / "public").symlink_to(target)
+    p = make_pillory(start=False, server__state_dir=str(state))
+    p.write_config()
+    r = p.cli("publish")
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert "symbolic link" in r.stderr, r.stderr
+    assert list(target.iterdir()) == []
+    assert target.stat().st_uid == 0
+
+
+@needs_root
+def test_root_log_refuses_symlinked_attack_db(make_pillory, private_top):
+    state = private_top / "var"
+    state.mkdir()
+    victim = private_top / "victim.db"
+    victim.write_bytes(b"")
+    (state / "attacklog.db").symlink_to(victim)
+    p = make_pillory(start=False, server__state_dir=str(state))
+    p.write_config()
+    r = p.cli("log")
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert "symbolic link" in r.stderr, r.stderr
+    assert victim.read_bytes() == b""
+    assert not (private_top / "victim.db-journal").exists()
+    assert not (private_top / "victim.db-wal").exists()
