@@ -204,6 +204,12 @@ tls_server_ctx_fd(int cert_fd, const char *cert, int key_fd, const char *key,
 		ssl_error("cannot load private key", key, err, errlen);
 		goto fail;
 	}
+	if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) != 1) {
+		EVP_PKEY_free(pkey);
+		ssl_error("key does not match the certificate", key, err,
+		    errlen);
+		goto fail;
+	}
 	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
 		EVP_PKEY_free(pkey);
 		ssl_error("cannot load private key", key, err, errlen);

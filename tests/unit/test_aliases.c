@@ -561,6 +561,33 @@ test_expand_limits(void **state)
 	aliases_free(db);
 }
 
+/* The SIGHUP path reads an aliases file the root side opened. */
+static void
+test_load_fp(void **state)
+{
+	static const char	 text[] = "Sales: Alice, bob@example.net\n";
+	struct alias_db		*db;
+	char			 err[512];
+	FILE			*fp;
+
+	(void)state;
+	fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	assert_non_null(fp);
+	db = aliases_load_fp(fp, "mem-aliases", err, sizeof(err));
+	fclose(fp);
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(aliases_count(db), 1);
+	assert_true(aliases_has(db, "sales@example.org"));
+	aliases_free(db);
+	fp = fmemopen((void *)"x: |/bin/sh\n", 12, "r");
+	assert_non_null(fp);
+	db = aliases_load_fp(fp, "mem-aliases", err, sizeof(err));
+	fclose(fp);
+	assert_null(db);
+	assert_non_null(strstr(err, "mem-aliases:1:"));
+}
+
 static int	owner_arg;
 
 /* is_local must get the caller's own argument back. */
@@ -635,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_expand_depth),
 		cmocka_unit_test(test_expand_limits),
 		cmocka_unit_test(test_sender_owned),
+		cmocka_unit_test(test_load_fp),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
