@@ -1,8 +1,9 @@
 /*
  * serve.c: `pillory serve`. Started as root it binds every listener, then
  * drops to [server] user and runs the engine's event loop: SMTP sessions,
- * the spool's commit completions, DNS, the attack log. SIGHUP re-reads the
- * config, passwd-file and aliases and swaps them in between events; SIGTERM
+ * the spool's commit completions, DNS, the attack log. SIGHUP asks the auth
+ * process (which stays root) to re-read the config, passwd-file, aliases
+ * and TLS files, and swaps in what it hands back between events; SIGTERM
  * and SIGINT stop accepting, let commits in flight finish, flush the attack
  * log and exit 0.
  */
@@ -306,8 +307,9 @@ auth_dead(void *arg)
 
 /*
  * Fork the auth process before the privilege drop: it keeps root to
- * re-read a passwd-file only root may read, and has no network socket.
- * Returns the engine's end of the socketpair.
+ * re-read files only root may read, and has no network socket. Returns
+ * the engine's end of the login socketpair; reload_fd gets the engine's
+ * end of the reload channel (SOCK_SEQPACKET, descriptors attached).
  */
 static int
 fork_auth(const struct config *cfg)
