@@ -301,9 +301,11 @@ def nobody_tls(make_tls, private_top, certs, tmp_path):
     cert, key = keydir / "cert.pem", keydir / "key.pem"
     shutil.copy(certs[0][0], cert)
     shutil.copy(certs[0][1], key)
+    pop3s = free_port()
     p = make_tls(start=False, cert=(cert, key), server__user="nobody",
-                 server__state_dir=str(private_top / "var"))
-    p.cert, p.key = cert, key
+                 server__state_dir=str(private_top / "var"),
+                 pop3__pop3s=f"127.0.0.1:{pop3s}")
+    p.cert, p.key, p.pop3s_port = cert, key, pop3s
     p.write_config()
     for f in (p.passwd, p.aliases, p.conf, key):
         os.chmod(f, 0o600)
@@ -392,6 +394,7 @@ def test_hup_reloads_certificate(nobody_tls, certs):
     p = nobody_tls
     old, new = pem_fingerprint(certs[0][0]), pem_fingerprint(certs[1][0])
     assert served_fingerprint(p.smtps_port) == old
+    assert served_fingerprint(p.pop3s_port) == old
     assert starttls_fingerprint(p.port) == old
     # A session in TLS across the reload keeps working.
     m = submission(p)
@@ -400,6 +403,7 @@ def test_hup_reloads_certificate(nobody_tls, certs):
     shutil.copy(certs[1][1], p.key)
     hup_and_wait(p, f"certificate {p.cert} loaded")
     assert served_fingerprint(p.smtps_port) == new
+    assert served_fingerprint(p.pop3s_port) == new
     assert starttls_fingerprint(p.port) == new
     assert starttls_fingerprint(p.sub_port) == new
     assert m.noop()[0] == 250
