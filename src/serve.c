@@ -119,10 +119,11 @@ static void
 reload_tls(const struct config *cfg, const struct ipc_reload_res *res,
     const int *fd)
 {
-	SSL_CTX	*tls;
-	char	 err[1024];
-	const char *key = *cfg->tls_key != '\0' ? cfg->tls_key : cfg->tls_cert;
+	SSL_CTX		*tls;
+	char		 err[1024];
+	const char	*key;
 
+	key = *cfg->tls_key != '\0' ? cfg->tls_key : cfg->tls_cert;
 	if (*res->tls_err != '\0') {
 		log_err("reload: [tls] %s; keeping the certificate loaded "
 		    "before", res->tls_err);
@@ -134,6 +135,7 @@ reload_tls(const struct config *cfg, const struct ipc_reload_res *res,
 			    "at the next restart");
 		return;
 	}
+	/* fd[] in IPC_RELOAD_FD_* bit order: 3 cert, 4 key. */
 	if ((tls = tls_server_ctx_fd(fd[3], cfg->tls_cert, fd[4], key, err,
 	    sizeof(err))) == NULL) {
 		log_err("reload: [tls] %s; keeping the certificate loaded "
