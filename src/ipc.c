@@ -129,6 +129,9 @@ ipc_take(struct evbuffer *in, uint32_t *type_out, void *payload)
 	return 1;
 }
 
+/* Room for IPC_FDS_MAX descriptors in one SCM_RIGHTS message. */
+#define IPC_FDS_SPACE	CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)
+
 int
 ipc_send_fds(int fd, uint32_t type, const void *payload, uint32_t len,
     const int *fds, size_t nfds)
@@ -137,7 +140,7 @@ ipc_send_fds(int fd, uint32_t type, const void *payload, uint32_t len,
 	char		 buf[sizeof(h) + IPC_PAYLOAD_MAX];
 	union {
 		struct cmsghdr	hdr;
-		char		space[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
+		char		space[IPC_FDS_SPACE];
 	}		 ctl;
 	struct iovec	 iov;
 	struct msghdr	 msg;
@@ -178,7 +181,7 @@ ipc_recv_fds(int fd, uint32_t *type_out, void *payload, int *fds_out,
 	char		 buf[sizeof(h) + IPC_PAYLOAD_MAX];
 	union {
 		struct cmsghdr	hdr;
-		char		space[CMSG_SPACE(sizeof(int) * IPC_FDS_MAX)];
+		char		space[IPC_FDS_SPACE];
 	}		 ctl;
 	struct iovec	 iov = { buf, sizeof(buf) };
 	struct msghdr	 msg;

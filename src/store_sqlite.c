@@ -286,7 +286,8 @@ store_sqlite_fix_owner(const char *path)
 		    suffixes[i]))
 			continue;
 		if (lstat(side, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink == 1 && (st.st_uid != db.st_uid || st.st_gid != db.st_gid) &&
+		    st.st_nlink == 1 && (st.st_uid != db.st_uid ||
+		    st.st_gid != db.st_gid) &&
 		    lchown(side, db.st_uid, db.st_gid) != 0)
 			log_warn("%s: chown: %s", side, strerror(errno));
 	}

@@ -478,3 +478,29 @@ def test_root_log_refuses_symlinked_attack_db(make_pillory, private_top):
     assert victim.read_bytes() == b""
     assert not (private_top / "victim.db-journal").exists()
     assert not (private_top / "victim.db-wal").exists()
+
+
+@needs_root
+def test_root_queue_does_not_talk_through_a_linked_socket(make_pillory,
+                                                          private_top):
+    """`pillory queue flush` as root refuses a control socket that is a link
+    (to some other service's socket): nothing is sent there."""
+    state = private_top / "var"
+    state.mkdir()
+    other = private_top / "other.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(other))
+    srv.listen(4)
+    srv.settimeout(0.5)
+    p = make_pillory(start=False, server__state_dir=str(state))
+    p.write_config()
+    (state / "control.sock").symlink_to(other)
+    try:
+        r = p.cli("queue", "flush")
+        assert r.returncode != 0, (r.stdout, r.stderr)
+        assert "symbolic links" in r.stderr, r.stderr
+        with pytest.raises(socket.timeout):
+            conn, _ = srv.accept()
+            conn.close()
+    finally:
+        srv.close()
