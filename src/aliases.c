@@ -321,17 +321,28 @@ struct alias_db *
 aliases_load(const char *path, char *err, size_t errlen)
 {
 	struct alias_db	*db;
-	struct span	 name, list;
-	const char	*why;
-	char		*buf;
 	FILE		*fp;
-	size_t		 lineno = 0, len, i;
-	int		 r;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
+	db = aliases_load_fp(fp, path, err, errlen);
+	fclose(fp);
+	return (db);
+}
+
+/* The same from an open stream; see aliases.h. */
+struct alias_db *
+aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
+{
+	struct alias_db	*db;
+	struct span	 name, list;
+	const char	*why;
+	char		*buf;
+	size_t		 lineno = 0, len, i;
+	int		 r;
+
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
 	    (buf = malloc(ALIASES_LINE_MAX)) == NULL)
 		FATAL("out of memory");
@@ -374,12 +385,10 @@ aliases_load(const char *path, char *err, size_t errlen)
 		}
 	}
 	free(buf);
-	fclose(fp);
 	return (db);
 
 fail:
 	free(buf);
-	fclose(fp);
 	aliases_free(db);
 	return (NULL);
 }
@@ -433,6 +442,58 @@ aliases_has(const struct alias_db *db, const char *key)
 	if (key == NULL)
 		return (false);
 	return (alias_lookup(db, key) != NULL);
+}
+
+struct alias_owner {
+	const char	*user;
+	bool		 found;
+	bool		(*is_local)(const char *, void *);
+	void		*arg;
+};
+
+/* aliases_expand() hands one argument to both callbacks. */
+static bool
+alias_owner_is_local(const char *domain, void *arg)
+{
+	struct alias_owner	*o = arg;
+
+	return (o->is_local(domain, o->arg));
+}
+
+static void
+alias_owner_emit(const char *addr, void *arg)
+{
+	struct alias_owner	*o = arg;
+
+	if (strcmp(addr, o->user) == 0)
+		o->found = true;
+}
+
+/* May user send as key; see aliases.h. */
+bool
+aliases_sender_owned(const struct alias_db *db, const char *key,
+    const char *user, bool (*is_local)(const char *domain, void *arg),
+    void *arg)
+{
+	struct alias_owner	 o = { user, false, is_local, arg };
+	const char		*at;
+
+	if (key == NULL || user == NULL || *user == '\0')
+		return (false);
+	if (strcmp(key, user) == 0)
+		return (true);
+	/* Only a local domain's addresses belong to anybody here: with
+	 * "postmaster: alice@..." alice owns postmaster@ our domains, never
+	 * postmaster@ somebody else's. */
+	if ((at = strrchr(key, '@')) == NULL || at == key || at[1] == '\0' ||
+	    !is_local(at + 1, arg))
+		return (false);
+	if (db == NULL || !aliases_has(db, key))
+		return (false);
+	if (aliases_expand(db, key, alias_owner_is_local, alias_owner_emit,
+	    &o) < 0)
+		return (false);
+	return (o.found);
 }
 
 /* FNV-1a; the set only needs a spread, not resistance to attack. */

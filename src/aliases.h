@@ -6,6 +6,8 @@
 #ifndef ALIASES_H
 #define ALIASES_H
 
+#include <stdio.h>
+
 #include "pillory.h"
 
 /* Longest line accepted, without its newline; longer is a load error. */
@@ -34,6 +36,11 @@ int aliases_parse_line(const char *line, size_t len, struct span *name_out,
  */
 struct alias_db *aliases_load(const char *path, char *err, size_t errlen);
 
+/* The same from an open stream (read to its end, not closed); path names
+ * it in messages. */
+struct alias_db *aliases_load_fp(FILE *fp, const char *path, char *err,
+    size_t errlen);
+
 /*
  * Expand key ("local@domain", lower-case, domain local). An entry for the
  * whole address wins over one for the bare local part. A bare-local-part
@@ -53,6 +60,18 @@ struct alias_db *aliases_load(const char *path, char *err, size_t errlen);
 int aliases_expand(const struct alias_db *db, const char *key,
     bool (*is_local)(const char *domain, void *arg),
     void (*emit)(const char *addr, void *arg), void *arg);
+
+/*
+ * Sender ownership (RFC 6409 6.1): may the logged-in user (lower-case
+ * "local@domain") use key (lower-case "local@domain") as MAIL FROM? True
+ * when key is user, or when key's domain is local (is_local) and key's
+ * expansion delivers to user. An alias never makes an address in a
+ * foreign domain anybody's: a bare-local-part entry applies to the local
+ * domains only. db may be NULL (no aliases).
+ */
+bool aliases_sender_owned(const struct alias_db *db, const char *key,
+    const char *user, bool (*is_local)(const char *domain, void *arg),
+    void *arg);
 
 /* True when key ("local@domain", lower-case) or its local part has an entry. */
 bool aliases_has(const struct alias_db *db, const char *key);

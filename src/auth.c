@@ -335,19 +335,6 @@ send_frame(struct auth_client *ac, uint32_t type, const void *payload,
 		FATAL("evbuffer_add_reference");
 }
 
-void
-auth_client_reload(struct auth_client *ac, const char *passwd_file)
-{
-	struct ipc_reload	rl;
-
-	memset(&rl, 0, sizeof(rl));
-	if (!text_copy(rl.passwd_file, passwd_file, sizeof(rl.passwd_file))) {
-		log_err("reload: passwd_file path too long");
-		return;
-	}
-	send_frame(ac, IPC_RELOAD, &rl, sizeof(rl));
-}
-
 struct auth_req *
 auth_verify(struct auth_client *ac, const char *user, const char *password,
     const struct sockaddr *sa, auth_cb cb, void *arg)

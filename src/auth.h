@@ -54,8 +54,6 @@ void auth_cancel(struct auth_req *req);
  */
 struct auth_client *auth_client_new(struct event_base *base, int fd,
     void (*dead_cb)(void *), void *arg);
-/* Ask the auth process to re-read passwd_file (SIGHUP). */
-void auth_client_reload(struct auth_client *ac, const char *passwd_file);
 void auth_client_free(struct auth_client *ac);
 
 /* Count a failed login from sa (auth_verify does it for its own). */

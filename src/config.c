@@ -635,7 +635,21 @@ config_finish(struct config *cfg)
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	FILE			*fp;
+	FILE		*fp;
+	struct config	*cfg;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		text_printf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	cfg = config_load_fp(fp, path, err, errlen);
+	fclose(fp);
+	return cfg;
+}
+
+struct config *
+config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
+{
 	struct config		*cfg;
 	char			*line = NULL, *p, *eq, *key, *value;
 	size_t			 cap = 0;
@@ -647,10 +661,6 @@ config_load(const char *path, char *err, size_t errlen)
 	const char		*why;
 	uint8_t			 seen[256] = { 0 };
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		text_printf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
 	cfg = config_new();
 	text_copy(cfg->path, path, sizeof(cfg->path));
 	while ((len = getline(&line, &cap, fp)) != -1) {
@@ -719,13 +729,11 @@ config_load(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	free(line);
-	fclose(fp);
 	return cfg;
 bad:
 	text_printf(err, errlen, "%s:%u: %s", path, lineno, why);
 fail:
 	free(line);
-	fclose(fp);
 	config_free(cfg);
 	return NULL;
 }

@@ -138,6 +138,11 @@ struct config {
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
+/* The same from an open stream (read to its end, not closed); path names
+ * the config in cfg->path and in messages. */
+struct config *config_load_fp(FILE *fp, const char *path, char *err,
+    size_t errlen);
+
 /* A config with every key at its default (for tools and tests). */
 struct config *config_defaults(void);
 

@@ -336,6 +336,7 @@ control_request(const char *path, const char *cmd, control_record_cb cb,
 {
 	struct control_reader	 r = { -1, NULL, 0, 0, false };
 	struct sockaddr_un	 sun;
+	struct stat		 lst;
 	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
 	char			 req[CONTROL_LINE_MAX + 1];
 	int			 rc = -2, e;
@@ -348,6 +349,13 @@ control_request(const char *path, const char *cmd, control_record_cb cb,
 	if (!text_copy(sun.sun_path, path, sizeof(sun.sun_path)) ||
 	    !text_printf(req, sizeof(req), "%s\n", cmd)) {
 		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* As root (the admin's `pillory queue`) talk to the socket in
+	 * state_dir only, never through a link the daemon's user planted. */
+	if (geteuid() == 0 && lstat(path, &lst) == 0 &&
+	    !S_ISSOCK(lst.st_mode)) {
+		errno = S_ISLNK(lst.st_mode) ? ELOOP : ENOTSOCK;
 		return -1;
 	}
 	if ((r.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)

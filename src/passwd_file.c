@@ -309,6 +309,30 @@ passwd_add(struct passwd_db *db, struct span user, struct span hash,
 }
 
 /*
+ * Sort db and refuse the same user twice; 0, or -1 with a message naming
+ * path in err.
+ */
+static int
+passwd_finish(struct passwd_db *db, const char *path, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	if (db->count > 0)
+		qsort(db->entries, db->count, sizeof(db->entries[0]),
+		    passwd_entry_cmp);
+	for (i = 1; i < db->count; i++) {
+		if (strcmp(db->entries[i - 1].key, db->entries[i].key) == 0) {
+			snprintf(err, errlen, "%s:%zu: duplicate user %s "
+			    "(first on line %zu)", path, db->entries[i].line,
+			    db->entries[i].key, db->entries[i - 1].line);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
  * Load the passwd-file at path; see passwd_file.h. The line buffer is
  * wiped before return because it held hashes.
  */
@@ -316,17 +340,28 @@ struct passwd_db *
 passwd_file_load(const char *path, char *err, size_t errlen)
 {
 	struct passwd_db	*db;
-	struct span		 user, scheme, hash;
-	const char		*why;
-	char			*buf = NULL;
 	FILE			*fp;
-	size_t			 lineno = 0, len, i;
-	int			 r;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
+	db = passwd_file_load_fp(fp, path, err, errlen);
+	fclose(fp);
+	return (db);
+}
+
+/* The same from an open stream; see passwd_file.h. */
+struct passwd_db *
+passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
+{
+	struct passwd_db	*db;
+	struct span		 user, scheme, hash;
+	const char		*why;
+	char			*buf = NULL;
+	size_t			 lineno = 0, len;
+	int			 r;
+
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
 	    (buf = malloc(PASSWD_FILE_LINE_MAX)) == NULL)
 		FATAL("out of memory");
@@ -357,26 +392,76 @@ passwd_file_load(const char *path, char *err, size_t errlen)
 		passwd_add(db, user, hash, lineno);
 	}
 
-	if (db->count > 0)
-		qsort(db->entries, db->count, sizeof(db->entries[0]),
-		    passwd_entry_cmp);
-	for (i = 1; i < db->count; i++) {
-		if (strcmp(db->entries[i - 1].key, db->entries[i].key) == 0) {
-			snprintf(err, errlen, "%s:%zu: duplicate user %s "
-			    "(first on line %zu)", path, db->entries[i].line,
-			    db->entries[i].key, db->entries[i - 1].line);
-			goto fail;
-		}
-	}
+	if (passwd_finish(db, path, err, errlen) == -1)
+		goto fail;
 	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
 	free(buf);
-	fclose(fp);
 	return (db);
 
 fail:
 	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
 	free(buf);
-	fclose(fp);
+	passwd_file_free(db);
+	return (NULL);
+}
+
+/* Write the user names; see passwd_file.h. */
+bool
+passwd_file_write_names(const struct passwd_db *db, FILE *fp)
+{
+	size_t	i;
+
+	for (i = 0; db != NULL && i < db->count; i++)
+		if (fprintf(fp, "%s\n", db->entries[i].key) < 0)
+			return (false);
+	return (fflush(fp) == 0);
+}
+
+/* True for a name passwd_file_write_names() can have written. */
+static bool
+passwd_name_ok(const char *p, size_t len)
+{
+	const char	*at = memchr(p, '@', len);
+	size_t		 i;
+
+	if (len == 0 || len > ADDRESS_MAX || at == NULL || at == p ||
+	    at == p + len - 1)
+		return (false);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= ' ' || p[i] == ':' ||
+		    (unsigned char)p[i] >= 0x7f)
+			return (false);
+	return (true);
+}
+
+/* Read user names, one a line; see passwd_file.h. */
+struct passwd_db *
+passwd_file_load_names_fp(FILE *fp, const char *path, char *err,
+    size_t errlen)
+{
+	struct passwd_db	*db;
+	struct span		 user, none = { "", 0 };
+	char			 buf[ADDRESS_MAX + 2];
+	size_t			 lineno = 0, len;
+	int			 r;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		FATAL("out of memory");
+	while ((r = text_read_line(fp, buf, sizeof(buf), &len)) != 0) {
+		lineno++;
+		if (r < 0 || !passwd_name_ok(buf, len)) {
+			snprintf(err, errlen, "%s:%zu: not a user name", path,
+			    lineno);
+			goto fail;
+		}
+		user.p = buf;
+		user.len = len;
+		passwd_add(db, user, none, lineno);
+	}
+	if (passwd_finish(db, path, err, errlen) == -1)
+		goto fail;
+	return (db);
+fail:
 	passwd_file_free(db);
 	return (NULL);
 }

@@ -7,6 +7,8 @@
 #ifndef PASSWD_FILE_H
 #define PASSWD_FILE_H
 
+#include <stdio.h>
+
 #include "pillory.h"
 
 /* Longest line accepted, without its newline; longer is a load error. */
@@ -37,6 +39,26 @@ int passwd_file_parse_line(const char *line, size_t len,
  */
 struct passwd_db *passwd_file_load(const char *path, char *err,
     size_t errlen);
+
+/* The same from an open stream (read to its end, not closed); path names
+ * it in messages. */
+struct passwd_db *passwd_file_load_fp(FILE *fp, const char *path, char *err,
+    size_t errlen);
+
+/*
+ * The user names alone, one a line, for a process that must know who
+ * exists but never how to check them (the engine, after a SIGHUP read by
+ * the root side). Returns false on a write error.
+ */
+bool passwd_file_write_names(const struct passwd_db *db, FILE *fp);
+
+/*
+ * Read what passwd_file_write_names() wrote: a database with every user
+ * and no hash (passwd_file_verify() fails for all). NULL with "PATH:LINE:
+ * message" in err for a line that is no user name, or a duplicate.
+ */
+struct passwd_db *passwd_file_load_names_fp(FILE *fp, const char *path,
+    char *err, size_t errlen);
 
 /* True when key ("local@domain", lower-case) is a user. */
 bool passwd_file_has_user(const struct passwd_db *db, const char *key);

@@ -707,7 +707,10 @@ publish_put(struct publish_ctx *ctx, bool inc, const char *name,
 		errno = ENAMETOOLONG;
 		return (publish_fail(ctx, "temp name", name));
 	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	/* A fresh file: never one planted (or hard-linked) under this name. */
+	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
+		return (publish_fail(ctx, "unlink", tmp));
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd == -1)
 		return (publish_fail(ctx, "create", tmp));
@@ -797,10 +800,15 @@ publish_open_dirs(struct publish_ctx *ctx)
 		    strerror(errno));
 		return (-1);
 	}
-	if ((ctx->topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
+	/* As root (`pillory publish` by the admin) never through a link:
+	 * the daemon's user may have planted one under state_dir. */
+	if ((ctx->topfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (geteuid() == 0 ? O_NOFOLLOW : 0))) == -1) {
+		int e = errno;
+
 		snprintf(ctx->err, ctx->errlen, "%s: %s", dir,
-		    strerror(errno));
+		    lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode) ? "a symbolic "
+		    "link, not followed as root" : strerror(e));
 		return (-1);
 	}
 	if (geteuid() == 0 && fstat(ctx->topfd, &sb) == 0) {

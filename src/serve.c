@@ -1,18 +1,21 @@
 /*
  * serve.c: `pillory serve`. Started as root it binds every listener, then
  * drops to [server] user and runs the engine's event loop: SMTP sessions,
- * the spool's commit completions, DNS, the attack log. SIGHUP re-reads the
- * config, passwd-file and aliases and swaps them in between events; SIGTERM
+ * the spool's commit completions, DNS, the attack log. SIGHUP asks the auth
+ * process (which stays root) to re-read the config, passwd-file, aliases
+ * and TLS files, and swaps in what it hands back between events; SIGTERM
  * and SIGINT stop accepting, let commits in flight finish, flush the attack
  * log and exit 0.
  */
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -35,6 +38,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "httpd.h"
+#include "ipc.h"
 #include "publish.h"
 #include "listener.h"
 #include "log.h"
@@ -56,6 +60,9 @@ static struct httpd	*httpd;
 static int		 http_fds[CONFIG_LIST_MAX];
 static size_t		 nhttp_fds;
 static struct submit	*submit;	/* sendmail's socket (submit.h) */
+static int		 reload_fd = -1;
+static struct event	*reload_ev;
+static uint32_t		 reload_serial;
 
 static void	stop(int);
 
@@ -106,22 +113,105 @@ endpoints_equal(const struct config_endpoints *a,
 	return true;
 }
 
-static void
-reload(void)
+/* fdopen fd from its start; the stream owns it (*fd becomes -1). */
+static FILE *
+reload_stream(int *fd, char *err, size_t errlen)
 {
-	struct config		*cfg;
-	struct passwd_db	*users;
-	struct alias_db		*aliases;
-	char			 err[1024];
+	FILE	*fp;
 
-	if ((cfg = config_load(engine.cfg->path, err, sizeof(err))) == NULL) {
-		log_err("reload: %s; keeping the running config", err);
+	if (lseek(*fd, 0, SEEK_SET) == -1 || (fp = fdopen(*fd, "r")) == NULL) {
+		text_printf(err, errlen, "reading a reloaded file: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	*fd = -1;
+	return fp;
+}
+
+/* The new TLS context from the answer's descriptors, or keep the old. */
+static void
+reload_tls(const struct config *cfg, const struct ipc_reload_res *res,
+    const int *fd)
+{
+	SSL_CTX		*tls;
+	char		 err[1024];
+	const char	*key;
+
+	key = *cfg->tls_key != '\0' ? cfg->tls_key : cfg->tls_cert;
+	if (*res->tls_err != '\0') {
+		log_err("reload: [tls] %s; keeping the certificate loaded "
+		    "before", res->tls_err);
 		return;
 	}
-	if (!load_tables(cfg, &users, &aliases, err, sizeof(err))) {
-		log_err("reload: %s; keeping the running config", err);
-		config_free(cfg);
+	if (fd[3] == -1 || fd[4] == -1) {
+		if (engine.tls != NULL)
+			log_warn("reload: [tls] turning TLS off takes effect "
+			    "at the next restart");
 		return;
+	}
+	/* fd[] in IPC_RELOAD_FD_* bit order: 3 cert, 4 key. */
+	if ((tls = tls_server_ctx_fd(fd[3], cfg->tls_cert, fd[4], key, err,
+	    sizeof(err))) == NULL) {
+		log_err("reload: [tls] %s; keeping the certificate loaded "
+		    "before", err);
+		return;
+	}
+	/* Sessions already in TLS hold their own reference. */
+	SSL_CTX_free(engine.tls);
+	engine.tls = tls;
+	log_info("reload: [tls] certificate %s loaded", cfg->tls_cert);
+}
+
+/*
+ * The auth process answered a SIGHUP: the config, user names, aliases and
+ * TLS files it read as root arrive as descriptors (ipc.h). Swap them in,
+ * or keep everything when any but the TLS files is broken.
+ */
+static void
+reload_apply(const struct ipc_reload_res *res, const int *fds, size_t nfds)
+{
+	struct config		*cfg = NULL;
+	struct passwd_db	*users = NULL;
+	struct alias_db		*aliases = NULL;
+	FILE			*fp;
+	char			 err[1024];
+	int			 fd[IPC_FDS_MAX];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < IPC_FDS_MAX; i++)
+		fd[i] = (res->fds & (1u << i)) && n < nfds ? fds[n++] : -1;
+	if (n != nfds || !ipc_field_ok(res->err, sizeof(res->err)) ||
+	    !ipc_field_ok(res->tls_err, sizeof(res->tls_err)))
+		FATAL("malformed reload answer");
+	if (!res->ok) {
+		log_err("reload: %s; keeping the running config", res->err);
+		goto done;
+	}
+	if (fd[0] == -1)
+		FATAL("reload answer without the config");
+	if ((fp = reload_stream(&fd[0], err, sizeof(err))) == NULL)
+		goto fail;
+	cfg = config_load_fp(fp, engine.cfg->path, err, sizeof(err));
+	fclose(fp);
+	if (cfg == NULL)
+		goto fail;
+	if (fd[1] != -1) {
+		if ((fp = reload_stream(&fd[1], err, sizeof(err))) == NULL)
+			goto fail;
+		users = passwd_file_load_names_fp(fp, cfg->passwd_file, err,
+		    sizeof(err));
+		fclose(fp);
+		if (users == NULL)
+			goto fail;
+	}
+	if (fd[2] != -1) {
+		if ((fp = reload_stream(&fd[2], err, sizeof(err))) == NULL)
+			goto fail;
+		aliases = aliases_load_fp(fp, cfg->aliases_file, err,
+		    sizeof(err));
+		fclose(fp);
+		if (aliases == NULL)
+			goto fail;
 	}
 	if (!endpoints_equal(&cfg->smtp_listen, &engine.cfg->smtp_listen) ||
 	    !endpoints_equal(&cfg->smtp_proxy_protocol,
@@ -129,6 +219,7 @@ reload(void)
 	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0)
 		log_warn("reload: listener and state_dir changes take effect "
 		    "at the next restart");
+	reload_tls(cfg, res, fd);
 	passwd_file_free(engine.users);
 	aliases_free(engine.aliases);
 	config_free(engine.cfg);
@@ -138,11 +229,66 @@ reload(void)
 	publisher_reload(publisher, cfg);
 	attacklog_reload(engine.alog, cfg);
 	log_set_syslog(cfg->syslog);
-	auth_client_reload(engine.auth, cfg->passwd_file);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
 	    cfg->path, cfg->domains.count,
 	    users ? passwd_file_count(users) : 0,
 	    aliases ? aliases_count(aliases) : 0);
+	goto done;
+fail:
+	log_err("reload: %s; keeping the running config", err);
+	passwd_file_free(users);
+	aliases_free(aliases);
+	config_free(cfg);
+done:
+	for (i = 0; i < IPC_FDS_MAX; i++)
+		if (fd[i] != -1)
+			close(fd[i]);
+	sd_notify(0, "READY=1");
+}
+
+static void
+reload_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	union {
+		struct ipc_reload_res	res;
+		char			raw[IPC_PAYLOAD_MAX];
+	}		 u;
+	int		 fds[IPC_FDS_MAX];
+	size_t		 nfds, i;
+	uint32_t	 type;
+	int		 rc;
+
+	(void)what;
+	(void)arg;
+	while ((rc = ipc_recv_fds(fd, &type, &u, fds, &nfds)) == 1) {
+		if (type != IPC_RELOAD_RES) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			FATAL("unexpected frame on the reload channel");
+		}
+		reload_apply(&u.res, fds, nfds);
+	}
+	if (rc == 0 || (rc == -1 && errno != EAGAIN && errno != EWOULDBLOCK))
+		event_del(reload_ev);	/* auth_dead() stops us */
+}
+
+/*
+ * SIGHUP. The engine no longer runs as root and may not read the
+ * passwd-file, aliases, config or TLS key (mode 0600 root is what the auth
+ * process is for): ask the auth process, which stays root, to read them;
+ * reload_read_cb() gets the answer.
+ */
+static void
+reload(void)
+{
+	struct ipc_reload_req	req = { ++reload_serial };
+
+	if (ipc_send_fds(reload_fd, IPC_RELOAD_REQ, &req, sizeof(req), NULL,
+	    0) == -1) {
+		log_err("reload: cannot ask the auth process: %s",
+		    strerror(errno));
+		sd_notify(0, "READY=1");
+	}
 }
 
 static void
@@ -151,10 +297,11 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (sig == SIGHUP) {
-		/* systemd Type=notify (sd_notify(3); a no-op elsewhere). */
+		/* systemd Type=notify (sd_notify(3); a no-op elsewhere):
+		 * READY=1 follows once the auth process has answered
+		 * (reload_apply()) or could not be asked. */
 		sd_notify(0, "RELOADING=1");
 		reload();
-		sd_notify(0, "READY=1");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -185,16 +332,18 @@ auth_dead(void *arg)
 
 /*
  * Fork the auth process before the privilege drop: it keeps root to
- * re-read a passwd-file only root may read, and has no network socket.
- * Returns the engine's end of the socketpair.
+ * re-read files only root may read, and has no network socket. Returns
+ * the engine's end of the login socketpair; reload_fd gets the engine's
+ * end of the reload channel (SOCK_SEQPACKET, descriptors attached).
  */
 static int
 fork_auth(const struct config *cfg)
 {
-	int	sv[2];
+	int	sv[2], rv[2];
 	size_t	i;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) == -1) {
 		fprintf(stderr, "pillory: socketpair: %s\n", strerror(errno));
 		return -1;
 	}
@@ -205,13 +354,18 @@ fork_auth(const struct config *cfg)
 	}
 	if (auth_pid == 0) {
 		close(sv[0]);
+		close(rv[0]);
 		for (i = 0; i < listeners.count; i++)
 			close(listeners.items[i].fd);
 		for (i = 0; i < nhttp_fds; i++)
 			close(http_fds[i]);
-		_exit(auth_proc_run(sv[1], cfg->passwd_file));
+		_exit(auth_proc_run(sv[1], rv[1], cfg->path,
+		    cfg->passwd_file));
 	}
 	close(sv[1]);
+	close(rv[1]);
+	reload_fd = rv[0];
+	evutil_make_socket_nonblocking(reload_fd);
 	return sv[0];
 }
 
@@ -233,32 +387,75 @@ queued(const char *id, void *arg)
 	queue_notify(arg, id);
 }
 
-/* Make state_dir and its folders belong to the daemon's user. */
+/*
+ * Open name (relative to at) as a directory, creating it 0700 when
+ * missing, never through a symbolic link. Runs as root on paths the
+ * daemon's user can write (it owns state_dir): a planted link must not get
+ * a directory of root's chowned to that user. Returns the directory's fd,
+ * or -1 after printing a message that names shown.
+ */
+static int
+open_state_dir(int at, const char *name, const char *shown)
+{
+	struct stat	st;
+	int		fd;
+
+	if (mkdirat(at, name, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "pillory: %s: %s\n", shown, strerror(errno));
+		return -1;
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	if ((errno == ELOOP || errno == ENOTDIR) &&
+	    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			fprintf(stderr, "pillory: %s is a symbolic link, not a "
+			    "directory: refusing to follow it as root (remove "
+			    "it, or point state_dir at the real directory)\n",
+			    shown);
+		else
+			fprintf(stderr, "pillory: %s is not a directory: "
+			    "refusing to start\n", shown);
+		return -1;
+	}
+	fprintf(stderr, "pillory: %s: %s\n", shown, strerror(errno));
+	return -1;
+}
+
+/* Make state_dir and its folders belong to the daemon's user, by
+ * descriptor only (fchown), so no path under state_dir is followed. */
 static int
 prepare_state_dir(const char *dir, uid_t uid, gid_t gid)
 {
-	static const char	*subs[] = { "", "/tmp", "/queue", "/mail" };
+	static const char	*subs[] = { "tmp", "queue", "mail" };
 	char			 path[CONFIG_PATH_MAX + 16];
 	size_t			 i;
+	int			 top, fd, rc = -1;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "pillory: %s: %s\n", dir, strerror(errno));
+	if ((top = open_state_dir(AT_FDCWD, dir, dir)) == -1)
 		return -1;
+	if (fchown(top, uid, gid) == -1) {
+		fprintf(stderr, "pillory: chown %s: %s\n", dir,
+		    strerror(errno));
+		goto fail;
 	}
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		text_printf(path, sizeof(path), "%s%s", dir, subs[i]);
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-			fprintf(stderr, "pillory: %s: %s\n", path,
-			    strerror(errno));
-			return -1;
-		}
-		if (chown(path, uid, gid) == -1) {
+		text_printf(path, sizeof(path), "%s/%s", dir, subs[i]);
+		if ((fd = open_state_dir(top, subs[i], path)) == -1)
+			goto fail;
+		if (fchown(fd, uid, gid) == -1) {
 			fprintf(stderr, "pillory: chown %s: %s\n", path,
 			    strerror(errno));
-			return -1;
+			close(fd);
+			goto fail;
 		}
+		close(fd);
 	}
-	return 0;
+	rc = 0;
+fail:
+	close(top);
+	return rc;
 }
 
 static int
@@ -359,6 +556,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	if ((engine.base = event_base_new()) == NULL)
 		FATAL("event_base_new");
 	engine.auth = auth_client_new(engine.base, auth_fd, auth_dead, NULL);
+	reload_ev = event_new(engine.base, reload_fd, EV_READ | EV_PERSIST,
+	    reload_read_cb, NULL);
+	if (reload_ev == NULL || event_add(reload_ev, NULL) == -1)
+		FATAL("event_new");
 	engine.spool = spool_open(engine.cfg->state_dir, engine.cfg->hostname,
 	    engine.base, err, sizeof(err));
 	if (engine.spool == NULL) {
@@ -442,6 +643,8 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	attacklog_close(engine.alog);
 	publisher_stop(publisher);
 	dns_free(engine.dns);
+	event_free(reload_ev);
+	close(reload_fd);
 	auth_client_free(engine.auth);
 	store_close(engine.store);
 	for (i = 0; signums[i] != 0; i++)

@@ -534,47 +534,26 @@ cmd_ehlo(struct smtp_session *s, struct span arg)
 	cmd_helo_common(s, arg, true);
 }
 
-struct owner_ctx {
-	const struct smtp_session	*s;
-	bool				 found;
-};
-
 static bool
 owner_is_local(const char *domain, void *arg)
 {
-	struct owner_ctx	*o = arg;
+	const struct smtp_session	*s = arg;
 
-	return addr_domain_is_local(&cfg_of(o->s)->domains, domain);
-}
-
-static void
-owner_emit(const char *addr, void *arg)
-{
-	struct owner_ctx	*o = arg;
-
-	if (strcmp(addr, o->s->auth_user) == 0)
-		o->found = true;
+	return addr_domain_is_local(&cfg_of(s)->domains, domain);
 }
 
 /* RFC 6409 6.1: a logged-in user may send as their own address, or as an
- * alias that delivers to them; nobody else's. */
+ * alias in a local domain that delivers to them; nobody else's. */
 static bool
 sender_owned(const struct smtp_session *s, const char *local,
     const char *domain)
 {
-	char			key[ADDRESS_MAX + 1];
-	struct owner_ctx	o = { s, false };
+	char	key[ADDRESS_MAX + 1];
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
-	if (strcmp(key, s->auth_user) == 0)
-		return true;
-	if (s->eng->aliases == NULL || !aliases_has(s->eng->aliases, key))
-		return false;
-	if (aliases_expand(s->eng->aliases, key, owner_is_local, owner_emit,
-	    &o) < 0)
-		return false;
-	return o.found;
+	return aliases_sender_owned(s->eng->aliases, key, s->auth_user,
+	    owner_is_local, (void *)s);
 }
 
 static void

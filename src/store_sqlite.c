@@ -328,7 +328,8 @@ store_sqlite_fix_owner(const char *path)
 		    suffixes[i]))
 			continue;
 		if (lstat(side, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (st.st_uid != db.st_uid || st.st_gid != db.st_gid) &&
+		    st.st_nlink == 1 && (st.st_uid != db.st_uid ||
+		    st.st_gid != db.st_gid) &&
 		    lchown(side, db.st_uid, db.st_gid) != 0)
 			log_warn("%s: chown: %s", side, strerror(errno));
 	}
@@ -362,8 +363,19 @@ store_sqlite_open(const char *path, bool readonly, char *err, size_t errlen)
 	/* One connection per thread: no need for SQLite's own mutex. */
 	flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	/* As root (the admin's `pillory log`, `grants`...) never through a
+	 * link the daemon's user may have planted under state_dir. */
+	if (geteuid() == 0)
+		flags |= SQLITE_OPEN_NOFOLLOW;
 	if (sqlite3_open_v2(path, &ss->db, flags, NULL) != SQLITE_OK) {
-		store_sqlite_fail(ss, "open");
+		struct stat	lst;
+
+		if ((flags & SQLITE_OPEN_NOFOLLOW) && lstat(path, &lst) == 0 &&
+		    S_ISLNK(lst.st_mode))
+			store_sqlite_fail_msg(ss, "a symbolic link, not "
+			    "followed as root");
+		else
+			store_sqlite_fail(ss, "open");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(ss->db, 1);

@@ -17,6 +17,14 @@ struct event_base;
 SSL_CTX *tls_server_ctx(const char *cert, const char *key, char *err,
     size_t errlen);
 
+/*
+ * The same from open descriptors (read from offset 0; not closed): the
+ * SIGHUP path, where the root side opened files the engine may not. cert
+ * and key name the files in messages. The key's copy in memory is wiped.
+ */
+SSL_CTX *tls_server_ctx_fd(int cert_fd, const char *cert, int key_fd,
+    const char *key, char *err, size_t errlen);
+
 /* Implicit TLS (465, 995): a bufferevent that handshakes on fd as server. */
 struct bufferevent *tls_accept(struct event_base *base, int fd,
     SSL_CTX *ctx);

@@ -561,6 +561,91 @@ test_expand_limits(void **state)
 	aliases_free(db);
 }
 
+/* The SIGHUP path reads an aliases file the root side opened. */
+static void
+test_load_fp(void **state)
+{
+	static const char	 text[] = "Sales: Alice, bob@example.net\n";
+	struct alias_db		*db;
+	char			 err[512];
+	FILE			*fp;
+
+	(void)state;
+	fp = fmemopen((void *)text, sizeof(text) - 1, "r");
+	assert_non_null(fp);
+	db = aliases_load_fp(fp, "mem-aliases", err, sizeof(err));
+	fclose(fp);
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(aliases_count(db), 1);
+	assert_true(aliases_has(db, "sales@example.org"));
+	aliases_free(db);
+	fp = fmemopen((void *)"x: |/bin/sh\n", 12, "r");
+	assert_non_null(fp);
+	db = aliases_load_fp(fp, "mem-aliases", err, sizeof(err));
+	fclose(fp);
+	assert_null(db);
+	assert_non_null(strstr(err, "mem-aliases:1:"));
+}
+
+static int	owner_arg;
+
+/* is_local must get the caller's own argument back. */
+static bool
+owner_is_local(const char *domain, void *arg)
+{
+	assert_ptr_equal(arg, &owner_arg);
+	return (test_is_local(domain, NULL));
+}
+
+static bool
+owned(const struct alias_db *db, const char *key, const char *user)
+{
+	return (aliases_sender_owned(db, key, user, owner_is_local,
+	    &owner_arg));
+}
+
+/* Sender ownership holds only inside the local domains. */
+static void
+test_sender_owned(void **state)
+{
+	struct alias_db	*db;
+
+	(void)state;
+	db = load_ok("postmaster: alice@example.org\n"
+	    "sales@example.org: team\n"
+	    "team: alice, bob@example.net\n"
+	    "ext@example.org: carol@gmail.com\n"
+	    "paypal.com-lookalike: alice@example.org\n");
+	/* Her own address, with or without aliases. */
+	assert_true(owned(db, "alice@example.org", "alice@example.org"));
+	assert_true(owned(NULL, "alice@example.org", "alice@example.org"));
+	assert_false(owned(NULL, "bob@example.net", "alice@example.org"));
+	/* A bare local part applies to every local domain... */
+	assert_true(owned(db, "postmaster@example.org", "alice@example.org"));
+	assert_true(owned(db, "postmaster@example.net", "alice@example.org"));
+	/* ...and never to anybody else's. */
+	assert_false(owned(db, "postmaster@gmail.com", "alice@example.org"));
+	assert_false(owned(db, "postmaster@example.org.evil",
+	    "alice@example.org"));
+	assert_false(owned(db, "team@paypal.com", "alice@example.org"));
+	/* Chains: sales -> team -> alice (bare target in the key's domain). */
+	assert_true(owned(db, "sales@example.org", "alice@example.org"));
+	assert_true(owned(db, "sales@example.org", "bob@example.net"));
+	assert_false(owned(db, "sales@example.org", "carol@gmail.com"));
+	/* A foreign target owns nothing of ours either... */
+	assert_true(owned(db, "ext@example.org", "carol@gmail.com"));
+	/* ...but an alias of bob's is not alice's. */
+	assert_false(owned(db, "team@example.net", "carol@gmail.com"));
+	/* Malformed keys and empty users own nothing. */
+	assert_false(owned(db, "postmaster", "alice@example.org"));
+	assert_false(owned(db, "postmaster@", "alice@example.org"));
+	assert_false(owned(db, "@example.org", "alice@example.org"));
+	assert_false(owned(db, "postmaster@example.org", ""));
+	assert_false(owned(db, NULL, "alice@example.org"));
+	aliases_free(db);
+}
+
 int
 main(void)
 {
@@ -576,6 +661,8 @@ main(void)
 		cmocka_unit_test(test_expand_loops),
 		cmocka_unit_test(test_expand_depth),
 		cmocka_unit_test(test_expand_limits),
+		cmocka_unit_test(test_sender_owned),
+		cmocka_unit_test(test_load_fp),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

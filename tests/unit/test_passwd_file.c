@@ -410,6 +410,109 @@ test_hash_errors(void **state)
 	assert_string_equal(out, "");
 }
 
+/* A stream over text (NUL-terminated; its length is the stream's). */
+static FILE *
+text_stream(const char *text)
+{
+	FILE	*fp = fmemopen((void *)text, strlen(text), "r");
+
+	assert_non_null(fp);
+	return (fp);
+}
+
+/* The SIGHUP path: the root side writes the user names, the engine reads
+ * them back: the same users, no way to check a password. */
+static void
+test_names_round_trip(void **state)
+{
+	struct passwd_db	*db, *names;
+	char			*buf = NULL, err[512];
+	size_t			 len = 0;
+	FILE			*fp;
+
+	(void)state;
+	fp = text_stream("Alice@Example.ORG:{SHA512-CRYPT}" SHA512_SECRET
+	    "\n# comment\n\nbob@example.net:" SHA256_SECRET ":1000::x\n");
+	db = passwd_file_load_fp(fp, "mem", err, sizeof(err));
+	fclose(fp);
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_true(passwd_file_verify(db, "alice@example.org", "secret"));
+	fp = open_memstream(&buf, &len);
+	assert_non_null(fp);
+	assert_true(passwd_file_write_names(db, fp));
+	fclose(fp);
+	/* Names only, sorted; no hash leaves the root side. */
+	assert_string_equal(buf, "alice@example.org\nbob@example.net\n");
+	assert_null(strstr(buf, "$6$"));
+	fp = text_stream(buf);
+	names = passwd_file_load_names_fp(fp, "names", err, sizeof(err));
+	fclose(fp);
+	if (names == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(passwd_file_count(names), 2);
+	assert_true(passwd_file_has_user(names, "alice@example.org"));
+	assert_true(passwd_file_has_user(names, "bob@example.net"));
+	assert_false(passwd_file_has_user(names, "carol@example.net"));
+	assert_false(passwd_file_verify(names, "alice@example.org",
+	    "secret"));
+	assert_false(passwd_file_verify(names, "alice@example.org", ""));
+	passwd_file_free(names);
+	passwd_file_free(db);
+	free(buf);
+
+	/* No users at all is a valid, empty list. */
+	fp = text_stream("");
+	names = passwd_file_load_names_fp(fp, "names", err, sizeof(err));
+	fclose(fp);
+	assert_non_null(names);
+	assert_int_equal(passwd_file_count(names), 0);
+	passwd_file_free(names);
+}
+
+static void
+test_names_errors(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*err;
+	} bad[] = {
+		{ "alice@example.org\nnot-a-user\n", "names:2: not a user" },
+		{ "\n", "names:1: not a user" },
+		{ "@example.org\n", "names:1:" },
+		{ "alice@\n", "names:1:" },
+		{ "alice@example.org:{CRYPT}x\n", "names:1:" },
+		{ "alice @example.org\n", "names:1:" },
+		{ "alice@exa\tmple.org\n", "names:1:" },
+		{ "a@b\na@b\n", "names:2: duplicate user a@b" },
+	};
+	struct passwd_db	*db;
+	char			 err[512], big[ADDRESS_MAX + 64];
+	size_t			 i;
+	FILE			*fp;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fp = text_stream(bad[i].text);
+		err[0] = '\0';
+		db = passwd_file_load_names_fp(fp, "names", err, sizeof(err));
+		fclose(fp);
+		if (db != NULL || strstr(err, bad[i].err) != err)
+			fail_msg("#%zu: got '%s', want '%s...'", i, err,
+			    bad[i].err);
+	}
+	/* Longer than any address: refused, never cut. */
+	memset(big, 'a', sizeof(big));
+	big[10] = '@';
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	fp = text_stream(big);
+	db = passwd_file_load_names_fp(fp, "names", err, sizeof(err));
+	fclose(fp);
+	assert_null(db);
+	assert_non_null(strstr(err, "names:1:"));
+}
+
 int
 main(void)
 {
@@ -420,6 +523,8 @@ main(void)
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_load_and_verify),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_names_round_trip),
+		cmocka_unit_test(test_names_errors),
 		cmocka_unit_test(test_hash_sha512),
 		cmocka_unit_test(test_hash_sha256),
 		cmocka_unit_test(test_hash_blf),
