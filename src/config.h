@@ -115,6 +115,9 @@ struct config {
 	bool			 publish_mask_recipients;
 	struct config_endpoints	 publish_http_listen;
 	uint64_t		 publish_delay;
+	/* [policy] */
+	char			*policy_listen;	/* see policy_listen_parse() */
+	struct domain_list	 policy_default_domains;
 };
 
 /*

@@ -139,6 +139,13 @@ const struct config_key config_keys[] = {
 	    publish_http_listen, "built-in read-only HTTP server for the page"),
 	K("publish", "delay", CONFIG_DURATION, "5s", 0, 3600, publish_delay,
 	    "regenerate this long after new records"),
+
+	K("policy", "listen", CONFIG_STRING, "", 0, 0, policy_listen,
+	    "Postfix policy service listeners: host:port or unix:/path, "
+	    "comma-separated (empty: off)"),
+	K("policy", "default_domains", CONFIG_DOMAINS, "", 0, 0,
+	    policy_default_domains, "a sender in these domains makes a relay "
+	    "attempt spoofed-relay (empty: [server] domains)"),
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);

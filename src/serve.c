@@ -37,6 +37,7 @@
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
+#include "policyd.h"
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
@@ -51,6 +52,8 @@ static struct publisher	*publisher;
 static struct httpd	*httpd;
 static int		 http_fds[CONFIG_LIST_MAX];
 static size_t		 nhttp_fds;
+static struct policyd_sockets	policy_socks;
+static struct policyd	*policyd;
 
 static void	stop(int);
 
@@ -151,6 +154,8 @@ stop(int code)
 	engine.stopping = true;
 	exit_code = code;
 	listener_close_all(&listeners);
+	policyd_free(policyd);
+	policyd = NULL;
 	event_base_loopexit(engine.base, NULL);
 }
 
@@ -190,6 +195,7 @@ fork_auth(const struct config *cfg)
 			close(listeners.items[i].fd);
 		for (i = 0; i < nhttp_fds; i++)
 			close(http_fds[i]);
+		policyd_sockets_close(&policy_socks);
 		_exit(auth_proc_run(sv[1], cfg->passwd_file));
 	}
 	close(sv[1]);
@@ -331,6 +337,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		}
 		nhttp_fds++;
 	}
+	if (policyd_bind(engine.cfg, &policy_socks, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pillory: %s\n", err);
+		return 1;
+	}
 	if ((auth_fd = fork_auth(engine.cfg)) == -1)
 		return 1;
 	if (drop_privileges(engine.cfg) == -1)
@@ -394,6 +404,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 			FATAL("evsignal_new");
 	}
 	listener_start(&listeners, &engine);
+	policyd = policyd_start(&engine, &policy_socks);
 	log_info("pillory %s ready: %s, %zu domains, %zu users", PILLORY_VERSION,
 	    engine.cfg->hostname, engine.cfg->domains.count,
 	    engine.users ? passwd_file_count(engine.users) : 0);
