@@ -26,5 +26,6 @@ int cmd_passwd(const struct config *, int, char **);
 int cmd_publish(const struct config *, int, char **);
 int cmd_grants(const struct config *, int, char **);
 int cmd_queue(const struct config *, int, char **);
+int cmd_import(const struct config *, int, char **);
 
 #endif

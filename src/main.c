@@ -27,6 +27,10 @@ static const struct cmd commands[] = {
 	{ "grants", "[list | revoke IP]",
 	    "POP-before-SMTP relay grants: list them, or end one now", true,
 	    cmd_grants },
+	{ "import", "[--format auto|postfix|dovecot|journal-json] [--follow] "
+	    "[--node NAME] FILE|-", "take Postfix refusals, SASL failures, "
+	    "postscreen events and Dovecot logins from mail logs", true,
+	    cmd_import },
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },

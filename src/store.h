@@ -157,6 +157,12 @@ struct store_ops {
 	/* Live grants, soonest expiry first; cb returns non-zero to stop. */
 	int		 (*grant_list)(struct store *st, int64_t now_us,
 			    store_grant_cb cb, void *arg);
+	/*
+	 * `pillory import`'s memory of the log lines it took: 0 when key (a
+	 * hash of the normalised line) was new and is now remembered, 1 when
+	 * it was already there, -1 on error.
+	 */
+	int		 (*import_mark)(struct store *st, const char *key);
 };
 
 /* Every handle starts with this; backends embed it first. */
