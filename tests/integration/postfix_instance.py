@@ -149,6 +149,9 @@ class Postfix:
         while pid.exists() and time.time() < deadline:
             time.sleep(0.1)
 
+    def log_path(self):
+        return self.maillog
+
     def log(self):
         try:
             return self.maillog.read_text(errors="replace")
