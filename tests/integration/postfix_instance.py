@@ -77,7 +77,7 @@ class Postfix:
             relay_restrictions = (
                 "permit_mynetworks, permit_sasl_authenticated, "
                 "permit_auth_destination, " +
-                (f"check_policy_service {{ {policy}, "
+                (f"check_policy_service {{ {policy}, timeout=10s, "
                  "default_action=DUNNO }, " if policy else "") +
                 "reject_unauth_destination")
         main = {
