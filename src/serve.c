@@ -115,7 +115,8 @@ reload(void)
 	if (!endpoints_equal(&cfg->smtp_listen, &engine.cfg->smtp_listen) ||
 	    !endpoints_equal(&cfg->smtp_proxy_protocol,
 	    &engine.cfg->smtp_proxy_protocol) ||
-	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0)
+	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0 ||
+	    strcmp(cfg->policy_listen, engine.cfg->policy_listen) != 0)
 		log_warn("reload: listener and state_dir changes take effect "
 		    "at the next restart");
 	passwd_file_free(engine.users);

@@ -272,3 +272,24 @@ def test_check_refuses_bad_listen(make_pillory):
     r = p.cli("check")
     assert r.returncode == 1
     assert "[policy] listen" in r.stderr + r.stdout
+
+
+def test_postfix_over_unix_socket(make_pillory):
+    """As the README sets it up: pillory's socket in Postfix's private/,
+    Postfix names it `unix:private/pillory`."""
+    pf = Postfix(private_dir(), policy="unix:private/pillory")
+    try:
+        pf.start()
+        sock = pf.queue / "private" / "pillory"
+        p = make_pillory(**{"smtp__listen": "", "smtp__proxy_protocol": "",
+                            "policy__listen": f"unix:{sock}"})
+        s = pf.xclient_session(ATTACKER)
+        s.docmd("MAIL FROM:<bbbb@gabacho-net.jp>")
+        assert s.docmd("RCPT TO:<r@empal.com>")[0] == 554
+        s.quit()
+        lines = wait_records(p, 1)
+        assert LINE_RE.match(lines[0]), lines[0]
+        assert "problem talking to server" not in pf.log()
+    finally:
+        pf.stop()
+        shutil.rmtree(pf.dir, ignore_errors=True)
