@@ -55,6 +55,10 @@
 #include "policyd.h"
 #include "text.h"
 
+/* Answers waiting for a peer that does not read: beyond this, stop
+ * reading its requests until it has taken them. */
+#define POLICYD_OUTPUT_MAX	65536
+
 enum policyd_state {
 	POLICYD_READING,
 	POLICYD_SKIPPING,
@@ -386,6 +390,12 @@ policyd_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 len;
 
 	for (;;) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    POLICYD_OUTPUT_MAX) {
+			/* policyd_write_cb resumes once the peer has read. */
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 		if (c->state == POLICYD_SKIPPING) {
 			if (eol.pos == -1) {
@@ -418,6 +428,16 @@ policyd_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line, len + 1);
 		if (policy_parse_line(&c->req, line, len) == POLICY_LINE_END)
 			policyd_answer(c);
+	}
+}
+
+/* Everything written: take the requests left while the peer was slow. */
+static void
+policyd_write_cb(struct bufferevent *bev, void *arg)
+{
+	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		policyd_read_cb(bev, arg);
 	}
 }
 
@@ -455,7 +475,8 @@ policyd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		FATAL("bufferevent_socket_new");
-	bufferevent_setcb(c->bev, policyd_read_cb, NULL, policyd_event_cb, c);
+	bufferevent_setcb(c->bev, policyd_read_cb, policyd_write_cb,
+	    policyd_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = pd->conns;
 	if (pd->conns != NULL)

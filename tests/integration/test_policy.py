@@ -293,3 +293,26 @@ def test_postfix_over_unix_socket(make_pillory):
     finally:
         pf.stop()
         shutil.rmtree(pf.dir, ignore_errors=True)
+
+
+def test_slow_reader_gets_every_answer(make_pillory):
+    """A peer that writes many requests before reading any answer: the
+    service stops reading at its output ceiling, resumes when the peer
+    reads, and answers every request in order."""
+    p = policy_pillory(make_pillory)
+    n = 150000
+    s = socket.create_connection(("127.0.0.1", p.policy_port), timeout=30)
+    sender = threading.Thread(target=s.sendall,
+                              args=(b"request=smtpd_access_policy\n"
+                                    b"protocol_state=MAIL\n\n" * n,))
+    sender.start()
+    time.sleep(1.0)
+    want = b"action=DUNNO\n\n" * n
+    got = b""
+    while len(got) < len(want):
+        chunk = s.recv(65536)
+        assert chunk
+        got += chunk
+    sender.join(30)
+    assert got == want
+    s.close()
