@@ -238,6 +238,27 @@ syslog_rest(const char *p, const char *end, struct import_line *il)
 	return true;
 }
 
+/*
+ * Dovecot's own log_path lines have no host and no tag after the time:
+ * "Mar  8 06:40:00 pop3-login: Info: Login: ...".
+ */
+static bool
+dovecot_own(const char *p, const char *end, struct import_line *il)
+{
+	size_t	len = (size_t)(end - p);
+
+	if (len < 12 || (memcmp(p, "pop3-login: ", 12) != 0 &&
+	    memcmp(p, "imap-login: ", 12) != 0) || len >= sizeof(il->msg))
+		return false;
+	memset(il->host, 0, sizeof(il->host));
+	memset(il->pid, 0, sizeof(il->pid));
+	text_copy(il->ident, "dovecot", sizeof(il->ident));
+	memcpy(il->msg, p, len);
+	il->msg[len] = '\0';
+	il->msglen = len;
+	return true;
+}
+
 /* A JSON string at *pp into out (size bytes); false if malformed or too
  * long. \u escapes become UTF-8; surrogate pairs are joined. */
 static bool
@@ -693,7 +714,7 @@ import_parse_line(const char *line, size_t len, enum import_format fmt,
 		if (!time_rfc3339(&p, end, &il.time_us) &&
 		    !time_classic(&p, end, now_us, &il.time_us))
 			return ev->type;
-		if (!syslog_rest(p, end, &il))
+		if (!dovecot_own(p, end, &il) && !syslog_rest(p, end, &il))
 			return ev->type;
 	}
 	ev->type = IMPORT_EVENT_NONE;

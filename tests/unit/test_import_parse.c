@@ -187,6 +187,13 @@ test_dovecot(void **state)
 	    "Info: Login: user=<a>, method=PLAIN, rip=2001:db8::20, lip=::1",
 	    IMPORT_FORMAT_DOVECOT, NOW_US, &ev), IMPORT_EVENT_GRANT);
 	assert_string_equal(ev.grant_ip, "2001:db8::20");
+	/* Dovecot's own log file: no host, no tag. */
+	assert_int_equal(parse("Mar 08 06:40:00 pop3-login: Info: Login: "
+	    "user=<b@gabacho-net.jp>, method=PLAIN, rip=192.0.2.30, "
+	    "lip=192.0.2.1", IMPORT_FORMAT_DOVECOT, NOW_US, &ev),
+	    IMPORT_EVENT_GRANT);
+	assert_string_equal(ev.grant_ip, "192.0.2.30");
+	assert_true(ev.time_us == utc(2026, 3, 8, 6, 40, 0));
 	/* Failed logins are not grants. */
 	assert_int_equal(parse("Mar  8 06:40:00 mx dovecot: pop3-login: "
 	    "Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, "
