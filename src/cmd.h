@@ -31,5 +31,6 @@ int cmd_mailq(const struct config *, int, char **);
 int cmd_newaliases(const struct config *, int, char **);
 int cmd_bans(const struct config *, int, char **);
 int cmd_report(const struct config *, int, char **);
+int cmd_import(const struct config *, int, char **);
 
 #endif

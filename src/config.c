@@ -21,6 +21,7 @@
 
 #include "attacklog.h"
 #include "config.h"
+#include "policy_parse.h"
 #include "config_keys.h"
 #include "i18n.h"
 #include "text.h"
@@ -605,6 +606,15 @@ config_finish(struct config *cfg)
 		return "[delivery] retry: at least one interval is required";
 	if (cfg->publish_languages.count == 0)
 		return "[publish] languages: at least one language is required";
+	if (*cfg->policy_listen != '\0') {
+		static char			 pmsg[POLICY_UNIX_PATH_MAX + 128];
+		static struct policy_listen_item pitems[CONFIG_LIST_MAX];
+		size_t				 pn;
+
+		if (!policy_listen_parse(cfg->policy_listen, pitems,
+		    CONFIG_LIST_MAX, &pn, pmsg, sizeof(pmsg)))
+			return pmsg;
+	}
 	for (i = 0; i < cfg->publish_languages.count; i++) {
 		/* Config loading is single-threaded: a static message is
 		 * fine and keeps config_finish's simple contract. */

@@ -129,6 +129,9 @@ struct config {
 	struct config_strings	 publish_kinds;
 	uint64_t		 publish_withdraw_window;
 	bool			 publish_blocklist;
+	/* [policy] */
+	char			*policy_listen;	/* see policy_listen_parse() */
+	struct domain_list	 policy_default_domains;
 };
 
 /*

@@ -177,6 +177,13 @@ const struct config_key config_keys[] = {
 	K("publish", "withdraw_window", CONFIG_DURATION, "1h", 0, 30 * DAY,
 	    publish_withdraw_window, "a login from a record's address this "
 	    "close before or after withdraws it from the page (0: off)"),
+
+	K("policy", "listen", CONFIG_STRING, "", 0, 0, policy_listen,
+	    "Postfix policy service listeners: host:port or unix:/path, "
+	    "comma-separated (empty: off)"),
+	K("policy", "default_domains", CONFIG_DOMAINS, "", 0, 0,
+	    policy_default_domains, "a sender in these domains makes a relay "
+	    "attempt spoofed-relay (empty: [server] domains)"),
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -35,6 +35,10 @@ static const struct cmd commands[] = {
 	{ "report", "INCIDENT [--to ADDR] [--send]",
 	    "an abuse report (RFC 5965) on one incident: print it, or queue "
 	    "it", true, cmd_report },
+	{ "import", "[--format auto|postfix|dovecot|journal-json] [--follow] "
+	    "[--node NAME] FILE|-", "take Postfix refusals, SASL failures, "
+	    "postscreen events and Dovecot logins from mail logs", true,
+	    cmd_import },
 	{ "passwd", "[--scheme SCHEME]",
 	    "read a password on stdin, print a passwd-file hash", false,
 	    cmd_passwd },

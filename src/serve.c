@@ -43,6 +43,7 @@
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
+#include "policyd.h"
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
@@ -63,6 +64,8 @@ static struct submit	*submit;	/* sendmail's socket (submit.h) */
 static int		 reload_fd = -1;
 static struct event	*reload_ev;
 static uint32_t		 reload_serial;
+static struct policyd_sockets	policy_socks;
+static struct policyd	*policyd;
 
 static void	stop(int);
 
@@ -216,7 +219,8 @@ reload_apply(const struct ipc_reload_res *res, const int *fds, size_t nfds)
 	if (!endpoints_equal(&cfg->smtp_listen, &engine.cfg->smtp_listen) ||
 	    !endpoints_equal(&cfg->smtp_proxy_protocol,
 	    &engine.cfg->smtp_proxy_protocol) ||
-	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0)
+	    strcmp(cfg->state_dir, engine.cfg->state_dir) != 0 ||
+	    strcmp(cfg->policy_listen, engine.cfg->policy_listen) != 0)
 		log_warn("reload: listener and state_dir changes take effect "
 		    "at the next restart");
 	reload_tls(cfg, res, fd);
@@ -317,6 +321,8 @@ stop(int code)
 	exit_code = code;
 	sd_notify(0, "STOPPING=1");
 	listener_close_all(&listeners);
+	policyd_free(policyd);
+	policyd = NULL;
 	event_base_loopexit(engine.base, NULL);
 }
 
@@ -359,6 +365,7 @@ fork_auth(const struct config *cfg)
 			close(listeners.items[i].fd);
 		for (i = 0; i < nhttp_fds; i++)
 			close(http_fds[i]);
+		policyd_sockets_close(&policy_socks);
 		_exit(auth_proc_run(sv[1], rv[1], cfg->path,
 		    cfg->passwd_file));
 	}
@@ -549,6 +556,10 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		}
 		nhttp_fds++;
 	}
+	if (policyd_bind(engine.cfg, &policy_socks, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pillory: %s\n", err);
+		return 1;
+	}
 	if ((auth_fd = fork_auth(engine.cfg)) == -1)
 		return 1;
 	if (drop_privileges(engine.cfg) == -1)
@@ -626,6 +637,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 			FATAL("evsignal_new");
 	}
 	listener_start(&listeners, &engine);
+	policyd = policyd_start(&engine, &policy_socks);
 	log_info("pillory %s ready: %s, %zu domains, %zu users", PILLORY_VERSION,
 	    engine.cfg->hostname, engine.cfg->domains.count,
 	    engine.users ? passwd_file_count(engine.users) : 0);

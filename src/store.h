@@ -202,6 +202,12 @@ struct store_ops {
 	/* Rows with expires_us > since_us (0: all rows), by network. */
 	int		 (*ban_list)(struct store *st, int64_t since_us,
 			    store_ban_cb cb, void *arg);
+	/*
+	 * `pillory import`'s memory of the log lines it took: 0 when key (a
+	 * hash of the normalised line) was new and is now remembered, 1 when
+	 * it was already there, -1 on error.
+	 */
+	int		 (*import_mark)(struct store *st, const char *key);
 };
 
 /* Every handle starts with this; backends embed it first. */

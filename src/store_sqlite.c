@@ -1627,6 +1627,31 @@ store_sqlite_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
 	return (0);
 }
 
+/*
+ * The import table is created on first use rather than by a schema step:
+ * only `pillory import` needs it, and it is additive (IF NOT EXISTS).
+ */
+static int
+store_sqlite_import_mark(struct store *st, const char *key)
+{
+	struct store_sqlite	*ss = store_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	int			 rc;
+
+	if (store_sqlite_script(ss->db, "CREATE TABLE IF NOT EXISTS "
+	    "imported (key TEXT PRIMARY KEY) WITHOUT ROWID") != 0)
+		return (store_sqlite_fail(ss, "import table"));
+	if (store_sqlite_prepare(ss, "INSERT OR IGNORE INTO imported (key) "
+	    "VALUES (?1)", &stmt) != 0)
+		return (-1);
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return (store_sqlite_fail(ss, "import mark"));
+	return (sqlite3_changes(ss->db) == 1 ? 0 : 1);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
@@ -1648,4 +1673,5 @@ const struct store_ops store_sqlite_ops = {
 	.ban_put = store_sqlite_ban_put,
 	.ban_delete = store_sqlite_ban_delete,
 	.ban_list = store_sqlite_ban_list,
+	.import_mark = store_sqlite_import_mark,
 };
