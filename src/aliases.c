@@ -30,6 +30,7 @@
 #include "aliases.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct alias_entry {
 	char	*name;		/* lower-case, bare local part or address */
@@ -678,4 +679,36 @@ aliases_free(struct alias_db *db)
 		free(db->entries[i].name);
 	free(db->entries);
 	free(db);
+}
+
+/* A deep copy for another thread; see aliases.h. */
+struct alias_db *
+aliases_copy(const struct alias_db *db)
+{
+	struct alias_db		*copy;
+	const struct alias_entry *e;
+	const char		*end;
+	size_t			 i, j, len;
+
+	if (db == NULL)
+		return (NULL);
+	copy = xcalloc(1, sizeof(*copy));
+	copy->entries = xcalloc(db->count == 0 ? 1 : db->count,
+	    sizeof(*copy->entries));
+	copy->count = copy->cap = db->count;
+	for (i = 0; i < db->count; i++) {
+		e = &db->entries[i];
+		/* name and targets share one allocation, in that order. */
+		end = e->targets;
+		for (j = 0; j < e->ntargets; j++)
+			end += strlen(end) + 1;
+		len = (size_t)(end - e->name);
+		copy->entries[i].name = xmalloc(len == 0 ? 1 : len);
+		memcpy(copy->entries[i].name, e->name, len);
+		copy->entries[i].targets = copy->entries[i].name +
+		    (e->targets - e->name);
+		copy->entries[i].ntargets = e->ntargets;
+		copy->entries[i].line = e->line;
+	}
+	return (copy);
 }

@@ -75,6 +75,9 @@ bool aliases_sender_owned(const struct alias_db *db, const char *key,
 
 /* True when key ("local@domain", lower-case) or its local part has an entry. */
 bool aliases_has(const struct alias_db *db, const char *key);
+/* A deep copy owned by the caller (aliases_free()), for a thread that must
+ * not share db. NULL for NULL. */
+struct alias_db *aliases_copy(const struct alias_db *db);
 
 /* Number of entries. */
 size_t aliases_count(const struct alias_db *db);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct passwd_entry {
 	char	*key;		/* lower-case "local@domain" */
@@ -622,4 +623,28 @@ fail:
 	if (!ok)
 		out[0] = '\0';
 	return (ok);
+}
+
+/* A names-only copy for another thread; see passwd_file.h. */
+struct passwd_db *
+passwd_file_copy_names(const struct passwd_db *db)
+{
+	struct passwd_db	*copy;
+	size_t			 i, len;
+
+	if (db == NULL)
+		return (NULL);
+	copy = xcalloc(1, sizeof(*copy));
+	copy->entries = xcalloc(db->count == 0 ? 1 : db->count,
+	    sizeof(*copy->entries));
+	copy->count = copy->cap = db->count;
+	for (i = 0; i < db->count; i++) {
+		len = strlen(db->entries[i].key);
+		copy->entries[i].size = len + 2;
+		copy->entries[i].key = xcalloc(1, len + 2);
+		memcpy(copy->entries[i].key, db->entries[i].key, len);
+		copy->entries[i].hash = copy->entries[i].key + len + 1;
+		copy->entries[i].line = db->entries[i].line;
+	}
+	return (copy);
 }

@@ -62,6 +62,10 @@ struct passwd_db *passwd_file_load_names_fp(FILE *fp, const char *path,
 
 /* True when key ("local@domain", lower-case) is a user. */
 bool passwd_file_has_user(const struct passwd_db *db, const char *key);
+/* A copy with the user names only (no hashes), owned by the caller (free
+ * with passwd_file_free()), for a thread that must not share db. NULL for
+ * NULL. */
+struct passwd_db *passwd_file_copy_names(const struct passwd_db *db);
 
 /*
  * True when password matches key's hash. Runs one crypt(3) whether or not

@@ -273,7 +273,8 @@ publish_dir_path(const struct config *cfg, char *out, size_t outlen,
  * aliases. A file that cannot be read leaves every local address masked.
  */
 static void
-publish_conf_ours(struct publish_conf *pc, const struct config *cfg)
+publish_conf_ours(struct publish_conf *pc, const struct config *cfg,
+    const struct publish_tables *tables)
 {
 	char	err[512];
 	size_t	i;
@@ -284,6 +285,13 @@ publish_conf_ours(struct publish_conf *pc, const struct config *cfg)
 		FATAL("out of memory");
 	for (i = 0; i < pc->domains.count; i++)
 		pc->domains.names[i] = publish_strdup(cfg->domains.names[i]);
+	if (tables != NULL) {
+		/* The daemon's engine may not read root-only files: it hands
+		 * over copies of the names the auth process gave it. */
+		pc->users = passwd_file_copy_names(tables->users);
+		pc->aliases = aliases_copy(tables->aliases);
+		return;
+	}
 	if (cfg->passwd_file != NULL && cfg->passwd_file[0] != '\0') {
 		if ((pc->users = passwd_file_load(cfg->passwd_file, err,
 		    sizeof(err))) == NULL) {
@@ -373,9 +381,14 @@ publish_mask_senders(const struct publish_conf *pc, char *list, size_t len)
 	(void)text_copy(list, out, len);
 }
 
-/* A private copy of cfg's [publish] settings; NULL with err on bad ones. */
+/*
+ * A private copy of cfg's [publish] settings; NULL with err on bad ones.
+ * Our users and aliases come from tables, or from the files cfg names when
+ * tables is NULL (`pillory publish`, run by the admin).
+ */
 static struct publish_conf *
-publish_conf_new(const struct config *cfg, char *err, size_t errlen)
+publish_conf_new(const struct config *cfg, const struct publish_tables *tables,
+    char *err, size_t errlen)
 {
 	struct publish_conf	*pc;
 	const struct i18n_lang	*lang;
@@ -404,7 +417,7 @@ publish_conf_new(const struct config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	publish_conf_ours(pc, cfg);
+	publish_conf_ours(pc, cfg, tables);
 	/* Loaded here, so at start-up and on SIGHUP; a bad file is a
 	 * start-up error, or keeps the old settings on reload. */
 	if (pc->enabled && cfg->attacklog_asn_db != NULL &&
@@ -2399,7 +2412,7 @@ publish_run(const struct config *cfg, struct publish_result *res,
 
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
-	if ((pc = publish_conf_new(cfg, err, errlen)) == NULL)
+	if ((pc = publish_conf_new(cfg, NULL, err, errlen)) == NULL)
 		return (-1);
 	rc = publish_generate(pc, &st, true, res, err, errlen);
 	store_close(st);
@@ -2523,7 +2536,8 @@ publisher_main(void *arg)
 }
 
 struct publisher *
-publisher_start(const struct config *cfg, char *err, size_t errlen)
+publisher_start(const struct config *cfg, const struct publish_tables *tables,
+    char *err, size_t errlen)
 {
 	struct publisher	*pub;
 	pthread_condattr_t	 ca;
@@ -2532,7 +2546,7 @@ publisher_start(const struct config *cfg, char *err, size_t errlen)
 
 	if ((pub = calloc(1, sizeof(*pub))) == NULL)
 		FATAL("out of memory");
-	if ((pub->conf = publish_conf_new(cfg, err, errlen)) == NULL) {
+	if ((pub->conf = publish_conf_new(cfg, tables, err, errlen)) == NULL) {
 		free(pub);
 		return (NULL);
 	}
@@ -2580,14 +2594,15 @@ publisher_notify_cb(void *pub)
 }
 
 void
-publisher_reload(struct publisher *pub, const struct config *cfg)
+publisher_reload(struct publisher *pub, const struct config *cfg,
+    const struct publish_tables *tables)
 {
 	struct publish_conf	*pc, *old;
 	char			 err[512];
 
 	if (pub == NULL)
 		return;
-	if ((pc = publish_conf_new(cfg, err, sizeof(err))) == NULL) {
+	if ((pc = publish_conf_new(cfg, tables, err, sizeof(err))) == NULL) {
 		log_err("reload: %s; keeping the [publish] settings", err);
 		return;
 	}

@@ -84,8 +84,13 @@ void publish_public_record(const struct attack_record *rec, bool mask,
  * settings are bad or the thread cannot start (a start-up error).
  */
 struct publisher;
-struct publisher *publisher_start(const struct config *cfg, char *err,
-    size_t errlen);
+/* The daemon's users and aliases (names only): copied, never kept. */
+struct publish_tables {
+	const struct passwd_db	*users;		/* may be NULL */
+	const struct alias_db	*aliases;	/* may be NULL */
+};
+struct publisher *publisher_start(const struct config *cfg,
+    const struct publish_tables *tables, char *err, size_t errlen);
 
 /*
  * New records are in the store: regenerate [publish] delay after the
@@ -99,11 +104,12 @@ void publisher_notify(struct publisher *pub);
 void publisher_notify_cb(void *pub);
 
 /*
- * A new config generation (SIGHUP): take its [publish] settings and
- * regenerate soon. Bad settings are logged and the old ones kept.
+ * A new config generation (SIGHUP): take its [publish] settings and our
+ * users and aliases, and regenerate soon. Bad settings are logged and the old ones kept.
  * Thread-safe; pub may be NULL.
  */
-void publisher_reload(struct publisher *pub, const struct config *cfg);
+void publisher_reload(struct publisher *pub, const struct config *cfg,
+    const struct publish_tables *tables);
 
 /* Stop and join the thread (a generation in progress finishes first),
  * free pub. NULL is fine. */

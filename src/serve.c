@@ -230,7 +230,8 @@ reload_apply(const struct ipc_reload_res *res, const int *fds, size_t nfds)
 	engine.cfg = cfg;
 	engine.users = users;
 	engine.aliases = aliases;
-	publisher_reload(publisher, cfg);
+	publisher_reload(publisher, cfg, &(struct publish_tables){ users,
+	    aliases });
 	attacklog_reload(engine.alog, cfg);
 	log_set_syslog(cfg->syslog);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
@@ -582,8 +583,8 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: attack log: %s\n", err);
 		return 1;
 	}
-	if ((publisher = publisher_start(engine.cfg, err,
-	    sizeof(err))) == NULL) {
+	if ((publisher = publisher_start(engine.cfg, &(struct publish_tables){
+	    engine.users, engine.aliases }, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory: %s\n", err);
 		return 1;
 	}
