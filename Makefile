@@ -127,10 +127,11 @@ UNITS	= pillory.service pillory-import.service pillory-policy.service
 .PHONY: man install uninstall
 man: build/man/pillory.8 build/man/pillory.conf.5
 
-build/man/gen_conf_keys: man/gen_conf_keys.c src/config_keys.c src/config_keys.h
+# The key table's validators call into the library: link it all.
+build/man/gen_conf_keys: man/gen_conf_keys.c src/config_keys.h $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc -o $@ man/gen_conf_keys.c \
-	    src/config_keys.c
+	    $(LIBOBJ) $(LIBS)
 
 build/man/pillory.conf.5: man/pillory.conf.5.in man/pillory.conf.5.tail \
     build/man/gen_conf_keys

@@ -19,23 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attacklog.h"
 #include "config.h"
 #include "config_keys.h"
-#include "i18n.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define FIELD(cfg, key) ((void *)((char *)(cfg) + (key)->offset))
-
-static char *
-xstrdup(const char *s)
-{
-	char	*p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 static char *
 trim(char *s)
@@ -395,9 +384,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 		for (i = 0; i < dl->count; i++)
 			free(dl->names[i]);
 		free(dl->names);
-		dl->names = calloc(n ? n : 1, sizeof(char *));
-		if (dl->names == NULL)
-			abort();
+		dl->names = xcalloc(n ? n : 1, sizeof(char *));
 		dl->count = 0;
 		for (i = 0; i < n; i++) {
 			text_lower(items[i]);
@@ -412,9 +399,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(el->items);
 		el->count = 0;
-		el->items = calloc(n ? n : 1, sizeof(*el->items));
-		if (el->items == NULL)
-			abort();
+		el->items = xcalloc(n ? n : 1, sizeof(*el->items));
 		for (i = 0; i < n; i++)
 			if (!config_parse_endpoint(items[i], &el->items[i]))
 				return "expected host:port or [v6]:port";
@@ -426,9 +411,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(cl->items);
 		cl->count = 0;
-		cl->items = calloc(n ? n : 1, sizeof(*cl->items));
-		if (cl->items == NULL)
-			abort();
+		cl->items = xcalloc(n ? n : 1, sizeof(*cl->items));
 		for (i = 0; i < n; i++)
 			if (!parse_cidr(items[i], &cl->items[i]))
 				return "expected an address or network "
@@ -443,9 +426,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 		for (i = 0; i < sl->count; i++)
 			free(sl->items[i]);
 		free(sl->items);
-		sl->items = calloc(n ? n : 1, sizeof(char *));
-		if (sl->items == NULL)
-			abort();
+		sl->items = xcalloc(n ? n : 1, sizeof(char *));
 		sl->count = 0;
 		for (i = 0; i < n; i++) {
 			const char *c;
@@ -463,9 +444,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(dl->items);
 		dl->count = 0;
-		dl->items = calloc(n ? n : 1, sizeof(uint64_t));
-		if (dl->items == NULL)
-			abort();
+		dl->items = xcalloc(n ? n : 1, sizeof(uint64_t));
 		for (i = 0; i < n; i++)
 			if (!parse_duration(items[i], &dl->items[i]))
 				return "expected durations such as 5m, 1h";
@@ -477,7 +456,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 	}
 
 bounds:
-	if (v < key->min || v > key->max)
+	if (v < key->minimum || v > key->maximum)
 		return "value out of range";
 	*(uint64_t *)field = v;
 	return NULL;
@@ -528,15 +507,128 @@ moved_key(const char *section, const char *name)
 	return NULL;
 }
 
+/*
+ * Damerau-Levenshtein distance (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of neighbours) of two key or section
+ * names; names longer than CONFIG_NAME_MAX are "far" (SIZE_MAX).
+ */
+#define CONFIG_NAME_MAX	64
+size_t
+config_distance(const char *a, const char *b)
+{
+	size_t	d[CONFIG_NAME_MAX + 1][CONFIG_NAME_MAX + 1];
+	size_t	la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > CONFIG_NAME_MAX || lb > CONFIG_NAME_MAX)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Suggestions are at most this far from what was written. */
+#define CONFIG_SUGGEST_MAX	2
+
+/*
+ * The known key nearest to name: first among the keys of section, then
+ * among all keys; NULL when none is within CONFIG_SUGGEST_MAX. The first
+ * in table order wins a tie.
+ */
+static const struct config_key *
+config_suggest_key(const char *section, const char *name)
+{
+	const struct config_key	*best = NULL;
+	size_t			 i, d, bestd = CONFIG_SUGGEST_MAX + 1;
+	int			 pass;
+
+	for (pass = 0; pass < 2 && best == NULL; pass++) {
+		for (i = 0; i < config_keys_count; i++) {
+			if (pass == 0 &&
+			    strcmp(config_keys[i].section, section) != 0)
+				continue;
+			d = config_distance(name, config_keys[i].name);
+			if (d < bestd) {
+				bestd = d;
+				best = &config_keys[i];
+			}
+		}
+	}
+	return best;
+}
+
+/* The known section nearest to name, or NULL. */
+static const char *
+config_suggest_section(const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = CONFIG_SUGGEST_MAX + 1;
+
+	for (i = 0; i < config_keys_count; i++) {
+		d = config_distance(name, config_keys[i].section);
+		if (d < bestd) {
+			bestd = d;
+			best = config_keys[i].section;
+		}
+	}
+	return best;
+}
+
+/* "unknown key ..." with the nearest known key, into msg. */
+static const char *
+config_unknown_key(const char *section, const char *name, char *msg,
+    size_t msglen)
+{
+	const struct config_key	*k = config_suggest_key(section, name);
+
+	if (k == NULL)
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]", name,
+		    section);
+	else if (strcmp(k->section, section) == 0)
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]; did you "
+		    "mean \"%s\"?", name, section, k->name);
+	else
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]; did you "
+		    "mean \"%s\" in [%s]?", name, section, k->name,
+		    k->section);
+	return msg;
+}
+
+/* "unknown section ..." with the nearest known section, into msg. */
+static const char *
+config_unknown_section(const char *name, char *msg, size_t msglen)
+{
+	const char	*near = config_suggest_section(name);
+
+	if (near == NULL)
+		text_printf(msg, msglen, "unknown section [%s]", name);
+	else
+		text_printf(msg, msglen, "unknown section [%s]; did you mean "
+		    "[%s]?", name, near);
+	return msg;
+}
+
 static struct config *
 config_new(void)
 {
-	struct config	*cfg = calloc(1, sizeof(*cfg));
+	struct config	*cfg = xcalloc(1, sizeof(*cfg));
 	size_t		 i;
 	char		 buf[CONFIG_LINE_MAX];
 
-	if (cfg == NULL)
-		abort();
 	for (i = 0; i < config_keys_count; i++) {
 		if (!text_copy(buf, config_keys[i].def, sizeof(buf)) ||
 		    set_value(cfg, &config_keys[i], buf) != NULL)
@@ -603,31 +695,19 @@ config_finish(struct config *cfg)
 		    "and pop3s listeners";
 	if (cfg->retry.count == 0)
 		return "[delivery] retry: at least one interval is required";
-	if (cfg->publish_languages.count == 0)
-		return "[publish] languages: at least one language is required";
-	for (i = 0; i < cfg->publish_languages.count; i++) {
+	for (i = 0; i < config_keys_count; i++) {
 		/* Config loading is single-threaded: a static message is
 		 * fine and keeps config_finish's simple contract. */
-		static char	msg[128];
+		static char	 msg[256], why[192];
+		const char	*bad;
 
-		if (i18n_find(cfg->publish_languages.items[i]) != NULL)
+		if (config_keys[i].validate == NULL ||
+		    (bad = config_keys[i].validate(&config_keys[i],
+		    FIELD(cfg, &config_keys[i]), why, sizeof(why))) == NULL)
 			continue;
-		text_printf(msg, sizeof(msg), "[publish] languages: unknown "
-		    "language \"%s\" (known: ja, en)",
-		    cfg->publish_languages.items[i]);
+		text_printf(msg, sizeof(msg), "[%s] %s: %s",
+		    config_keys[i].section, config_keys[i].name, bad);
 		return msg;
-	}
-	{
-		static char	 msg[128];
-		const char	*bad = "";
-		uint32_t	 mask;
-
-		if (!attack_kinds_mask(cfg->publish_kinds.items,
-		    cfg->publish_kinds.count, &mask, &bad)) {
-			text_printf(msg, sizeof(msg), "[publish] kinds: "
-			    "unknown kind \"%s\"", bad);
-			return msg;
-		}
 	}
 	return NULL;
 }
@@ -660,6 +740,7 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 	const struct config_key	*k;
 	const char		*why;
 	uint8_t			 seen[256] = { 0 };
+	char			 msg[CONFIG_LINE_MAX + 128];
 
 	cfg = config_new();
 	text_copy(cfg->path, path, sizeof(cfg->path));
@@ -692,7 +773,8 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 			}
 			find_key(section, "", &section_known);
 			if (!section_known) {
-				why = "unknown section";
+				why = config_unknown_section(section, msg,
+				    sizeof(msg));
 				goto bad;
 			}
 			continue;
@@ -710,7 +792,8 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 		}
 		if ((k = find_key(section, key, &section_known)) == NULL) {
 			if ((why = moved_key(section, key)) == NULL)
-				why = "unknown key";
+				why = config_unknown_key(section, key, msg,
+				    sizeof(msg));
 			goto bad;
 		}
 		if (seen[k - config_keys]++) {
@@ -798,6 +881,20 @@ print_duration(FILE *fp, uint64_t s)
 		fprintf(fp, "%llus", (unsigned long long)s);
 }
 
+/* A size in the largest 1024-based unit that is exact, as written. */
+static void
+print_size(FILE *fp, uint64_t v)
+{
+	if (v != 0 && v % (1024ULL * 1024 * 1024) == 0)
+		fprintf(fp, "%lluG", (unsigned long long)(v >> 30));
+	else if (v != 0 && v % (1024ULL * 1024) == 0)
+		fprintf(fp, "%lluM", (unsigned long long)(v >> 20));
+	else if (v != 0 && v % 1024 == 0)
+		fprintf(fp, "%lluK", (unsigned long long)(v >> 10));
+	else
+		fprintf(fp, "%llu", (unsigned long long)v);
+}
+
 static void
 print_value(FILE *fp, const struct config *cfg, const struct config_key *k)
 {
@@ -814,9 +911,11 @@ print_value(FILE *fp, const struct config *cfg, const struct config_key *k)
 		fputs(*(const bool *)field ? "yes" : "no", fp);
 		break;
 	case CONFIG_UINT:
-	case CONFIG_SIZE:
 		fprintf(fp, "%llu",
 		    (unsigned long long)*(const uint64_t *)field);
+		break;
+	case CONFIG_SIZE:
+		print_size(fp, *(const uint64_t *)field);
 		break;
 	case CONFIG_DURATION:
 		print_duration(fp, *(const uint64_t *)field);

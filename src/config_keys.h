@@ -1,7 +1,7 @@
 /*
  * config_keys.h: the one table of configuration keys. config.c walks it to
- * parse, default, validate, print and free; `pillory --help-config` and the
- * README's key list are printed from it.
+ * parse, default, validate (each row's validator), print and free;
+ * `pillory --help-config` and the README's key list are printed from it.
  */
 #ifndef CONFIG_KEYS_H
 #define CONFIG_KEYS_H
@@ -28,10 +28,18 @@ struct config_key {
 	const char		*name;
 	enum config_type	 type;
 	const char		*def;	/* default, in config syntax */
-	uint64_t		 min;	/* numeric bounds (UINT/SIZE/DURATION) */
-	uint64_t		 max;
+	uint64_t		 minimum; /* bounds (UINT/SIZE/DURATION) */
+	uint64_t		 maximum;
 	size_t			 offset; /* into struct config */
 	const char		*help;
+	/*
+	 * Optional check of the parsed value (field points into struct
+	 * config), run after the whole file is read: NULL when fine, else
+	 * the reason (static, or written into msg).
+	 */
+	const char		*(*validate)(const struct config_key *k,
+				    const void *field, char *msg,
+				    size_t msglen);
 };
 
 extern const struct config_key config_keys[];
