@@ -348,3 +348,12 @@ done:
 	asn_db_free(asn);
 	return (rc);
 }
+
+const struct cmd_entry cmd_report_entry = {
+	.name = "report",
+	.usage = "INCIDENT [--to ADDR] [--send]",
+	.help = "an abuse report (RFC 5965) on one incident: print it, or queue "
+	    "it",
+	.needs_config = true,
+	.run = cmd_report,
+};
