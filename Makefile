@@ -6,7 +6,11 @@
 #   make check      everything above, then tests/run (every test, counts)
 #   make run        development server (installs packages, writes ./var)
 #   make deps       install (as root) or name the packages tools/packages lists
-#   make lint       banned functions, clang-format check
+#   make lint       tools/lint: fails on banned functions, include layering
+#                   (pure files never include libevent's loop or session
+#                   headers), comments citing files outside the repository,
+#                   and clang-format differences in the files .lint-format
+#                   lists
 
 CC	?= cc
 PKGS	= libevent_core libevent_extra libevent_openssl libevent_pthreads \
@@ -95,11 +99,7 @@ bench: build/pillory
 	bench/run
 
 lint:
-	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strncpy|strtok|atoi)\s*\(' \
-	    src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c || \
-	    { echo "lint: banned function (STYLE.md, Buffers)"; exit 1; }
-	@clang-format --dry-run --Werror src/*.c src/*.h 2>/dev/null || \
-	    echo "lint: clang-format differences (advisory)"
+	tools/lint
 
 clean:
 	rm -rf build

@@ -15,8 +15,7 @@
  * dot-stuffed and end with ".\r\n".
  *
  * Locking: one session per mailbox in this process, by path, in memory.
- * Nothing on disk, so nothing stale after a crash (the issue's
- * requirement). The engine is single-threaded: no mutex.
+ * Nothing on disk, so nothing stale after a crash. The engine is single-threaded: no mutex.
  */
 #include <sys/stat.h>
 

@@ -3,38 +3,15 @@
  * one stack per day and kinds in enum order, with its text alternative
  * (a table). Pure: it only appends to an emitter.
  */
-#include <sys/stat.h>
-#include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "addr.h"
-#include "aliases.h"
-#include "attacklog.h"
-#include "ban.h"
-#include "asn.h"
-#include "attrib.h"
-#include "config.h"
-#include "country.h"
 #include "emit.h"
 #include "i18n.h"
-#include "log.h"
-#include "passwd_file.h"
 #include "publish.h"
 #include "publish_priv.h"
 #include "store.h"
-#include "text.h"
 
 
 /* Okabe-Ito colours, one per kind: told apart with colour blindness too. */
