@@ -25,6 +25,7 @@
 #include "attacklog.h"
 #include "ban.h"
 #include "asn.h"
+#include "atomic_file.h"
 #include "attrib.h"
 #include "config.h"
 #include "country.h"
@@ -95,11 +96,10 @@ publish_site_put(struct publish_ctx *ctx, bool inc, const char *name,
     bool compare)
 {
 	const struct emit	*e = &ctx->e;
+	struct atomic_file	 af;
 	char			 tmp[256];
-	size_t			 off = 0;
-	ssize_t			 w;
+	const char		*step;
 	int			 dirfd = inc ? ctx->incfd : ctx->topfd;
-	int			 fd;
 
 	ctx->files++;
 	if (compare && publish_site_same(dirfd, name, e))
@@ -109,45 +109,20 @@ publish_site_put(struct publish_ctx *ctx, bool inc, const char *name,
 		errno = ENAMETOOLONG;
 		return (publish_site_fail(ctx, "temp name", name));
 	}
-	/* A fresh file: never one planted (or hard-linked) under this name. */
-	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
-		return (publish_site_fail(ctx, "unlink", tmp));
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
-	if (fd == -1)
-		return (publish_site_fail(ctx, "create", tmp));
-	while (off < e->len) {
-		if ((w = write(fd, e->buf + off, e->len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	/* Readable by a web server whatever our umask. */
-	if (fchmod(fd, 0644) != 0 ||
-	    (ctx->chown && fchown(fd, ctx->uid, ctx->gid) != 0) ||
-	    fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) != 0)
-		goto fail;
+	/* A fresh file: never one planted (or hard-linked) under this name;
+	 * readable by a web server whatever our umask. */
+	af = (struct atomic_file){ .dirfd = dirfd, .tmp = tmp, .name = name,
+	    .mode = 0644, .flags = ATOMIC_FILE_FRESH | ATOMIC_FILE_CHMOD |
+	    (ctx->chown ? ATOMIC_FILE_CHOWN : 0), .uid = ctx->uid,
+	    .gid = ctx->gid };
+	if (atomic_file_write(&af, e->buf, e->len, &step) != 0)
+		return (publish_site_fail(ctx, step, tmp));
 	if (inc)
 		ctx->incdirty = true;
 	else
 		ctx->topdirty = true;
 	ctx->written++;
 	return (0);
-fail:
-	(void)publish_site_fail(ctx, "write", tmp);
-	if (fd != -1)
-		close(fd);
-	(void)unlinkat(dirfd, tmp, 0);
-	return (-1);
 }
 
 /* Remove ".NAME.PID.tmp" files that a crash left behind. */
