@@ -30,6 +30,7 @@
 #include "aliases.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct alias_entry {
 	char	*name;		/* lower-case, bare local part or address */
@@ -276,15 +277,12 @@ alias_add(struct alias_db *db, struct span name, struct span list,
 
 	if (db->count == db->cap) {
 		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = reallocarray(db->entries, ncap, sizeof(*e));
-		if (e == NULL)
-			FATAL("out of memory");
+		e = xreallocarray(db->entries, ncap, sizeof(*e));
 		db->entries = e;
 		db->cap = ncap;
 	}
 	/* The trimmed targets with a NUL each never outgrow the list + 1. */
-	if ((mem = malloc(name.len + 1 + list.len + 1)) == NULL)
-		FATAL("out of memory");
+	mem = xmalloc(name.len + 1 + list.len + 1);
 	e = &db->entries[db->count];
 	e->name = mem;
 	memcpy(e->name, name.p, name.len);
@@ -343,9 +341,8 @@ aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 	size_t		 lineno = 0, len, i;
 	int		 r;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (buf = malloc(ALIASES_LINE_MAX)) == NULL)
-		FATAL("out of memory");
+	db = xcalloc(1, sizeof(*db));
+	buf = xmalloc(ALIASES_LINE_MAX);
 
 	for (;;) {
 		r = text_read_line(fp, buf, ALIASES_LINE_MAX, &len);
@@ -520,9 +517,7 @@ alias_seen_get(struct alias_expansion *x, const char *addr)
 		old = x->seen;
 		oldcap = x->seen_cap;
 		x->seen_cap = oldcap == 0 ? 64 : oldcap * 2;
-		x->seen = calloc(x->seen_cap, sizeof(*x->seen));
-		if (x->seen == NULL)
-			FATAL("out of memory");
+		x->seen = xcalloc(x->seen_cap, sizeof(*x->seen));
 		for (i = 0; i < oldcap; i++) {
 			if (old[i].addr == NULL)
 				continue;
@@ -542,8 +537,7 @@ alias_seen_get(struct alias_expansion *x, const char *addr)
 			return (s);
 		i = (i + 1) & (x->seen_cap - 1);
 	}
-	if ((s->addr = strdup(addr)) == NULL)
-		FATAL("out of memory");
+	s->addr = xstrdup(addr);
 	s->flags = 0;
 	x->seen_count++;
 	return (s);
@@ -641,8 +635,7 @@ aliases_expand(const struct alias_db *db, const char *key,
 		return (-1);
 
 	/* The chain buffer is a few KiB: keep it off the stack. */
-	if ((x = calloc(1, sizeof(*x))) == NULL)
-		FATAL("out of memory");
+	x = xcalloc(1, sizeof(*x));
 	x->db = db;
 	x->is_local = is_local;
 	x->emit = emit;

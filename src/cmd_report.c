@@ -33,6 +33,7 @@
 #include "report.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct report_recs {
 	struct attack_record	*v;
@@ -60,8 +61,7 @@ report_collect(const struct attack_record *rec, void *arg)
 
 	if (rr->n == rr->cap) {
 		ncap = rr->cap == 0 ? 64 : rr->cap * 2;
-		if ((p = reallocarray(rr->v, ncap, sizeof(*p))) == NULL)
-			FATAL("out of memory");
+		p = xreallocarray(rr->v, ncap, sizeof(*p));
 		rr->v = p;
 		rr->cap = ncap;
 	}

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct passwd_entry {
 	char	*key;		/* lower-case "local@domain" */
@@ -288,16 +289,13 @@ passwd_add(struct passwd_db *db, struct span user, struct span hash,
 
 	if (db->count == db->cap) {
 		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = reallocarray(db->entries, ncap, sizeof(*e));
-		if (e == NULL)
-			FATAL("out of memory");
+		e = xreallocarray(db->entries, ncap, sizeof(*e));
 		db->entries = e;
 		db->cap = ncap;
 	}
 	e = &db->entries[db->count];
 	e->size = user.len + 1 + hash.len + 1;
-	if ((e->key = malloc(e->size)) == NULL)
-		FATAL("out of memory");
+	e->key = xmalloc(e->size);
 	memcpy(e->key, user.p, user.len);
 	e->key[user.len] = '\0';
 	text_lower(e->key);
@@ -362,9 +360,8 @@ passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 	size_t			 lineno = 0, len;
 	int			 r;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (buf = malloc(PASSWD_FILE_LINE_MAX)) == NULL)
-		FATAL("out of memory");
+	db = xcalloc(1, sizeof(*db));
+	buf = xmalloc(PASSWD_FILE_LINE_MAX);
 
 	for (;;) {
 		r = text_read_line(fp, buf, PASSWD_FILE_LINE_MAX, &len);
@@ -445,8 +442,7 @@ passwd_file_load_names_fp(FILE *fp, const char *path, char *err,
 	size_t			 lineno = 0, len;
 	int			 r;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL)
-		FATAL("out of memory");
+	db = xcalloc(1, sizeof(*db));
 	while ((r = text_read_line(fp, buf, sizeof(buf), &len)) != 0) {
 		lineno++;
 		if (r < 0 || !passwd_name_ok(buf, len)) {
@@ -521,8 +517,7 @@ passwd_file_verify(const struct passwd_db *db, const char *key,
 		setting = passwd_dummy_setting;
 
 	/* struct crypt_data is 32 KiB: keep it off the stack. */
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		FATAL("out of memory");
+	cd = xcalloc(1, sizeof(*cd));
 	out = crypt_r(password, setting, cd);
 	/* libcrypt reports failure with a string starting with '*'. */
 	if (out != NULL && out[0] != '*' && e != NULL)
@@ -601,8 +596,7 @@ passwd_file_hash(const char *scheme, const char *password, char *out,
 	if ((setting = crypt_gensalt_ra(prefix, strcmp(prefix, "$2b$") == 0 ?
 	    10 : 0, NULL, 0)) == NULL)
 		goto fail;
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		FATAL("out of memory");
+	cd = xcalloc(1, sizeof(*cd));
 	h = crypt_r(password, setting, cd);
 	if (h == NULL || h[0] == '*')
 		goto fail;

@@ -55,6 +55,7 @@
 #include "publish_priv.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 
 /* The publisher re-checks the date at least this often. */
@@ -103,11 +104,7 @@ publish_conf_free(struct publish_conf *pc)
 char *
 publish_strdup(const char *s)
 {
-	char	*p;
-
-	if ((p = strdup(s != NULL ? s : "")) == NULL)
-		FATAL("out of memory");
-	return (p);
+	return (xstrdup(s != NULL ? s : ""));
 }
 
 bool
@@ -139,9 +136,9 @@ publish_conf_ours(struct publish_conf *pc, const struct config *cfg)
 	size_t	i;
 
 	pc->domains.count = cfg->domains.count;
-	if (pc->domains.count > 0 && (pc->domains.names =
-	    calloc(pc->domains.count, sizeof(char *))) == NULL)
-		FATAL("out of memory");
+	if (pc->domains.count > 0)
+		pc->domains.names = xcalloc(pc->domains.count,
+		    sizeof(char *));
 	for (i = 0; i < pc->domains.count; i++)
 		pc->domains.names[i] = publish_strdup(cfg->domains.names[i]);
 	if (cfg->passwd_file != NULL && cfg->passwd_file[0] != '\0') {
@@ -242,8 +239,7 @@ publish_conf_new(const struct config *cfg, char *err, size_t errlen)
 	char			 dir[CONFIG_PATH_MAX + 16];
 	size_t			 i, j;
 
-	if ((pc = calloc(1, sizeof(*pc))) == NULL)
-		FATAL("out of memory");
+	pc = xcalloc(1, sizeof(*pc));
 	pc->enabled = cfg->publish_enabled;
 	pc->recent = cfg->publish_recent;
 	pc->mask = cfg->publish_mask_recipients;
@@ -708,8 +704,7 @@ publisher_start(const struct config *cfg, char *err, size_t errlen)
 	sigset_t		 all, old;
 	int			 rc;
 
-	if ((pub = calloc(1, sizeof(*pub))) == NULL)
-		FATAL("out of memory");
+	pub = xcalloc(1, sizeof(*pub));
 	if ((pub->conf = publish_conf_new(cfg, err, errlen)) == NULL) {
 		free(pub);
 		return (NULL);

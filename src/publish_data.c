@@ -36,6 +36,7 @@
 #include "publish_priv.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 
 /*
@@ -91,8 +92,7 @@ publish_data_collect(const struct attack_record *rec, void *arg)
 
 	if (pl->n == pl->cap) {
 		ncap = pl->cap == 0 ? 64 : pl->cap * 2;
-		if ((l = reallocarray(pl->v, ncap, sizeof(*l))) == NULL)
-			FATAL("out of memory");
+		l = xreallocarray(pl->v, ncap, sizeof(*l));
 		pl->v = l;
 		pl->cap = ncap;
 	}
@@ -129,9 +129,7 @@ publish_data_load(struct store *st, const struct publish_conf *pc,
 	d->recent.mask = pc->mask;
 	d->recent.pc = pc;
 	d->recent.asn = pc->asn;
-	if ((d->hist = calloc(PUBLISH_HISTORY_DAYS, sizeof(*d->hist))) ==
-	    NULL)
-		FATAL("out of memory");
+	d->hist = xcalloc(PUBLISH_HISTORY_DAYS, sizeof(*d->hist));
 	if (store_totals(st, &d->totals) != 0 ||
 	    store_daily(st, d->now_us, PUBLISH_HISTORY_DAYS, d->hist) != 0 ||
 	    store_top(st, d->addrs, PUBLISH_TOP, &d->naddrs, d->nets,
@@ -188,8 +186,7 @@ publish_data_collect_ban(const struct ban_entry *e, void *arg)
 
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 64;
-		if ((b->v = reallocarray(b->v, b->cap, sizeof(*b->v))) == NULL)
-			FATAL("out of memory");
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
 	b->v[b->n++] = *e;
 	return (0);

@@ -37,6 +37,7 @@
 #include "publish_priv.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 
 /* Temp files left by a crash are removed after this long. */
@@ -73,8 +74,7 @@ publish_site_same(int dirfd, const char *name, const struct emit *e)
 		close(fd);
 		return (false);
 	}
-	if ((buf = malloc(e->len + 1)) == NULL)
-		FATAL("out of memory");
+	buf = xmalloc(e->len + 1);
 	while (got < e->len) {
 		r = read(fd, buf + got, e->len - got);
 		if (r <= 0)

@@ -59,6 +59,7 @@
 #include "mta.h"
 #include "queue.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define QUEUE_PATH_MAX		1024
 #define QUEUE_SCAN_CHUNK	(64 * 1024)
@@ -163,16 +164,6 @@ qentry_enter_state(struct qentry *e, enum qentry_state next)
 	e->state = next;
 }
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void	*p = calloc(n, size);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
 void
 queue_tunables(const struct config *cfg, struct queue_tunables *out)
 {
@@ -201,9 +192,7 @@ read_file(const char *path, size_t max, char **buf_out, size_t *len_out)
 		errno = e;
 		return -1;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL)
-		FATAL("out of memory");
+	buf = xmalloc((size_t)st.st_size + 1);
 	while (have < (size_t)st.st_size) {
 		n = read(fd, buf + have, (size_t)st.st_size - have);
 		if (n == -1 && errno == EINTR)
