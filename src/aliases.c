@@ -30,6 +30,7 @@
 #include "aliases.h"
 #include "log.h"
 #include "text.h"
+#include "line_table.h"
 #include "xalloc.h"
 
 struct alias_entry {
@@ -331,43 +332,33 @@ aliases_load(const char *path, char *err, size_t errlen)
 }
 
 /* The same from an open stream; see aliases.h. */
+/* One line of the file (line_table.h): parse and add. */
+static int
+alias_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct alias_db	*db = arg;
+	struct span	 name, list;
+	int		 r;
+
+	r = aliases_parse_line(line, len, &name, &list, why);
+	if (r == 0)
+		alias_add(db, name, list, lineno);
+	return (r);
+}
+
 struct alias_db *
 aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
-	struct alias_db	*db;
-	struct span	 name, list;
-	const char	*why;
-	char		*buf;
-	size_t		 lineno = 0, len, i;
-	int		 r;
+	struct alias_db		*db;
+	struct line_table	 lt = { .path = path, .max = ALIASES_LINE_MAX,
+				    .line = alias_load_line };
+	size_t			 i;
 
 	db = xcalloc(1, sizeof(*db));
-	buf = xmalloc(ALIASES_LINE_MAX);
-
-	for (;;) {
-		r = text_read_line(fp, buf, ALIASES_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, ALIASES_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
-			    strerror(errno));
-			goto fail;
-		}
-		r = aliases_parse_line(buf, len, &name, &list, &why);
-		if (r == 1)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		}
-		alias_add(db, name, list, lineno);
-	}
+	lt.arg = db;
+	if (line_table_read(&lt, fp, err, errlen) == -1)
+		goto fail;
 
 	if (db->count > 0)
 		qsort(db->entries, db->count, sizeof(db->entries[0]),
@@ -381,11 +372,9 @@ aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	free(buf);
 	return (db);
 
 fail:
-	free(buf);
 	aliases_free(db);
 	return (NULL);
 }

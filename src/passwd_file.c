@@ -28,6 +28,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "text.h"
+#include "line_table.h"
 #include "xalloc.h"
 
 struct passwd_entry {
@@ -350,56 +351,38 @@ passwd_file_load(const char *path, char *err, size_t errlen)
 }
 
 /* The same from an open stream; see passwd_file.h. */
+/* One line of the file (line_table.h): parse and add. */
+static int
+passwd_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct passwd_db	*db = arg;
+	struct span		 user, scheme, hash;
+	int			 r;
+
+	r = passwd_file_parse_line(line, len, &user, &scheme, &hash, why);
+	if (r == 0)
+		passwd_add(db, user, hash, lineno);
+	return (r);
+}
+
 struct passwd_db *
 passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
 	struct passwd_db	*db;
-	struct span		 user, scheme, hash;
-	const char		*why;
-	char			*buf = NULL;
-	size_t			 lineno = 0, len;
-	int			 r;
+	/* The lines hold password hashes: the buffer is wiped. */
+	struct line_table	 lt = { .path = path,
+				    .max = PASSWD_FILE_LINE_MAX, .wipe = true,
+				    .line = passwd_load_line };
 
 	db = xcalloc(1, sizeof(*db));
-	buf = xmalloc(PASSWD_FILE_LINE_MAX);
-
-	for (;;) {
-		r = text_read_line(fp, buf, PASSWD_FILE_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, PASSWD_FILE_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
-			    strerror(errno));
-			goto fail;
-		}
-		r = passwd_file_parse_line(buf, len, &user, &scheme, &hash,
-		    &why);
-		if (r == 1)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		}
-		passwd_add(db, user, hash, lineno);
+	lt.arg = db;
+	if (line_table_read(&lt, fp, err, errlen) == -1 ||
+	    passwd_finish(db, path, err, errlen) == -1) {
+		passwd_file_free(db);
+		return (NULL);
 	}
-
-	if (passwd_finish(db, path, err, errlen) == -1)
-		goto fail;
-	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
-	free(buf);
 	return (db);
-
-fail:
-	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
-	free(buf);
-	passwd_file_free(db);
-	return (NULL);
 }
 
 /* Write the user names; see passwd_file.h. */
