@@ -24,11 +24,9 @@
  * Incident pages and feeds that did not change are not rewritten.
  */
 #include <sys/stat.h>
-#include <sys/types.h>
 
 #include <ctype.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,24 +37,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "aliases.h"
 #include "attacklog.h"
-#include "ban.h"
-#include "asn.h"
-#include "attrib.h"
 #include "config.h"
-#include "country.h"
-#include "emit.h"
-#include "i18n.h"
 #include "log.h"
 #include "passwd_file.h"
 #include "publish.h"
 #include "publish_priv.h"
-#include "store.h"
 #include "text.h"
 #include "xalloc.h"
-
 
 /* The publisher re-checks the date at least this often. */
 #define PUBLISH_WAKE_MAX_US	(3600LL * 1000000)

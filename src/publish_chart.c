@@ -9,10 +9,10 @@
 
 #include "emit.h"
 #include "i18n.h"
+#include "pillory.h"
 #include "publish.h"
 #include "publish_priv.h"
 #include "store.h"
-
 
 /* Okabe-Ito colours, one per kind: told apart with colour blindness too. */
 const char *const publish_chart_colors[ATTACK_KIND_COUNT] = {

@@ -7,38 +7,22 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "aliases.h"
-#include "attacklog.h"
-#include "ban.h"
-#include "asn.h"
 #include "atomic_file.h"
-#include "attrib.h"
 #include "config.h"
-#include "country.h"
-#include "emit.h"
-#include "i18n.h"
 #include "log.h"
-#include "passwd_file.h"
 #include "publish.h"
 #include "publish_priv.h"
-#include "store.h"
 #include "text.h"
 #include "xalloc.h"
-
 
 /* Temp files left by a crash are removed after this long. */
 #define PUBLISH_STALE_TMP_S	3600
