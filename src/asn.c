@@ -27,6 +27,7 @@
 
 #include "asn.h"
 #include "emit.h"
+#include "line_table.h"
 #include "log.h"
 #include "text.h"
 #include "xalloc.h"
@@ -526,61 +527,57 @@ asn_db_free(struct asn_db *db)
 	free(db);
 }
 
+/* The refusal past ASN_RANGES_MAX, as static text (line_table.h). */
+#define ASN_TOO_MANY	"more than 16777216 ranges"
+_Static_assert(ASN_RANGES_MAX == 16777216u, "ASN_TOO_MANY names the limit");
+
+/* One line of the file (line_table.h): parse and add. */
+static int
+asn_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct asn_db		*db = arg;
+	struct asn_entry	 e;
+
+	(void)lineno;
+	switch (asn_parse_line(line, len, &e, why)) {
+	case ASN_LINE_SKIP:
+		return (1);
+	case ASN_LINE_BAD:
+		return (-1);
+	case ASN_LINE_OK:
+		break;
+	}
+	if (!asn_db_add(db, &e)) {
+		*why = ASN_TOO_MANY;
+		return (-1);
+	}
+	return (0);
+}
+
 struct asn_db *
 asn_db_load(const char *path, char *err, size_t errlen)
 {
-	struct asn_db		*db = NULL;
-	struct asn_entry	 e;
+	struct asn_db		*db;
+	struct line_table	 lt = { .path = path, .max = ASN_LINE_MAX,
+				    .line = asn_load_line };
 	FILE			*fp;
-	const char		*why;
-	char			*buf;
-	size_t			 len, lineno = 0;
-	int			 r;
+	int			 rc;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
-	buf = xmalloc(ASN_LINE_MAX + 1);
 	db = asn_db_new();
-	for (;;) {
-		r = text_read_line(fp, buf, ASN_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, ASN_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		switch (asn_parse_line(buf, len, &e, &why)) {
-		case ASN_LINE_SKIP:
-			continue;
-		case ASN_LINE_BAD:
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		case ASN_LINE_OK:
-			break;
-		}
-		if (!asn_db_add(db, &e)) {
-			snprintf(err, errlen, "%s:%zu: more than %u ranges",
-			    path, lineno, ASN_RANGES_MAX);
-			goto fail;
-		}
-	}
+	lt.arg = db;
+	rc = line_table_read(&lt, fp, err, errlen);
 	fclose(fp);
-	free(buf);
+	if (rc == -1) {
+		asn_db_free(db);
+		return (NULL);
+	}
 	asn_db_finish(db);
 	return (db);
-fail:
-	fclose(fp);
-	free(buf);
-	asn_db_free(db);
-	return (NULL);
 }
 
 /*
