@@ -507,93 +507,12 @@ moved_key(const char *section, const char *name)
 	return NULL;
 }
 
-/*
- * Damerau-Levenshtein distance (optimal string alignment: insertions,
- * deletions, substitutions and swaps of neighbours) of two key or section
- * names; names longer than CONFIG_NAME_MAX are "far" (SIZE_MAX).
- */
-#define CONFIG_NAME_MAX	64
-size_t
-config_distance(const char *a, const char *b)
-{
-	size_t	d[CONFIG_NAME_MAX + 1][CONFIG_NAME_MAX + 1];
-	size_t	la = strlen(a), lb = strlen(b), i, j, v;
-
-	if (la > CONFIG_NAME_MAX || lb > CONFIG_NAME_MAX)
-		return SIZE_MAX;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-/* Suggestions are at most this far from what was written. */
-#define CONFIG_SUGGEST_MAX	2
-
-/*
- * The known key nearest to name: first among the keys of section, then
- * among all keys; NULL when none is within CONFIG_SUGGEST_MAX. The first
- * in table order wins a tie.
- */
-static const struct config_key *
-config_suggest_key(const char *section, const char *name)
-{
-	const struct config_key	*best = NULL;
-	size_t			 i, d, bestd = CONFIG_SUGGEST_MAX + 1;
-	int			 pass;
-
-	for (pass = 0; pass < 2 && best == NULL; pass++) {
-		for (i = 0; i < config_keys_count; i++) {
-			if (pass == 0 &&
-			    strcmp(config_keys[i].section, section) != 0)
-				continue;
-			d = config_distance(name, config_keys[i].name);
-			if (d < bestd) {
-				bestd = d;
-				best = &config_keys[i];
-			}
-		}
-	}
-	return best;
-}
-
-/* The known section nearest to name, or NULL. */
-static const char *
-config_suggest_section(const char *name)
-{
-	const char	*best = NULL;
-	size_t		 i, d, bestd = CONFIG_SUGGEST_MAX + 1;
-
-	for (i = 0; i < config_keys_count; i++) {
-		d = config_distance(name, config_keys[i].section);
-		if (d < bestd) {
-			bestd = d;
-			best = config_keys[i].section;
-		}
-	}
-	return best;
-}
-
 /* "unknown key ..." with the nearest known key, into msg. */
 static const char *
 config_unknown_key(const char *section, const char *name, char *msg,
     size_t msglen)
 {
-	const struct config_key	*k = config_suggest_key(section, name);
+	const struct config_key	*k = config_keys_suggest_key(section, name);
 
 	if (k == NULL)
 		text_printf(msg, msglen, "unknown key \"%s\" in [%s]", name,
@@ -612,7 +531,7 @@ config_unknown_key(const char *section, const char *name, char *msg,
 static const char *
 config_unknown_section(const char *name, char *msg, size_t msglen)
 {
-	const char	*near = config_suggest_section(name);
+	const char	*near = config_keys_suggest_section(name);
 
 	if (near == NULL)
 		text_printf(msg, msglen, "unknown section [%s]", name);

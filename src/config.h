@@ -164,11 +164,6 @@ bool config_cidrs_contain(const struct config_cidrs *cidrs,
 /* Parse "host:port" / "[v6]:port" into ep_out; false on error. */
 bool config_parse_endpoint(const char *text, struct config_endpoint *ep_out);
 
-/* Edit distance of two names (insertions, deletions, substitutions and
- * neighbour swaps count 1): how "did you mean" picks a key. SIZE_MAX when
- * either is longer than 64 bytes. */
-size_t config_distance(const char *a, const char *b);
-
 /* Default config path: $PILLORY_CONFIG or /etc/pillory/pillory.conf. */
 const char *config_default_path(void);
 

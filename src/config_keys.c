@@ -1,11 +1,13 @@
 /*
  * config_keys.c: every configuration key, its type, default, bounds, help
- * text and optional validator, one designated-initialiser row per key.
+ * text and optional validator, one designated-initialiser row per key;
+ * and the lookups behind "did you mean" (config_keys_suggest_key()).
  * Adding a key means adding a field to struct config and one row here;
  * nothing else walks keys by hand.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "attacklog.h"
 #include "config.h"
@@ -15,9 +17,9 @@
 
 /* The old positional row, still accepted: K(section, name, type, def,
  * minimum, maximum, field, help). */
-#define K(sec, key, typ, dflt, lo, hi, field, text)			\
-	{ .section = (sec), .name = (key), .type = (typ), .def = (dflt),	\
-	  .minimum = (lo), .maximum = (hi),				\
+#define K(sec, key, typ, dflt, lo, hi, field, text) \
+	{ .section = (sec), .name = (key), .type = (typ), .def = (dflt), \
+	  .minimum = (lo), .maximum = (hi), \
 	  .offset = offsetof(struct config, field), .help = (text) }
 #define DAY	86400ULL
 #define NOMAX	UINT64_MAX
@@ -397,3 +399,80 @@ const struct config_key config_keys[] = {
 };
 
 const size_t config_keys_count = sizeof(config_keys) / sizeof(config_keys[0]);
+
+/*
+ * Damerau-Levenshtein distance (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of neighbours) of two key or section
+ * names; names longer than CONFIG_KEYS_NAME_MAX are "far" (SIZE_MAX).
+ */
+size_t
+config_keys_distance(const char *a, const char *b)
+{
+	size_t	d[CONFIG_KEYS_NAME_MAX + 1][CONFIG_KEYS_NAME_MAX + 1];
+	size_t	la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > CONFIG_KEYS_NAME_MAX || lb > CONFIG_KEYS_NAME_MAX)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return (d[la][lb]);
+}
+
+/*
+ * The known key nearest to name: first among the keys of section, then
+ * among all keys; NULL when none is within CONFIG_KEYS_SUGGEST_MAX. The
+ * first in table order wins a tie.
+ */
+const struct config_key *
+config_keys_suggest_key(const char *section, const char *name)
+{
+	const struct config_key	*best = NULL;
+	size_t			 i, d, bestd = CONFIG_KEYS_SUGGEST_MAX + 1;
+	int			 pass;
+
+	for (pass = 0; pass < 2 && best == NULL; pass++) {
+		for (i = 0; i < config_keys_count; i++) {
+			if (pass == 0 &&
+			    strcmp(config_keys[i].section, section) != 0)
+				continue;
+			d = config_keys_distance(name, config_keys[i].name);
+			if (d < bestd) {
+				bestd = d;
+				best = &config_keys[i];
+			}
+		}
+	}
+	return (best);
+}
+
+/* The known section nearest to name, or NULL. */
+const char *
+config_keys_suggest_section(const char *name)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = CONFIG_KEYS_SUGGEST_MAX + 1;
+
+	for (i = 0; i < config_keys_count; i++) {
+		d = config_keys_distance(name, config_keys[i].section);
+		if (d < bestd) {
+			bestd = d;
+			best = config_keys[i].section;
+		}
+	}
+	return (best);
+}

@@ -45,4 +45,27 @@ struct config_key {
 extern const struct config_key config_keys[];
 extern const size_t config_keys_count;
 
+/* Names longer than this are never near another (config_keys_distance). */
+#define CONFIG_KEYS_NAME_MAX	64
+/* "Did you mean": suggestions are at most this many edits away. */
+#define CONFIG_KEYS_SUGGEST_MAX	2
+
+/*
+ * Edit distance of two names: insertions, deletions, substitutions and
+ * swaps of neighbours count 1 (Damerau-Levenshtein, optimal string
+ * alignment). SIZE_MAX when either is longer than CONFIG_KEYS_NAME_MAX.
+ */
+size_t config_keys_distance(const char *a, const char *b);
+
+/*
+ * The known key nearest to name: first among the keys of section, then
+ * among all keys; NULL when none is within CONFIG_KEYS_SUGGEST_MAX. The
+ * first in table order wins a tie.
+ */
+const struct config_key *config_keys_suggest_key(const char *section,
+    const char *name);
+
+/* The known section nearest to name, or NULL. */
+const char *config_keys_suggest_section(const char *name);
+
 #endif

@@ -119,16 +119,16 @@ test_distance(void **state)
 	char	long_name[80];
 
 	(void)state;
-	assert_int_equal(config_distance("", ""), 0);
-	assert_int_equal(config_distance("abc", "abc"), 0);
-	assert_int_equal(config_distance("", "abc"), 3);
-	assert_int_equal(config_distance("max_recipents", "max_recipients"), 1);
-	assert_int_equal(config_distance("smpt", "smtp"), 1);	/* swap */
-	assert_int_equal(config_distance("retnetion", "retention"), 1);
-	assert_int_equal(config_distance("kitten", "sitting"), 3);
+	assert_int_equal(config_keys_distance("", ""), 0);
+	assert_int_equal(config_keys_distance("abc", "abc"), 0);
+	assert_int_equal(config_keys_distance("", "abc"), 3);
+	assert_int_equal(config_keys_distance("max_recipents", "max_recipients"), 1);
+	assert_int_equal(config_keys_distance("smpt", "smtp"), 1);	/* swap */
+	assert_int_equal(config_keys_distance("retnetion", "retention"), 1);
+	assert_int_equal(config_keys_distance("kitten", "sitting"), 3);
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	assert_int_equal(config_distance(long_name, "a"), SIZE_MAX);
+	assert_int_equal(config_keys_distance(long_name, "a"), SIZE_MAX);
 }
 
 static void
