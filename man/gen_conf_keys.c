@@ -78,8 +78,10 @@ main(void)
 		roff(k->help);
 		printf(".\n.br\nType: ");
 		roff(type_name(k->type));
-		if (k->type == CONFIG_UINT && (k->min != 0 || k->max != 0))
-			printf(", from %" PRIu64 " to %" PRIu64, k->min, k->max);
+		if (k->type == CONFIG_UINT &&
+		    (k->minimum != 0 || k->maximum != 0))
+			printf(", from %" PRIu64 " to %" PRIu64, k->minimum,
+			    k->maximum);
 		printf(". Default: ");
 		if (*k->def == '\0')
 			printf("empty");

@@ -30,6 +30,7 @@
 #include "aliases.h"
 #include "log.h"
 #include "text.h"
+#include "line_table.h"
 #include "xalloc.h"
 
 struct alias_entry {
@@ -277,15 +278,12 @@ alias_add(struct alias_db *db, struct span name, struct span list,
 
 	if (db->count == db->cap) {
 		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = reallocarray(db->entries, ncap, sizeof(*e));
-		if (e == NULL)
-			FATAL("out of memory");
+		e = xreallocarray(db->entries, ncap, sizeof(*e));
 		db->entries = e;
 		db->cap = ncap;
 	}
 	/* The trimmed targets with a NUL each never outgrow the list + 1. */
-	if ((mem = malloc(name.len + 1 + list.len + 1)) == NULL)
-		FATAL("out of memory");
+	mem = xmalloc(name.len + 1 + list.len + 1);
 	e = &db->entries[db->count];
 	e->name = mem;
 	memcpy(e->name, name.p, name.len);
@@ -334,44 +332,33 @@ aliases_load(const char *path, char *err, size_t errlen)
 }
 
 /* The same from an open stream; see aliases.h. */
+/* One line of the file (line_table.h): parse and add. */
+static int
+alias_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct alias_db	*db = arg;
+	struct span	 name, list;
+	int		 r;
+
+	r = aliases_parse_line(line, len, &name, &list, why);
+	if (r == 0)
+		alias_add(db, name, list, lineno);
+	return (r);
+}
+
 struct alias_db *
 aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
-	struct alias_db	*db;
-	struct span	 name, list;
-	const char	*why;
-	char		*buf;
-	size_t		 lineno = 0, len, i;
-	int		 r;
+	struct alias_db		*db;
+	struct line_table	 lt = { .path = path, .max = ALIASES_LINE_MAX,
+				    .line = alias_load_line };
+	size_t			 i;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (buf = malloc(ALIASES_LINE_MAX)) == NULL)
-		FATAL("out of memory");
-
-	for (;;) {
-		r = text_read_line(fp, buf, ALIASES_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, ALIASES_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
-			    strerror(errno));
-			goto fail;
-		}
-		r = aliases_parse_line(buf, len, &name, &list, &why);
-		if (r == 1)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		}
-		alias_add(db, name, list, lineno);
-	}
+	db = xcalloc(1, sizeof(*db));
+	lt.arg = db;
+	if (line_table_read(&lt, fp, err, errlen) == -1)
+		goto fail;
 
 	if (db->count > 0)
 		qsort(db->entries, db->count, sizeof(db->entries[0]),
@@ -385,11 +372,9 @@ aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	free(buf);
 	return (db);
 
 fail:
-	free(buf);
 	aliases_free(db);
 	return (NULL);
 }
@@ -521,9 +506,7 @@ alias_seen_get(struct alias_expansion *x, const char *addr)
 		old = x->seen;
 		oldcap = x->seen_cap;
 		x->seen_cap = oldcap == 0 ? 64 : oldcap * 2;
-		x->seen = calloc(x->seen_cap, sizeof(*x->seen));
-		if (x->seen == NULL)
-			FATAL("out of memory");
+		x->seen = xcalloc(x->seen_cap, sizeof(*x->seen));
 		for (i = 0; i < oldcap; i++) {
 			if (old[i].addr == NULL)
 				continue;
@@ -543,8 +526,7 @@ alias_seen_get(struct alias_expansion *x, const char *addr)
 			return (s);
 		i = (i + 1) & (x->seen_cap - 1);
 	}
-	if ((s->addr = strdup(addr)) == NULL)
-		FATAL("out of memory");
+	s->addr = xstrdup(addr);
 	s->flags = 0;
 	x->seen_count++;
 	return (s);
@@ -642,8 +624,7 @@ aliases_expand(const struct alias_db *db, const char *key,
 		return (-1);
 
 	/* The chain buffer is a few KiB: keep it off the stack. */
-	if ((x = calloc(1, sizeof(*x))) == NULL)
-		FATAL("out of memory");
+	x = xcalloc(1, sizeof(*x));
 	x->db = db;
 	x->is_local = is_local;
 	x->emit = emit;

@@ -27,8 +27,10 @@
 
 #include "asn.h"
 #include "emit.h"
+#include "line_table.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 typedef unsigned __int128 asn_u128;
 
@@ -225,11 +227,9 @@ asn_db_new(void)
 {
 	struct asn_db	*db;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL)
-		FATAL("out of memory");
+	db = xcalloc(1, sizeof(*db));
 	db->capnames = 4096;
-	if ((db->names = malloc(db->capnames)) == NULL)
-		FATAL("out of memory");
+	db->names = xmalloc(db->capnames);
 	db->names[0] = '\0';
 	db->nnames = 1;
 	return (db);
@@ -242,8 +242,7 @@ asn_name_append(struct asn_db *db, const char *name)
 	char	*p;
 
 	while (db->nnames + len > db->capnames) {
-		if ((p = realloc(db->names, db->capnames * 2)) == NULL)
-			FATAL("out of memory");
+		p = xreallocarray(db->names, db->capnames * 2, 1);
 		db->names = p;
 		db->capnames *= 2;
 	}
@@ -262,9 +261,8 @@ asn_hash_grow(struct asn_db *db)
 	size_t		 ncap = db->hashcap == 0 ? 1024 : db->hashcap * 2;
 	size_t		 i, h;
 
-	if ((ka = calloc(ncap, sizeof(*ka))) == NULL ||
-	    (kn = calloc(ncap, sizeof(*kn))) == NULL)
-		FATAL("out of memory");
+	ka = xcalloc(ncap, sizeof(*ka));
+	kn = xcalloc(ncap, sizeof(*kn));
 	for (i = 0; i < db->hashcap; i++) {
 		if (db->hash_asn[i] == 0)
 			continue;
@@ -330,8 +328,7 @@ asn_db_add(struct asn_db *db, const struct asn_entry *e)
 		return (false);
 	if (db->nraw == db->capraw) {
 		ncap = db->capraw == 0 ? 1024 : db->capraw * 2;
-		if ((r = reallocarray(db->raw, ncap, sizeof(*r))) == NULL)
-			FATAL("out of memory");
+		r = xreallocarray(db->raw, ncap, sizeof(*r));
 		db->raw = r;
 		db->capraw = ncap;
 	}
@@ -424,8 +421,7 @@ asn_flatten(struct asn_db *db, const struct asn_raw *raw, size_t n,
 
 	if (n == 0)
 		return;
-	if ((stack = calloc(n, sizeof(*stack))) == NULL)
-		FATAL("out of memory");
+	stack = xcalloc(n, sizeof(*stack));
 	for (i = 0; i < n; i++) {
 		while (sp > 0 && cur < raw[i].start) {
 			t = stack[sp - 1];
@@ -481,13 +477,12 @@ asn_db_finish(struct asn_db *db)
 	db->cap4 = 2 * n4 + 1;
 	db->cap6 = 2 * (db->nraw - n4) + 1;
 	db->n4 = db->n6 = 0;
-	if ((db->v4_start = calloc(db->cap4, sizeof(*db->v4_start))) == NULL ||
-	    (db->v4_end = calloc(db->cap4, sizeof(*db->v4_end))) == NULL ||
-	    (db->v4_val = calloc(db->cap4, sizeof(*db->v4_val))) == NULL ||
-	    (db->v6_start = calloc(db->cap6, sizeof(*db->v6_start))) == NULL ||
-	    (db->v6_end = calloc(db->cap6, sizeof(*db->v6_end))) == NULL ||
-	    (db->v6_val = calloc(db->cap6, sizeof(*db->v6_val))) == NULL)
-		FATAL("out of memory");
+	db->v4_start = xcalloc(db->cap4, sizeof(*db->v4_start));
+	db->v4_end = xcalloc(db->cap4, sizeof(*db->v4_end));
+	db->v4_val = xcalloc(db->cap4, sizeof(*db->v4_val));
+	db->v6_start = xcalloc(db->cap6, sizeof(*db->v6_start));
+	db->v6_end = xcalloc(db->cap6, sizeof(*db->v6_end));
+	db->v6_val = xcalloc(db->cap6, sizeof(*db->v6_val));
 	asn_flatten(db, db->raw, n4, false);
 	asn_flatten(db, db->raw + n4, db->nraw - n4, true);
 	asn_shrink((void **)&db->v4_start, db->n4, sizeof(*db->v4_start));
@@ -532,62 +527,57 @@ asn_db_free(struct asn_db *db)
 	free(db);
 }
 
+/* The refusal past ASN_RANGES_MAX, as static text (line_table.h). */
+#define ASN_TOO_MANY	"more than 16777216 ranges"
+_Static_assert(ASN_RANGES_MAX == 16777216u, "ASN_TOO_MANY names the limit");
+
+/* One line of the file (line_table.h): parse and add. */
+static int
+asn_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct asn_db		*db = arg;
+	struct asn_entry	 e;
+
+	(void)lineno;
+	switch (asn_parse_line(line, len, &e, why)) {
+	case ASN_LINE_SKIP:
+		return (1);
+	case ASN_LINE_BAD:
+		return (-1);
+	case ASN_LINE_OK:
+		break;
+	}
+	if (!asn_db_add(db, &e)) {
+		*why = ASN_TOO_MANY;
+		return (-1);
+	}
+	return (0);
+}
+
 struct asn_db *
 asn_db_load(const char *path, char *err, size_t errlen)
 {
-	struct asn_db		*db = NULL;
-	struct asn_entry	 e;
+	struct asn_db		*db;
+	struct line_table	 lt = { .path = path, .max = ASN_LINE_MAX,
+				    .line = asn_load_line };
 	FILE			*fp;
-	const char		*why;
-	char			*buf;
-	size_t			 len, lineno = 0;
-	int			 r;
+	int			 rc;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
-	if ((buf = malloc(ASN_LINE_MAX + 1)) == NULL)
-		FATAL("out of memory");
 	db = asn_db_new();
-	for (;;) {
-		r = text_read_line(fp, buf, ASN_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, ASN_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		switch (asn_parse_line(buf, len, &e, &why)) {
-		case ASN_LINE_SKIP:
-			continue;
-		case ASN_LINE_BAD:
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		case ASN_LINE_OK:
-			break;
-		}
-		if (!asn_db_add(db, &e)) {
-			snprintf(err, errlen, "%s:%zu: more than %u ranges",
-			    path, lineno, ASN_RANGES_MAX);
-			goto fail;
-		}
-	}
+	lt.arg = db;
+	rc = line_table_read(&lt, fp, err, errlen);
 	fclose(fp);
-	free(buf);
+	if (rc == -1) {
+		asn_db_free(db);
+		return (NULL);
+	}
 	asn_db_finish(db);
 	return (db);
-fail:
-	fclose(fp);
-	free(buf);
-	asn_db_free(db);
-	return (NULL);
 }
 
 /*

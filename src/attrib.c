@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 static pthread_once_t	 attrib_psl_once = PTHREAD_ONCE_INIT;
 static const psl_ctx_t	*attrib_psl;
@@ -181,8 +182,7 @@ attrib_tally_new(void)
 {
 	struct attrib_tally	*t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		FATAL("out of memory");
+	t = xcalloc(1, sizeof(*t));
 	return (t);
 }
 
@@ -198,8 +198,7 @@ attrib_tally_add(struct attrib_tally *t, const struct asn_db *db,
 		return;
 	if (t->nas == t->capas) {
 		ncap = t->capas == 0 ? 1024 : t->capas * 2;
-		if ((p = reallocarray(t->as, ncap, sizeof(*p))) == NULL)
-			FATAL("out of memory");
+		p = xreallocarray(t->as, ncap, sizeof(*p));
 		t->as = p;
 		t->capas = ncap;
 	}

@@ -21,6 +21,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define REQ_BUCKETS	1024
 #define FAIL_BUCKETS	4096
@@ -115,8 +116,7 @@ auth_note_failure(struct auth_client *ac, const struct sockaddr *sa)
 	fail_key(sa, key);
 	pp = fail_find(ac, key, now);
 	if ((f = *pp) == NULL) {
-		if ((f = calloc(1, sizeof(*f))) == NULL)
-			FATAL("out of memory");
+		f = xcalloc(1, sizeof(*f));
 		memcpy(f->key, key, 17);
 		f->first = now;
 		*pp = f;
@@ -272,10 +272,8 @@ struct auth_client *
 auth_client_new(struct event_base *base, int fd, void (*dead_cb)(void *),
     void *arg)
 {
-	struct auth_client	*ac = calloc(1, sizeof(*ac));
+	struct auth_client	*ac = xcalloc(1, sizeof(*ac));
 
-	if (ac == NULL)
-		FATAL("out of memory");
 	ac->base = base;
 	ac->dead_cb = dead_cb;
 	ac->dead_arg = arg;
@@ -324,10 +322,8 @@ send_frame(struct auth_client *ac, uint32_t type, const void *payload,
     uint32_t len)
 {
 	struct ipc_hdr	 h = { type, len };
-	char		*frame = malloc(sizeof(h) + len);
+	char		*frame = xmalloc(sizeof(h) + len);
 
-	if (frame == NULL)
-		FATAL("out of memory");
 	memcpy(frame, &h, sizeof(h));
 	memcpy(frame + sizeof(h), payload, len);
 	if (evbuffer_add_reference(bufferevent_get_output(ac->bev), frame,
@@ -339,11 +335,9 @@ struct auth_req *
 auth_verify(struct auth_client *ac, const char *user, const char *password,
     const struct sockaddr *sa, auth_cb cb, void *arg)
 {
-	struct auth_req		*r = calloc(1, sizeof(*r));
-	struct ipc_auth_req	*q = calloc(1, sizeof(*q));
+	struct auth_req		*r = xcalloc(1, sizeof(*r));
+	struct ipc_auth_req	*q = xcalloc(1, sizeof(*q));
 
-	if (r == NULL || q == NULL)
-		FATAL("out of memory");
 	r->ac = ac;
 	r->cb = cb;
 	r->arg = arg;

@@ -27,6 +27,7 @@
 #include "passwd_file.h"
 #include "spool.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct bounce_out {
 	bounce_line_cb	 emit;
@@ -276,8 +277,7 @@ bounce_read_headers(const char *path, size_t *len_out)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((buf = malloc(BOUNCE_HEADERS_MAX + 1)) == NULL)
-		FATAL("out of memory");
+	buf = xmalloc(BOUNCE_HEADERS_MAX + 1);
 	while (have < BOUNCE_HEADERS_MAX) {
 		n = read(fd, buf + have, BOUNCE_HEADERS_MAX - have);
 		if (n == -1 && errno == EINTR)
@@ -434,8 +434,7 @@ bounce_send(struct engine *eng, const struct bounce_report *r,
 		    spool_msg_id(t.msg), (unsigned long long)rnd[0],
 		    (unsigned long long)rnd[1]);
 	bounce_format(r, spool_msg_id(t.msg), boundary, line_to_spool, t.msg);
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		FATAL("out of memory");
+	c = xcalloc(1, sizeof(*c));
 	c->cb = cb;
 	c->arg = arg;
 	c->remote = t.remote;

@@ -229,3 +229,13 @@ usage:
 	fprintf(stderr, BANS_USAGE);
 	return 2;
 }
+
+const struct cmd_entry cmd_bans_entry = {
+	.name = "bans",
+	.usage = "[list | add NET [DURATION] | remove NET] [--json] | "
+	    "export --format plain|rbldnsd|nft [-o FILE]",
+	.help = "bans of client networks: list, add or remove one (the daemon "
+	    "applies it at once), export a blocklist",
+	.needs_config = true,
+	.run = cmd_bans,
+};

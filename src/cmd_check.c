@@ -93,3 +93,12 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	aliases_free(aliases);
 	return c.errors ? 1 : 0;
 }
+
+const struct cmd_entry cmd_check_entry = {
+	.name = "check",
+	.usage = "",
+	.help = "validate the config and the files it names, print the "
+	    "effective settings",
+	.needs_config = true,
+	.run = cmd_check,
+};

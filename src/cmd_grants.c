@@ -93,3 +93,11 @@ done:
 	store_close(st);
 	return rc;
 }
+
+const struct cmd_entry cmd_grants_entry = {
+	.name = "grants",
+	.usage = "[list | revoke IP]",
+	.help = "POP-before-SMTP relay grants: list them, or end one now",
+	.needs_config = true,
+	.run = cmd_grants,
+};

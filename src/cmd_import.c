@@ -371,3 +371,13 @@ usage:
 	    "FILE|-\n");
 	return 2;
 }
+
+const struct cmd_entry cmd_import_entry = {
+	.name = "import",
+	.usage = "[--format auto|postfix|dovecot|journal-json] [--follow] "
+	    "[--node NAME] FILE|-",
+	.help = "take Postfix refusals, SASL failures, postscreen events and "
+	    "Dovecot logins from mail logs",
+	.needs_config = true,
+	.run = cmd_import,
+};

@@ -291,3 +291,11 @@ cmd_log(const struct config *cfg, int argc, char **argv)
 	}
 	return (rc == 0 ? 0 : 1);
 }
+
+const struct cmd_entry cmd_log_entry = {
+	.name = "log",
+	.usage = "[--json] [--limit N] [--kind K] [--since TIME] [--mask]",
+	.help = "print attack records, oldest first",
+	.needs_config = true,
+	.run = cmd_log,
+};

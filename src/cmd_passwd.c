@@ -55,3 +55,11 @@ done:
 	explicit_bzero(pw, sizeof(pw));
 	return rc;
 }
+
+const struct cmd_entry cmd_passwd_entry = {
+	.name = "passwd",
+	.usage = "[--scheme SCHEME]",
+	.help = "read a password on stdin, print a passwd-file hash",
+	.needs_config = false,
+	.run = cmd_passwd,
+};

@@ -58,3 +58,11 @@ cmd_publish(const struct config *cfg, int argc, char **argv)
 		    cfg->publish_enabled ? "" : " (publication ended)");
 	return (0);
 }
+
+const struct cmd_entry cmd_publish_entry = {
+	.name = "publish",
+	.usage = "",
+	.help = "regenerate the public page now",
+	.needs_config = true,
+	.run = cmd_publish,
+};

@@ -419,3 +419,12 @@ cmd_queue(const struct config *cfg, int argc, char **argv)
 	    "flush | delete ID]\n");
 	return 2;
 }
+
+const struct cmd_entry cmd_queue_entry = {
+	.name = "queue",
+	.usage = "[list | show ID | flush | delete ID]",
+	.help = "the outbound queue: list it, show one message, try everything "
+	    "now, delete one",
+	.needs_config = true,
+	.run = cmd_queue,
+};

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "asn.h"
+#include "atomic_file.h"
 #include "attacklog.h"
 #include "attrib.h"
 #include "cmd.h"
@@ -33,6 +34,7 @@
 #include "report.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct report_recs {
 	struct attack_record	*v;
@@ -60,8 +62,7 @@ report_collect(const struct attack_record *rec, void *arg)
 
 	if (rr->n == rr->cap) {
 		ncap = rr->cap == 0 ? 64 : rr->cap * 2;
-		if ((p = reallocarray(rr->v, ncap, sizeof(*p))) == NULL)
-			FATAL("out of memory");
+		p = xreallocarray(rr->v, ncap, sizeof(*p));
 		rr->v = p;
 		rr->cap = ncap;
 	}
@@ -128,12 +129,13 @@ report_enqueue(const struct config *cfg, const char *id, const char *from,
     const char *to, const char *msg, size_t msglen, char *err,
     size_t errlen)
 {
-	struct envelope	 env;
-	struct stat	 st;
-	char		 dir[CONFIG_PATH_MAX + 16], name[64], tmp[64];
-	char		*text;
-	size_t		 len;
-	int		 dirfd, rc = -1;
+	struct envelope		 env;
+	struct atomic_file	 af;
+	struct stat		 st;
+	char			 dir[CONFIG_PATH_MAX + 16], name[64], tmp[64];
+	char			*text;
+	size_t			 len;
+	int			 dirfd, rc = -1;
 
 	if (!text_printf(dir, sizeof(dir), "%s/queue", cfg->state_dir)) {
 		(void)text_printf(err, errlen, "%s: path too long",
@@ -163,8 +165,11 @@ report_enqueue(const struct config *cfg, const char *id, const char *from,
 	/* The envelope last: a .msg alone is an orphan the queue removes. */
 	(void)text_printf(tmp, sizeof(tmp), "%s.env.tmp", id);
 	(void)text_printf(name, sizeof(name), "%s.env", id);
-	if (report_write_file(dirfd, tmp, text, len, &st) == -1 ||
-	    renameat(dirfd, tmp, dirfd, name) == -1 || fsync(dirfd) == -1) {
+	af = (struct atomic_file){ .dirfd = dirfd, .tmp = tmp, .name = name,
+	    .mode = 0600, .flags = ATOMIC_FILE_FRESH | ATOMIC_FILE_DIRSYNC |
+	    (geteuid() == 0 ? ATOMIC_FILE_CHOWN : 0), .uid = st.st_uid,
+	    .gid = st.st_gid };
+	if (atomic_file_write(&af, text, len, NULL) == -1) {
 		(void)text_printf(err, errlen, "%s/%s: %s", dir, name,
 		    strerror(errno));
 		(void)unlinkat(dirfd, tmp, 0);
@@ -348,3 +353,12 @@ done:
 	asn_db_free(asn);
 	return (rc);
 }
+
+const struct cmd_entry cmd_report_entry = {
+	.name = "report",
+	.usage = "INCIDENT [--to ADDR] [--send]",
+	.help = "an abuse report (RFC 5965) on one incident: print it, or queue "
+	    "it",
+	.needs_config = true,
+	.run = cmd_report,
+};

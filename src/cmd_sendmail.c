@@ -530,20 +530,11 @@ cmd_sendmail(const struct config *unused, int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_mailq(const struct config *unused, int argc, char **argv)
-{
-	char	*av[] = { argv[0], (char *)"-bp", NULL };
-
-	(void)argc;
-	return cmd_sendmail(unused, 2, av);
-}
-
-int
-cmd_newaliases(const struct config *unused, int argc, char **argv)
-{
-	char	*av[] = { argv[0], (char *)"-bi", NULL };
-
-	(void)argc;
-	return cmd_sendmail(unused, 2, av);
-}
+const struct cmd_entry cmd_sendmail_entry = {
+	.name = "sendmail",
+	.usage = "[-t] [-i] [-f ADDR] [-F NAME] [RECIPIENT ...]",
+	.help = "send the message on stdin through the running daemon",
+	.needs_config = false,
+	.link_name = true,
+	.run = cmd_sendmail,
+};

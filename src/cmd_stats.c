@@ -426,3 +426,11 @@ done:
 	store_close(st);
 	return (rc);
 }
+
+const struct cmd_entry cmd_stats_entry = {
+	.name = "stats",
+	.usage = "[--json]",
+	.help = "attack counts, top sources, incidents",
+	.needs_config = true,
+	.run = cmd_stats,
+};

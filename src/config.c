@@ -19,24 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attacklog.h"
 #include "config.h"
-#include "policy_parse.h"
 #include "config_keys.h"
-#include "i18n.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define FIELD(cfg, key) ((void *)((char *)(cfg) + (key)->offset))
-
-static char *
-xstrdup(const char *s)
-{
-	char	*p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 static char *
 trim(char *s)
@@ -396,9 +384,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 		for (i = 0; i < dl->count; i++)
 			free(dl->names[i]);
 		free(dl->names);
-		dl->names = calloc(n ? n : 1, sizeof(char *));
-		if (dl->names == NULL)
-			abort();
+		dl->names = xcalloc(n ? n : 1, sizeof(char *));
 		dl->count = 0;
 		for (i = 0; i < n; i++) {
 			text_lower(items[i]);
@@ -413,9 +399,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(el->items);
 		el->count = 0;
-		el->items = calloc(n ? n : 1, sizeof(*el->items));
-		if (el->items == NULL)
-			abort();
+		el->items = xcalloc(n ? n : 1, sizeof(*el->items));
 		for (i = 0; i < n; i++)
 			if (!config_parse_endpoint(items[i], &el->items[i]))
 				return "expected host:port or [v6]:port";
@@ -427,9 +411,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(cl->items);
 		cl->count = 0;
-		cl->items = calloc(n ? n : 1, sizeof(*cl->items));
-		if (cl->items == NULL)
-			abort();
+		cl->items = xcalloc(n ? n : 1, sizeof(*cl->items));
 		for (i = 0; i < n; i++)
 			if (!parse_cidr(items[i], &cl->items[i]))
 				return "expected an address or network "
@@ -444,9 +426,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 		for (i = 0; i < sl->count; i++)
 			free(sl->items[i]);
 		free(sl->items);
-		sl->items = calloc(n ? n : 1, sizeof(char *));
-		if (sl->items == NULL)
-			abort();
+		sl->items = xcalloc(n ? n : 1, sizeof(char *));
 		sl->count = 0;
 		for (i = 0; i < n; i++) {
 			const char *c;
@@ -464,9 +444,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 
 		free(dl->items);
 		dl->count = 0;
-		dl->items = calloc(n ? n : 1, sizeof(uint64_t));
-		if (dl->items == NULL)
-			abort();
+		dl->items = xcalloc(n ? n : 1, sizeof(uint64_t));
 		for (i = 0; i < n; i++)
 			if (!parse_duration(items[i], &dl->items[i]))
 				return "expected durations such as 5m, 1h";
@@ -478,7 +456,7 @@ set_value(struct config *cfg, const struct config_key *key, char *value)
 	}
 
 bounds:
-	if (v < key->min || v > key->max)
+	if (v < key->minimum || v > key->maximum)
 		return "value out of range";
 	*(uint64_t *)field = v;
 	return NULL;
@@ -529,15 +507,47 @@ moved_key(const char *section, const char *name)
 	return NULL;
 }
 
+/* "unknown key ..." with the nearest known key, into msg. */
+static const char *
+config_unknown_key(const char *section, const char *name, char *msg,
+    size_t msglen)
+{
+	const struct config_key	*k = config_keys_suggest_key(section, name);
+
+	if (k == NULL)
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]", name,
+		    section);
+	else if (strcmp(k->section, section) == 0)
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]; did you "
+		    "mean \"%s\"?", name, section, k->name);
+	else
+		text_printf(msg, msglen, "unknown key \"%s\" in [%s]; did you "
+		    "mean \"%s\" in [%s]?", name, section, k->name,
+		    k->section);
+	return msg;
+}
+
+/* "unknown section ..." with the nearest known section, into msg. */
+static const char *
+config_unknown_section(const char *name, char *msg, size_t msglen)
+{
+	const char	*near = config_keys_suggest_section(name);
+
+	if (near == NULL)
+		text_printf(msg, msglen, "unknown section [%s]", name);
+	else
+		text_printf(msg, msglen, "unknown section [%s]; did you mean "
+		    "[%s]?", name, near);
+	return msg;
+}
+
 static struct config *
 config_new(void)
 {
-	struct config	*cfg = calloc(1, sizeof(*cfg));
+	struct config	*cfg = xcalloc(1, sizeof(*cfg));
 	size_t		 i;
 	char		 buf[CONFIG_LINE_MAX];
 
-	if (cfg == NULL)
-		abort();
 	for (i = 0; i < config_keys_count; i++) {
 		if (!text_copy(buf, config_keys[i].def, sizeof(buf)) ||
 		    set_value(cfg, &config_keys[i], buf) != NULL)
@@ -604,40 +614,19 @@ config_finish(struct config *cfg)
 		    "and pop3s listeners";
 	if (cfg->retry.count == 0)
 		return "[delivery] retry: at least one interval is required";
-	if (cfg->publish_languages.count == 0)
-		return "[publish] languages: at least one language is required";
-	if (*cfg->policy_listen != '\0') {
-		static char			 pmsg[POLICY_UNIX_PATH_MAX + 128];
-		static struct policy_listen_item pitems[CONFIG_LIST_MAX];
-		size_t				 pn;
-
-		if (!policy_listen_parse(cfg->policy_listen, pitems,
-		    CONFIG_LIST_MAX, &pn, pmsg, sizeof(pmsg)))
-			return pmsg;
-	}
-	for (i = 0; i < cfg->publish_languages.count; i++) {
+	for (i = 0; i < config_keys_count; i++) {
 		/* Config loading is single-threaded: a static message is
 		 * fine and keeps config_finish's simple contract. */
-		static char	msg[128];
+		static char	 msg[256], why[192];
+		const char	*bad;
 
-		if (i18n_find(cfg->publish_languages.items[i]) != NULL)
+		if (config_keys[i].validate == NULL ||
+		    (bad = config_keys[i].validate(&config_keys[i],
+		    FIELD(cfg, &config_keys[i]), why, sizeof(why))) == NULL)
 			continue;
-		text_printf(msg, sizeof(msg), "[publish] languages: unknown "
-		    "language \"%s\" (known: ja, en)",
-		    cfg->publish_languages.items[i]);
+		text_printf(msg, sizeof(msg), "[%s] %s: %s",
+		    config_keys[i].section, config_keys[i].name, bad);
 		return msg;
-	}
-	{
-		static char	 msg[128];
-		const char	*bad = "";
-		uint32_t	 mask;
-
-		if (!attack_kinds_mask(cfg->publish_kinds.items,
-		    cfg->publish_kinds.count, &mask, &bad)) {
-			text_printf(msg, sizeof(msg), "[publish] kinds: "
-			    "unknown kind \"%s\"", bad);
-			return msg;
-		}
 	}
 	return NULL;
 }
@@ -670,6 +659,7 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 	const struct config_key	*k;
 	const char		*why;
 	uint8_t			 seen[256] = { 0 };
+	char			 msg[CONFIG_LINE_MAX + 128];
 
 	cfg = config_new();
 	text_copy(cfg->path, path, sizeof(cfg->path));
@@ -702,7 +692,8 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 			}
 			find_key(section, "", &section_known);
 			if (!section_known) {
-				why = "unknown section";
+				why = config_unknown_section(section, msg,
+				    sizeof(msg));
 				goto bad;
 			}
 			continue;
@@ -720,7 +711,8 @@ config_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 		}
 		if ((k = find_key(section, key, &section_known)) == NULL) {
 			if ((why = moved_key(section, key)) == NULL)
-				why = "unknown key";
+				why = config_unknown_key(section, key, msg,
+				    sizeof(msg));
 			goto bad;
 		}
 		if (seen[k - config_keys]++) {
@@ -808,6 +800,20 @@ print_duration(FILE *fp, uint64_t s)
 		fprintf(fp, "%llus", (unsigned long long)s);
 }
 
+/* A size in the largest 1024-based unit that is exact, as written. */
+static void
+print_size(FILE *fp, uint64_t v)
+{
+	if (v != 0 && v % (1024ULL * 1024 * 1024) == 0)
+		fprintf(fp, "%lluG", (unsigned long long)(v >> 30));
+	else if (v != 0 && v % (1024ULL * 1024) == 0)
+		fprintf(fp, "%lluM", (unsigned long long)(v >> 20));
+	else if (v != 0 && v % 1024 == 0)
+		fprintf(fp, "%lluK", (unsigned long long)(v >> 10));
+	else
+		fprintf(fp, "%llu", (unsigned long long)v);
+}
+
 static void
 print_value(FILE *fp, const struct config *cfg, const struct config_key *k)
 {
@@ -824,9 +830,11 @@ print_value(FILE *fp, const struct config *cfg, const struct config_key *k)
 		fputs(*(const bool *)field ? "yes" : "no", fp);
 		break;
 	case CONFIG_UINT:
-	case CONFIG_SIZE:
 		fprintf(fp, "%llu",
 		    (unsigned long long)*(const uint64_t *)field);
+		break;
+	case CONFIG_SIZE:
+		print_size(fp, *(const uint64_t *)field);
 		break;
 	case CONFIG_DURATION:
 		print_duration(fp, *(const uint64_t *)field);

@@ -152,7 +152,8 @@ struct config *config_defaults(void);
 void config_free(struct config *cfg);
 
 /* Print every key with its effective value, one "[section] key = value"
- * per line, in table order. */
+ * per line, in table order; sizes and durations in the largest unit that
+ * is exact (25M, 10m), as a config file writes them. */
 void config_print(const struct config *cfg, FILE *fp);
 
 /* Print the key table (section, key, default, help) for --help and docs. */

@@ -26,6 +26,7 @@
 #include "control.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* sun_path of struct sockaddr_un on Linux */
 #define CONTROL_PATH_MAX	108
@@ -206,8 +207,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)l;
 	(void)sa;
 	(void)salen;
-	if ((cc = calloc(1, sizeof(*cc))) == NULL)
-		FATAL("out of memory");
+	cc = xcalloc(1, sizeof(*cc));
 	cc->c = c;
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(c->listener),
 	    fd, BEV_OPT_CLOSE_ON_FREE);
@@ -267,8 +267,7 @@ control_start(struct event_base *base, const char *path,
 		unlink(path);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		FATAL("out of memory");
+	c = xcalloc(1, sizeof(*c));
 	text_copy(c->path, path, sizeof(c->path));
 	c->handler = handler;
 	c->arg = arg;
@@ -316,8 +315,7 @@ reader_more(struct control_reader *r, size_t room)
 
 	if (r->len + room > r->cap) {
 		r->cap = r->len + room;
-		if ((r->buf = realloc(r->buf, r->cap)) == NULL)
-			FATAL("out of memory");
+		r->buf = xreallocarray(r->buf, r->cap, 1);
 	}
 	do
 		n = read(r->fd, r->buf + r->len, r->cap - r->len);

@@ -46,6 +46,7 @@
 #include "publish.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct dnsbl_cache {
 	char		 name[DOMAIN_MAX + 1];
@@ -218,10 +219,9 @@ defense_new(struct engine *eng, char *err, size_t errlen)
 	struct defense	*d;
 	struct timeval	 tv = { 1, 0 };
 
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->cache = calloc(DEFENSE_DNSBL_CACHE_MAX,
-	    sizeof(*d->cache))) == NULL)
-		FATAL("out of memory");
+	d = xcalloc(1, sizeof(*d));
+	d->cache = xcalloc(DEFENSE_DNSBL_CACHE_MAX,
+	    sizeof(*d->cache));
 	d->eng = eng;
 	d->bans = ban_table_new();
 	d->logins = ban_table_new();
@@ -342,10 +342,8 @@ defense_note(struct defense *d, const struct sockaddr *sa,
 	    level);
 	if (d->npending == d->cappending) {
 		d->cappending = d->cappending ? d->cappending * 2 : 64;
-		d->pending = reallocarray(d->pending, d->cappending,
+		d->pending = xreallocarray(d->pending, d->cappending,
 		    sizeof(*d->pending));
-		if (d->pending == NULL)
-			FATAL("out of memory");
 	}
 	d->pending[d->npending++] = e;
 }
@@ -456,9 +454,8 @@ defense_dnsbl(struct defense *d, const struct sockaddr *sa,
 		cb(NULL, arg);
 		return NULL;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->q = calloc(zones->count, sizeof(*r->q))) == NULL)
-		FATAL("out of memory");
+	r = xcalloc(1, sizeof(*r));
+	r->q = xcalloc(zones->count, sizeof(*r->q));
 	r->d = d;
 	r->cb = cb;
 	r->arg = arg;

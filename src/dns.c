@@ -42,6 +42,7 @@
 
 #include "dns.h"
 #include "log.h"
+#include "xalloc.h"
 
 /* "7.0.0.0. ... .d.f.ip6.arpa": 32 nibbles and dots, then ip6.arpa. */
 #define DNS_QNAME_PTR_MAX	(32 * 2 + sizeof("ip6.arpa"))
@@ -229,8 +230,7 @@ dns_sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 		return;
 	}
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			FATAL("out of memory");
+		s = xcalloc(1, sizeof(*s));
 		s->dns = dns;
 		s->fd = fd;
 		LIST_INSERT_HEAD(&dns->socks, s, entry);
@@ -294,8 +294,7 @@ dns_cache_put(struct dns *dns, const struct dns_key *key, const char *name,
 	} else {
 		if (dns->cache_count >= DNS_CACHE_MAX)
 			dns_cache_remove(dns, TAILQ_FIRST(&dns->cache_fifo));
-		if ((e = calloc(1, sizeof(*e))) == NULL)
-			FATAL("out of memory");
+		e = xcalloc(1, sizeof(*e));
 		e->key = *key;
 		if (tsearch(&e->key, &dns->cache_root, dns_key_cmp) == NULL)
 			FATAL("out of memory");
@@ -323,8 +322,7 @@ dns_req_new(struct dns *dns, void *arg)
 {
 	struct dns_req	*req;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		FATAL("out of memory");
+	req = xcalloc(1, sizeof(*req));
 	req->dns = dns;
 	req->arg = arg;
 	req->refs = 1;

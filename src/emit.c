@@ -12,6 +12,7 @@
 
 #include "emit.h"
 #include "log.h"
+#include "xalloc.h"
 
 /* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
 #define EMIT_REPLACEMENT	"\xef\xbf\xbd"
@@ -53,8 +54,7 @@ emit_reserve(struct emit *e, size_t n)
 	ncap = e->cap == 0 ? 4096 : e->cap;
 	while (ncap - e->len <= n)
 		ncap *= 2;
-	if ((p = realloc(e->buf, ncap)) == NULL)
-		FATAL("out of memory");
+	p = xreallocarray(e->buf, ncap, 1);
 	e->buf = p;
 	e->cap = ncap;
 	e->buf[e->len] = '\0';

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define ENVELOPE_MAGIC	"pillory-envelope 1"
 
@@ -30,26 +31,6 @@ static const char *const envelope_keys[KEY_COUNT] = {
 	"last-error", "warned", "active", "rcpt", "rcpt-state", "rcpt-status",
 	"rcpt-remote", "rcpt-diag",
 };
-
-static void *
-xrealloc(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		FATAL("allocation overflow");
-	if ((p = realloc(p, n * size)) == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
-static char *
-xstrndup(const char *s, size_t len)
-{
-	char	*p = strndup(s, len);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
 
 void
 envelope_init(struct envelope *env, const char *id)
@@ -80,7 +61,7 @@ envelope_add_rcpt(struct envelope *env, const char *addr)
 
 	if (env->nrcpts == env->cap) {
 		env->cap = env->cap ? env->cap * 2 : 4;
-		env->rcpts = xrealloc(env->rcpts, env->cap, sizeof(*r));
+		env->rcpts = xreallocarray(env->rcpts, env->cap, sizeof(*r));
 	}
 	r = &env->rcpts[env->nrcpts++];
 	memset(r, 0, sizeof(*r));
@@ -394,7 +375,7 @@ put(char **buf, size_t *len, size_t *cap, const char *key, const char *val)
 	if (need > *cap) {
 		while (need > *cap)
 			*cap = *cap ? *cap * 2 : 1024;
-		*buf = xrealloc(*buf, *cap, 1);
+		*buf = xreallocarray(*buf, *cap, 1);
 	}
 	p = *buf + *len;
 	memcpy(p, key, klen);

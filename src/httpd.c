@@ -50,6 +50,7 @@
 #include "listener.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* The listeners' pauses, for the accept error callback, whose argument
  * is evhttp's. One HTTP server per process. */
@@ -496,8 +497,7 @@ httpd_bevcb(struct event_base *base, void *arg)
 	struct httpd		*h = arg;
 	struct httpd_conn	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		FATAL("out of memory");
+	c = xcalloc(1, sizeof(*c));
 	c->h = h;
 	if ((c->bev = bufferevent_socket_new(base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
@@ -635,9 +635,8 @@ httpd_start(struct event_base *base, int fd, const char *dir, char *err,
 {
 	struct httpd	*h;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (h->dir = strdup(dir)) == NULL)
-		FATAL("out of memory");
+	h = xcalloc(1, sizeof(*h));
+	h->dir = xstrdup(dir);
 	h->base = base;
 	if ((h->check_ev = event_new(base, -1, 0, httpd_check, h)) == NULL)
 		FATAL("event_new");

@@ -1,7 +1,7 @@
 /*
  * line_input.h: taking one CRLF-terminated line from a libevent input
  * buffer with a ceiling, for the SMTP and POP3 sessions. A bare CR or LF
- * never ends a line (STYLE.md, Buffers); a line past the ceiling is
+ * never ends a line (RFC 5321 2.3.8); a line past the ceiling is
  * reported once and the rest of it is discarded as it arrives.
  */
 #ifndef LINE_INPUT_H

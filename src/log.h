@@ -21,7 +21,7 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A broken invariant: log file:line and abort (STYLE.md errors, tier 3). */
+/* A broken invariant: log file:line and abort. */
 #define FATAL(msg) log_fatal(__FILE__, __LINE__, (msg))
 void log_fatal(const char *file, int line, const char *msg)
     __attribute__((noreturn));

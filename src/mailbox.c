@@ -15,8 +15,7 @@
  * dot-stuffed and end with ".\r\n".
  *
  * Locking: one session per mailbox in this process, by path, in memory.
- * Nothing on disk, so nothing stale after a crash (the issue's
- * requirement). The engine is single-threaded: no mutex.
+ * Nothing on disk, so nothing stale after a crash. The engine is single-threaded: no mutex.
  */
 #include <sys/stat.h>
 
@@ -34,6 +33,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define MAILBOX_PATH_MAX	4096
 
@@ -75,26 +75,6 @@ struct mailbox_reader {
 static struct mailbox	*open_set;
 
 static const char *const subdirs[] = { "new", "cur" };
-
-static void *
-xrealloc(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		FATAL("allocation overflow");
-	if ((p = realloc(p, n * size)) == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char	*p = strdup(s);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
 
 /*
  * mailbox_is_locked: see mailbox.h.
@@ -299,7 +279,7 @@ scan_entry(struct mailbox *mb, int dfd, const char *name, unsigned char type,
 	}
 	if (mb->count == mb->cap) {
 		mb->cap = mb->cap ? mb->cap * 2 : 64;
-		mb->msgs = xrealloc(mb->msgs, mb->cap, sizeof(*mb->msgs));
+		mb->msgs = xreallocarray(mb->msgs, mb->cap, sizeof(*mb->msgs));
 	}
 	m = &mb->msgs[mb->count++];
 	memset(m, 0, sizeof(*m));
@@ -378,8 +358,7 @@ mailbox_open(const char *path, struct mailbox **mb_out)
 		errno = EBUSY;
 		return -1;
 	}
-	if ((mb = calloc(1, sizeof(*mb))) == NULL)
-		FATAL("out of memory");
+	mb = xcalloc(1, sizeof(*mb));
 	mb->path = xstrdup(path);
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
 		if (scan_dir(mb, subdirs[i], i == 0) == -1)
@@ -600,8 +579,7 @@ mailbox_reader_open(struct mailbox *mb, unsigned n, bool top, unsigned lines)
 	}
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((r = malloc(sizeof(*r))) == NULL)
-		FATAL("out of memory");
+	r = xmalloc(sizeof(*r));
 	r->mb = mb;
 	r->fd = fd;
 	r->top = top;

@@ -48,6 +48,7 @@
 #include "mta.h"
 #include "text.h"
 #include "tls_client.h"
+#include "xalloc.h"
 
 /* Largest relayhost credentials file read. */
 #define MTA_AUTH_FILE_MAX	65536
@@ -120,12 +121,10 @@ mta_enter_state(struct mta *m, enum mta_state next)
 struct mta_ctx *
 mta_ctx_new(struct engine *eng, char *err, size_t errlen)
 {
-	struct mta_ctx	*ctx = calloc(1, sizeof(*ctx));
+	struct mta_ctx	*ctx = xcalloc(1, sizeof(*ctx));
 	struct ifaddrs	*ifa, *i;
 	size_t		 n = 0;
 
-	if (ctx == NULL)
-		FATAL("out of memory");
 	ctx->eng = eng;
 	if ((ctx->tls = tls_client_ctx(err, errlen)) == NULL) {
 		free(ctx);
@@ -134,9 +133,7 @@ mta_ctx_new(struct engine *eng, char *err, size_t errlen)
 	if (getifaddrs(&ifa) == 0) {
 		for (i = ifa; i != NULL; i = i->ifa_next)
 			n++;
-		ctx->local = calloc(n + 1, sizeof(*ctx->local));
-		if (ctx->local == NULL)
-			FATAL("out of memory");
+		ctx->local = xcalloc(n + 1, sizeof(*ctx->local));
 		for (i = ifa; i != NULL; i = i->ifa_next) {
 			if (i->ifa_addr == NULL)
 				continue;
@@ -766,8 +763,7 @@ load_auth(struct mta *m, const char *path)
 	if (st.st_mode & 077)
 		log_warn("%s: relayhost credentials readable by others",
 		    path);
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		FATAL("out of memory");
+	buf = xmalloc((size_t)st.st_size + 1);
 	n = read(fd, buf, (size_t)st.st_size);
 	close(fd);
 	rc = n < 0 ? -1 : mta_parse_auth(buf, (size_t)n, m->dest, m->auth_user,
@@ -787,15 +783,13 @@ struct mta *
 mta_start(struct mta_ctx *ctx, const struct mta_dest *dest,
     struct mta_job *first, const struct mta_ops *ops, void *arg)
 {
-	struct mta		*m = calloc(1, sizeof(*m));
+	struct mta		*m = xcalloc(1, sizeof(*m));
 	const struct config	*cfg = ctx->eng->cfg;
 	struct dns_req		*req;
 	char			 lit[DOMAIN_MAX + 1];
 	bool			 mx = true;
 	size_t			 len;
 
-	if (m == NULL)
-		FATAL("out of memory");
 	m->ctx = ctx;
 	m->first = first;
 	m->ops = ops;

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "text.h"
+#include "line_table.h"
 #include "xalloc.h"
 
 struct passwd_entry {
@@ -289,16 +290,13 @@ passwd_add(struct passwd_db *db, struct span user, struct span hash,
 
 	if (db->count == db->cap) {
 		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = reallocarray(db->entries, ncap, sizeof(*e));
-		if (e == NULL)
-			FATAL("out of memory");
+		e = xreallocarray(db->entries, ncap, sizeof(*e));
 		db->entries = e;
 		db->cap = ncap;
 	}
 	e = &db->entries[db->count];
 	e->size = user.len + 1 + hash.len + 1;
-	if ((e->key = malloc(e->size)) == NULL)
-		FATAL("out of memory");
+	e->key = xmalloc(e->size);
 	memcpy(e->key, user.p, user.len);
 	e->key[user.len] = '\0';
 	text_lower(e->key);
@@ -353,57 +351,38 @@ passwd_file_load(const char *path, char *err, size_t errlen)
 }
 
 /* The same from an open stream; see passwd_file.h. */
+/* One line of the file (line_table.h): parse and add. */
+static int
+passwd_load_line(void *arg, const char *line, size_t len, size_t lineno,
+    const char **why)
+{
+	struct passwd_db	*db = arg;
+	struct span		 user, scheme, hash;
+	int			 r;
+
+	r = passwd_file_parse_line(line, len, &user, &scheme, &hash, why);
+	if (r == 0)
+		passwd_add(db, user, hash, lineno);
+	return (r);
+}
+
 struct passwd_db *
 passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
 	struct passwd_db	*db;
-	struct span		 user, scheme, hash;
-	const char		*why;
-	char			*buf = NULL;
-	size_t			 lineno = 0, len;
-	int			 r;
+	/* The lines hold password hashes: the buffer is wiped. */
+	struct line_table	 lt = { .path = path,
+				    .max = PASSWD_FILE_LINE_MAX, .wipe = true,
+				    .line = passwd_load_line };
 
-	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (buf = malloc(PASSWD_FILE_LINE_MAX)) == NULL)
-		FATAL("out of memory");
-
-	for (;;) {
-		r = text_read_line(fp, buf, PASSWD_FILE_LINE_MAX, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: line longer than %d "
-			    "octets", path, lineno, PASSWD_FILE_LINE_MAX);
-			goto fail;
-		}
-		if (r == -2) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
-			    strerror(errno));
-			goto fail;
-		}
-		r = passwd_file_parse_line(buf, len, &user, &scheme, &hash,
-		    &why);
-		if (r == 1)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			goto fail;
-		}
-		passwd_add(db, user, hash, lineno);
+	db = xcalloc(1, sizeof(*db));
+	lt.arg = db;
+	if (line_table_read(&lt, fp, err, errlen) == -1 ||
+	    passwd_finish(db, path, err, errlen) == -1) {
+		passwd_file_free(db);
+		return (NULL);
 	}
-
-	if (passwd_finish(db, path, err, errlen) == -1)
-		goto fail;
-	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
-	free(buf);
 	return (db);
-
-fail:
-	explicit_bzero(buf, PASSWD_FILE_LINE_MAX);
-	free(buf);
-	passwd_file_free(db);
-	return (NULL);
 }
 
 /* Write the user names; see passwd_file.h. */
@@ -446,8 +425,7 @@ passwd_file_load_names_fp(FILE *fp, const char *path, char *err,
 	size_t			 lineno = 0, len;
 	int			 r;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL)
-		FATAL("out of memory");
+	db = xcalloc(1, sizeof(*db));
 	while ((r = text_read_line(fp, buf, sizeof(buf), &len)) != 0) {
 		lineno++;
 		if (r < 0 || !passwd_name_ok(buf, len)) {
@@ -522,8 +500,7 @@ passwd_file_verify(const struct passwd_db *db, const char *key,
 		setting = passwd_dummy_setting;
 
 	/* struct crypt_data is 32 KiB: keep it off the stack. */
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		FATAL("out of memory");
+	cd = xcalloc(1, sizeof(*cd));
 	out = crypt_r(password, setting, cd);
 	/* libcrypt reports failure with a string starting with '*'. */
 	if (out != NULL && out[0] != '*' && e != NULL)
@@ -602,8 +579,7 @@ passwd_file_hash(const char *scheme, const char *password, char *out,
 	if ((setting = crypt_gensalt_ra(prefix, strcmp(prefix, "$2b$") == 0 ?
 	    10 : 0, NULL, 0)) == NULL)
 		goto fail;
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		FATAL("out of memory");
+	cd = xcalloc(1, sizeof(*cd));
 	h = crypt_r(password, setting, cd);
 	if (h == NULL || h[0] == '*')
 		goto fail;

@@ -41,7 +41,7 @@
 /* RFC 5321 6.3: a message with too many Received headers is looping. */
 #define RECEIVED_HOPS_MAX	100
 
-/* Attack kinds, as in PRODUCT.md; the names are the interface contract. */
+/* Attack kinds, as the README names them; the names are an interface. */
 enum attack_kind {
 	ATTACK_RELAY = 0,	/* outside sender to outside recipient */
 	ATTACK_SPOOFED_RELAY,	/* local-domain sender to outside recipient */

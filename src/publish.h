@@ -1,6 +1,6 @@
 /*
- * publish.h: the public attack page (PRODUCT.md part 8): a static site
- * generated from the attack log store into [publish] dir.
+ * publish.h: the public attack page (README, "The public page"): a
+ * static site generated from the attack log store into [publish] dir.
  *
  * Layout of the directory (all links between pages are relative, so the
  * site works from any URL prefix, from file:// and from the built-in

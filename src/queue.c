@@ -49,6 +49,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "atomic_file.h"
 #include "bounce.h"
 #include "config.h"
 #include "control.h"
@@ -58,6 +59,7 @@
 #include "mta.h"
 #include "queue.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define QUEUE_PATH_MAX		1024
 #define QUEUE_SCAN_CHUNK	(64 * 1024)
@@ -162,16 +164,6 @@ qentry_enter_state(struct qentry *e, enum qentry_state next)
 	e->state = next;
 }
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void	*p = calloc(n, size);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
 void
 queue_tunables(const struct config *cfg, struct queue_tunables *out)
 {
@@ -200,9 +192,7 @@ read_file(const char *path, size_t max, char **buf_out, size_t *len_out)
 		errno = e;
 		return -1;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL)
-		FATAL("out of memory");
+	buf = xmalloc((size_t)st.st_size + 1);
 	while (have < (size_t)st.st_size) {
 		n = read(fd, buf + have, (size_t)st.st_size - have);
 		if (n == -1 && errno == EINTR)
@@ -266,44 +256,26 @@ queue_read_envelope(const char *dir, const char *id, struct envelope *env_out,
 static int
 qentry_save(struct qentry *e)
 {
-	struct queue	*q = e->q;
-	char		 tmp[QUEUE_PATH_MAX], path[QUEUE_PATH_MAX];
-	char		*text;
-	size_t		 len, off = 0;
-	ssize_t		 n;
-	int		 fd;
+	struct queue		*q = e->q;
+	char			 tmp[QUEUE_PATH_MAX], path[QUEUE_PATH_MAX];
+	char			*text;
+	size_t			 len;
+	struct atomic_file	 af;
 
 	text_printf(tmp, sizeof(tmp), "%s/%s.env.tmp", q->dir, e->env.id);
 	text_printf(path, sizeof(path), "%s/%s.env", q->dir, e->env.id);
 	text = envelope_format(&e->env, &len);
-	if ((fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC,
-	    0600)) == -1)
-		goto fail;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		off += (size_t)n;
+	af = (struct atomic_file){ .dirfd = AT_FDCWD, .tmp = tmp,
+	    .name = path, .mode = 0600 };
+	if (atomic_file_write(&af, text, len, NULL) == -1 ||
+	    fsync(q->dirfd) == -1) {
+		log_err("queue %s: cannot save the envelope: %s", e->env.id,
+		    strerror(errno));
+		free(text);
+		return -1;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1 || fsync(q->dirfd) == -1)
-		goto fail;
 	free(text);
 	return 0;
-fail:
-	log_err("queue %s: cannot save the envelope: %s", e->env.id,
-	    strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(text);
-	return -1;
 }
 
 /* The entry is done: the envelope goes first, so that a crash in between

@@ -1,7 +1,8 @@
 /*
- * queue.h: the outbound queue (PRODUCT.md part 5). The SMTP server's
- * spool puts each message with outside recipients into STATE_DIR/queue as
- * ID.msg (the text) and ID.env (the envelope, envelope.h); the queue
+ * queue.h: the outbound queue (README, "Outbound queue and delivery").
+ * The SMTP server's spool puts each message with outside recipients into
+ * STATE_DIR/queue as ID.msg (the text) and ID.env (the envelope,
+ * envelope.h); the queue
  * delivers it (mta.h), retries with backoff, bounces (bounce.h), and
  * removes the files once every recipient is done. It also answers the
  * control socket (control.h) for `pillory queue`.

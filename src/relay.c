@@ -1,9 +1,10 @@
 /*
- * relay.c: the relay decision (PRODUCT.md part 2). A recipient outside our
- * domains is accepted only from a client that proved who it is: a trusted
- * network, SMTP AUTH, or a live POP-before-SMTP grant. MAIL FROM, HELO and
- * the address the client connected to are never a licence; they only
- * classify the refusal (the seed's attack forged our own domain as sender).
+ * relay.c: the relay decision (README, "Relay control"). A recipient
+ * outside our domains is accepted only from a client that proved who it
+ * is: a trusted network, SMTP AUTH, or a live POP-before-SMTP grant.
+ * MAIL FROM, HELO and the address the client connected to are never a
+ * licence; they only classify the refusal (the seed's attack forged our
+ * own domain as sender).
  * Routing tricks and address literals are never interpreted, so they can
  * never route mail out through a local address.
  */

@@ -17,6 +17,7 @@
 #include "report.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* A copy of s with control characters as '?': one line, no CR/LF. */
 static const char *
@@ -253,8 +254,7 @@ report_build(const struct report_input *r, size_t *len_out)
 	emit_raw(&e, "\n--");
 	emit_raw(&e, boundary);
 	emit_raw(&e, "--\n");
-	if ((out = strdup(e.buf)) == NULL)
-		FATAL("out of memory");
+	out = xstrdup(e.buf);
 	*len_out = e.len;
 	emit_free(&e);
 	return (out);

@@ -32,7 +32,6 @@
 #include "attacklog.h"
 #include "auth.h"
 #include "auth_proc.h"
-#include "cmd.h"
 #include "config.h"
 #include "defense.h"
 #include "dns.h"
@@ -45,6 +44,7 @@
 #include "passwd_file.h"
 #include "policyd.h"
 #include "queue.h"
+#include "serve.h"
 #include "spool.h"
 #include "store.h"
 #include "submit.h"
@@ -513,7 +513,7 @@ dns_server_list(const struct config *cfg, char *out, size_t size)
 }
 
 int
-cmd_serve(const struct config *cfg_in, int argc, char **argv)
+serve_run(struct config *cfg_in)
 {
 	struct event	*sigs[4];
 	const int	 signums[4] = { SIGTERM, SIGINT, SIGHUP, 0 };
@@ -521,9 +521,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 	size_t		 i;
 	int		 auth_fd;
 
-	(void)argc;
-	(void)argv;
-	engine.cfg = (struct config *)cfg_in;
+	engine.cfg = cfg_in;
 	log_init("pillory", engine.cfg->syslog);
 	/* SQLite's allocation statistics take a global lock on every malloc,
 	 * which the event loop and the attack log writer would share. */

@@ -18,7 +18,7 @@
  * anything else gets 503 and counts as an error. One transition function,
  * smtp_enter_state(), logs every change at debug level.
  *
- * Line discipline (STYLE.md, Buffers): a line ends only at CRLF. A bare
+ * Line discipline (RFC 5321 2.3.8): a line ends only at CRLF. A bare
  * CR or LF inside a command makes it invalid; inside DATA it poisons the
  * message, which is refused at the end (SMTP smuggling, CVE-2023-51764).
  * Over-long lines get exactly one reply and their rest is discarded.

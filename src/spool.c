@@ -27,9 +27,12 @@
 
 #include <event2/event.h>
 
+#include "atomic_file.h"
+#include "envelope.h"
 #include "log.h"
 #include "spool.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define SPOOL_THREADS		2
 #define SPOOL_BUF		(64 * 1024)
@@ -91,26 +94,6 @@ struct spool {
 	void			*queued_arg;
 	uint64_t		 seq;
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void	*p = calloc(n, size);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char	*p = strdup(s);
-
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
 
 bool
 spool_name_is_safe(const char *name)
@@ -198,44 +181,41 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Write the envelope to queue/ID.env (via a temp name); no dir fsync. */
+/* Write the envelope to queue/ID.env (via a temp name, envelope.h's
+ * format); no dir fsync: the commit batch fsyncs the directory. */
 static int
 write_envelope(struct spool *sp, struct spool_msg *msg)
 {
-	char	 tmp[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
-	char	 line[ADDRESS_MAX + 64];
-	int	 fd;
-	size_t	 i;
+	char			 tmp[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
+	char			*text;
+	struct envelope		 env;
+	struct atomic_file	 af;
+	size_t			 i, len;
+	int			 rc;
 
 	if (!text_printf(tmp, sizeof(tmp), "%s/queue/%s.env.tmp", sp->dir,
 	    msg->id) ||
 	    !text_printf(path, sizeof(path), "%s/queue/%s.env", sp->dir,
 	    msg->id))
 		return -1;
-	if ((fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC,
-	    0600)) == -1)
+	envelope_init(&env, msg->id);
+	env.arrival = (int64_t)time(NULL);
+	if (!text_copy(env.sender, msg->sender ? msg->sender : "",
+	    sizeof(env.sender))) {
+		envelope_free(&env);
+		errno = ENAMETOOLONG;
 		return -1;
-	text_printf(line, sizeof(line), "pillory-envelope 1\nid %s\n"
-	    "arrival %lld\nsender %s\n", msg->id, (long long)time(NULL),
-	    msg->sender ? msg->sender : "");
-	if (write_all(fd, line, strlen(line)) == -1)
-		goto fail;
-	for (i = 0; i < msg->ntargets; i++) {
-		if (msg->targets[i].domain != NULL)
-			continue;
-		if (!text_printf(line, sizeof(line), "rcpt %s\n",
-		    msg->targets[i].name) ||
-		    write_all(fd, line, strlen(line)) == -1)
-			goto fail;
 	}
-	if (fsync(fd) == -1)
-		goto fail;
-	close(fd);
-	return rename(tmp, path);
-fail:
-	close(fd);
-	unlink(tmp);
-	return -1;
+	for (i = 0; i < msg->ntargets; i++)
+		if (msg->targets[i].domain == NULL)
+			(void)envelope_add_rcpt(&env, msg->targets[i].name);
+	text = envelope_format(&env, &len);
+	envelope_free(&env);
+	af = (struct atomic_file){ .dirfd = AT_FDCWD, .tmp = tmp,
+	    .name = path, .mode = 0600 };
+	rc = atomic_file_write(&af, text, len, NULL);
+	free(text);
+	return rc;
 }
 
 struct dirset {

@@ -51,6 +51,7 @@
 #include "submit.h"
 #include "submit_parse.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* RFC 5322 2.1.1: 998 octets of text; the LF makes 999. */
 #define SUBMIT_TEXT_LINE_MAX	998
@@ -189,14 +190,11 @@ add_target(struct submit_conn *c, const char *t, bool remote)
 			return;
 	if (c->ntargets == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 8;
-		c->targets = reallocarray(c->targets, c->cap, sizeof(char *));
-		c->is_remote = reallocarray(c->is_remote, c->cap,
+		c->targets = xreallocarray(c->targets, c->cap, sizeof(char *));
+		c->is_remote = xreallocarray(c->is_remote, c->cap,
 		    sizeof(bool));
-		if (c->targets == NULL || c->is_remote == NULL)
-			FATAL("out of memory");
 	}
-	if ((c->targets[c->ntargets] = strdup(t)) == NULL)
-		FATAL("out of memory");
+	c->targets[c->ntargets] = xstrdup(t);
 	c->is_remote[c->ntargets++] = remote;
 }
 
@@ -622,8 +620,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)l;
 	(void)sa;
 	(void)salen;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		FATAL("out of memory");
+	c = xcalloc(1, sizeof(*c));
 	c->sub = sub;
 	c->bev = bufferevent_socket_new(sub->eng->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -685,8 +682,7 @@ submit_start(struct engine *eng, char *err, size_t errlen)
 	int			 fd;
 	mode_t			 old;
 
-	if ((sub = calloc(1, sizeof(*sub))) == NULL)
-		FATAL("out of memory");
+	sub = xcalloc(1, sizeof(*sub));
 	sub->eng = eng;
 	LIST_INIT(&sub->conns);
 	memset(&sun, 0, sizeof(sun));

@@ -1,6 +1,6 @@
 /*
  * xalloc.h: checked allocation. Running out of memory is a broken
- * invariant in the daemon (STYLE: crash on bugs): these abort with the
+ * invariant in the daemon (a bug, not an input): these abort with the
  * caller's file and line instead of returning NULL, so callers never test.
  */
 #ifndef XALLOC_H

@@ -238,3 +238,52 @@ def test_help_lists_ban_keys_under_defense_only():
         elif re.match(r"^  ban_(after|window|time)\b", line):
             seen.append(section)
     assert seen == ["defense"] * 3, seen
+
+
+@pytest.mark.parametrize("line,section,message", [
+    ("max_recipents = 5", "smtp",
+     'unknown key "max_recipents" in [smtp]; did you mean "max_recipients"?'),
+    ("ban_aftr = 5", "smtp",
+     'unknown key "ban_aftr" in [smtp]; did you mean "ban_after" in '
+     '[defense]?'),
+    ("frobnicate = 5", "smtp", 'unknown key "frobnicate" in [smtp]'),
+])
+def test_unknown_key_suggests_the_nearest(p, line, section, message):
+    p.write_config()
+    lines = p.conf.read_text().splitlines()
+    n = lines.index(f"[{section}]") + 2
+    lines.insert(n - 1, line)
+    p.conf.write_text("\n".join(lines) + "\n")
+    r = p.cli("check")
+    assert r.returncode == 1
+    first = r.stderr.splitlines()[0]
+    assert first == f"{p.conf}:{n}: {message}", first
+    # serve refuses it with the same words.
+    r2 = p.cli("serve")
+    assert r2.returncode == 1
+    assert r2.stderr.splitlines()[0] == first
+
+
+def test_unknown_section_suggests_the_nearest(p):
+    p.write_config()
+    lines = p.conf.read_text().splitlines() + ["", "[pulbish]", "recent = 5"]
+    p.conf.write_text("\n".join(lines) + "\n")
+    r = p.cli("check")
+    assert r.returncode == 1
+    first = r.stderr.splitlines()[0]
+    assert first == (f"{p.conf}:{len(lines) - 1}: unknown section "
+                     f"[pulbish]; did you mean [publish]?"), first
+
+
+def test_check_prints_sizes_and_durations_as_written(p):
+    p.sections.setdefault("smtp", {}).update(
+        {"max_message_size": "10M", "command_timeout": "90s"})
+    p.sections.setdefault("delivery", {}).update({"max_queue_time": "2w"})
+    r = check(p)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert "max_message_size = 10M" in out, r.stdout
+    assert "command_timeout = 90s" in out
+    assert "max_queue_time = 14d" in out
+    assert "pop_before_smtp = 10m" in out        # a default
+    assert not any(re.search(r"= \d{6,}$", x) for x in out), r.stdout

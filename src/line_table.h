@@ -1,0 +1,38 @@
+/*
+ * line_table.h: the one loader of line tables (the aliases file, the
+ * passwd-file): bounded line reading with "FILE:LINE: reason" errors.
+ * What a line means is the caller's pure parser; blank and comment lines
+ * are its to skip.
+ */
+#ifndef LINE_TABLE_H
+#define LINE_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * One line (len octets, not NUL-terminated, without its LF or CRLF)
+ * numbered lineno from 1: 0 taken, 1 skipped (blank, comment), -1
+ * refused with the reason in *why (static text).
+ */
+typedef int (*line_table_line_fn)(void *arg, const char *line, size_t len,
+    size_t lineno, const char **why);
+
+struct line_table {
+	const char		*path;	/* for messages */
+	size_t			 max;	/* longest line, octets without LF */
+	bool			 wipe;	/* the lines hold secrets: zero them */
+	line_table_line_fn	 line;
+	void			*arg;
+};
+
+/*
+ * Read fp to its end through lt->line. Returns 0, or -1 with
+ * "PATH:LINE: reason" in err: a line longer than lt->max ("line longer
+ * than MAX octets"), a read error, or the reason the line was refused.
+ */
+int line_table_read(const struct line_table *lt, FILE *fp, char *err,
+    size_t errlen);
+
+#endif
