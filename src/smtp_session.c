@@ -340,19 +340,26 @@ str_in(char **list, size_t n, const char *s)
 	return false;
 }
 
+/* A mailbox is stored as "domain/user", NUL, then the address the client
+ * gave (orig_to in the delivery log line); str_in compares the first part. */
 static void
-add_mailbox(struct smtp_txn *t, const char *domain, const char *user)
+add_mailbox(struct smtp_txn *t, const char *domain, const char *user,
+    const char *orig)
 {
 	char	key[DOMAIN_MAX + LOCAL_PART_MAX + 2];
 	char	*dup;
+	size_t	 klen, olen = strlen(orig);
 
 	text_printf(key, sizeof(key), "%s/%s", domain, user);
 	if (str_in(t->mailboxes, t->nmailboxes, key))
 		return;
 	t->mailboxes = grow(t->mailboxes, &t->mbcap, t->nmailboxes,
 	    sizeof(char *));
-	if ((dup = strdup(key)) == NULL)
+	klen = strlen(key);
+	if ((dup = malloc(klen + olen + 2)) == NULL)
 		FATAL("out of memory");
+	memcpy(dup, key, klen + 1);
+	memcpy(dup + klen + 1, orig, olen + 1);
 	t->mailboxes[t->nmailboxes++] = dup;
 }
 
@@ -633,6 +640,7 @@ struct expand_ctx {
 	struct smtp_txn		*t;
 	size_t			 delivered;
 	bool			 alias;	/* addresses come from an alias */
+	const char		*orig;	/* the recipient as given */
 };
 
 static bool
@@ -666,7 +674,7 @@ expand_emit(const char *addr, void *arg)
 	    strcmp(local, "postmaster") == 0) {
 		if (!spool_name_is_safe(local))
 			return;
-		add_mailbox(x->t, at + 1, local);
+		add_mailbox(x->t, at + 1, local, x->orig);
 		x->delivered++;
 		return;
 	}
@@ -681,12 +689,13 @@ expand_emit(const char *addr, void *arg)
 static bool
 resolve_local(struct smtp_session *s, const char *local, const char *domain)
 {
-	struct expand_ctx	 x = { s, s->txn, 0, false };
+	struct expand_ctx	 x = { s, s->txn, 0, false, NULL };
 	char			 key[ADDRESS_MAX + 1];
 	int			 n;
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
+	x.orig = key;
 	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
 		x.alias = true;
 		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
@@ -773,8 +782,10 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 		    "unavailable; client [%s] blocked using %s", s->peer_ip,
 		    s->dnsbl_zone);
 		reply(s, "%s", text);
-		log_info("%s reject ip=%s to=<%s> dnsbl=%s", s->sid,
-		    s->peer_ip, safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
+		log_info("%s reject: RCPT from %s[%s]: %s; from=<%s> "
+		    "to=<%s> dnsbl=%s", s->sid, s->client_name, s->peer_ip,
+		    text, safe(t->from_text, b2, sizeof(b2)),
+		    safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
 		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
 		smtp_error(s);
 		return;
@@ -791,8 +802,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", addr);
 			safe(addr, b1, sizeof(b1));
-			log_info("%s reject ip=%s from=<%s> to=<%s> "
-			    "reply=550-5.1.1-unknown-user", s->sid, s->peer_ip,
+			log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: "
+			    "Recipient address rejected: User unknown; "
+			    "helo=<%s> from=<%s> to=<%s>", s->sid,
+			    s->client_name, s->peer_ip, b1,
+			    safe(s->helo, b3, sizeof(b3)),
 			    safe(t->from_text, b2, sizeof(b2)), b1);
 			smtp_error(s);
 			return;
@@ -828,9 +842,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	return;
 
 refused:
-	log_info("%s reject ip=%s name=%s helo=%s from=<%s> to=<%s> "
-	    "verdict=%s%s%s", s->sid, s->peer_ip, s->client_name,
-	    safe(s->helo, b3, sizeof(b3)),
+	/* Postfix's wording first (what the client was told), then the
+	 * fields. */
+	log_info("%s reject: RCPT from %s[%s]: %s; helo=<%s> from=<%s> "
+	    "to=<%s> verdict=%s%s%s", s->sid, s->client_name, s->peer_ip,
+	    text, safe(s->helo, b3, sizeof(b3)),
 	    safe(t->from_text, b1, sizeof(b1)), safe(addr, b2, sizeof(b2)),
 	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
 	    d.is_attack ? attack_kind_name(d.kind) : "");
@@ -1470,7 +1486,8 @@ smtp_data_end(struct smtp_session *s)
 		char *slash = strchr(t->mailboxes[i], '/');
 
 		*slash = '\0';
-		spool_msg_add_mailbox(t->msg, t->mailboxes[i], slash + 1);
+		spool_msg_add_mailbox_orig(t->msg, t->mailboxes[i],
+		    slash + 1, slash + 1 + strlen(slash + 1) + 1);
 		*slash = '/';
 	}
 	for (i = 0; i < t->nremotes; i++)

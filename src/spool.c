@@ -38,6 +38,7 @@
 struct spool_target {
 	char	*domain;	/* NULL for a remote recipient */
 	char	*name;		/* user, or the remote address */
+	char	*orig;		/* the address as given (log), or NULL */
 };
 
 /* One recipient's copy of a message: STATE_DIR/tmp/ID.N holds the
@@ -529,11 +530,30 @@ msg_free(struct spool_msg *msg)
 	for (i = 0; i < msg->ntargets; i++) {
 		free(msg->targets[i].domain);
 		free(msg->targets[i].name);
+		free(msg->targets[i].orig);
 	}
 	free(msg->targets);
 	free(msg->sender);
 	free(msg->buf);
 	free(msg);
+}
+
+/* One line per mailbox copy: what a grep of the log finds. */
+static void
+log_local_deliveries(const struct spool_msg *m)
+{
+	char	to[DOMAIN_MAX + LOCAL_PART_MAX + 2];
+	size_t	i;
+
+	for (i = 0; i < m->ntargets; i++) {
+		const struct spool_target *t = &m->targets[i];
+
+		if (t->domain == NULL)
+			continue;
+		text_printf(to, sizeof(to), "%s@%s", t->name, t->domain);
+		log_delivery(m->id, m->sender, to, t->orig, "local", -1,
+		    "2.0.0", "sent", "delivered to maildir");
+	}
 }
 
 /* On the event loop: run the callbacks of finished commits. */
@@ -557,6 +577,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		if (list->status == 0 && list->has_remote &&
 		    sp->queued_cb != NULL)
 			sp->queued_cb(list->id, sp->queued_arg);
+		if (list->status == 0)
+			log_local_deliveries(list);
 		list->cb(list->status, list->cb_arg);
 		msg_free(list);
 	}
@@ -787,6 +809,7 @@ add_target(struct spool_msg *msg, const char *domain, const char *name)
 	}
 	msg->targets[msg->ntargets].domain = domain ? xstrdup(domain) : NULL;
 	msg->targets[msg->ntargets].name = xstrdup(name);
+	msg->targets[msg->ntargets].orig = NULL;
 	msg->ntargets++;
 }
 
@@ -797,6 +820,15 @@ spool_msg_add_mailbox(struct spool_msg *msg, const char *domain,
 	if (!spool_name_is_safe(domain) || !spool_name_is_safe(user))
 		FATAL("unsafe Maildir name reached the spool");
 	add_target(msg, domain, user);
+}
+
+void
+spool_msg_add_mailbox_orig(struct spool_msg *msg, const char *domain,
+    const char *user, const char *orig)
+{
+	spool_msg_add_mailbox(msg, domain, user);
+	if (orig != NULL)
+		msg->targets[msg->ntargets - 1].orig = xstrdup(orig);
 }
 
 void
