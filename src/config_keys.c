@@ -117,6 +117,10 @@ const struct config_key config_keys[] = {
 	    max_concurrency, "outbound SMTP deliveries at once"),
 	K("delivery", "max_per_domain", CONFIG_UINT, "20", 1, 1000,
 	    max_per_domain, "outbound deliveries at once to one destination"),
+	K("delivery", "srs_secret", CONFIG_STRING, "", 0, 0, srs_secret,
+	    "SRS key: alias forwards to outside addresses get an SRS0= "
+	    "envelope sender, and bounces to it are checked and returned "
+	    "(empty: no SRS; e.g. openssl rand -base64 24)"),
 
 	K("attacklog", "db", CONFIG_PATH, "", 0, 0, attacklog_db,
 	    "SQLite file (empty: STATE_DIR/attacklog.db)"),

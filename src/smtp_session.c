@@ -60,6 +60,7 @@
 #include "smtp_parse.h"
 #include "smtp_session.h"
 #include "spool.h"
+#include "srs.h"
 #include "text.h"
 #include "tls.h"
 
@@ -134,6 +135,7 @@ struct smtp_txn {
 	size_t			 nmailboxes, mbcap;
 	char			**remotes;
 	size_t			 nremotes, rmcap;
+	bool			 forwarded;	/* an alias sends outside */
 	struct smtp_data	 data;
 };
 
@@ -664,6 +666,7 @@ expand_emit(const char *addr, void *arg)
 		return;
 	if (!addr_domain_is_local(&cfg->domains, at + 1)) {
 		add_remote(x->t, addr);
+		x->t->forwarded |= x->alias;
 		x->delivered++;
 		return;
 	}
@@ -707,6 +710,46 @@ resolve_local(struct smtp_session *s, const char *local, const char *domain)
 	}
 	expand_emit(key, &x);
 	return x.delivered > 0;
+}
+
+/*
+ * RCPT to an SRS address in our domain: a bounce to a forward we made goes
+ * to the original sender (a mailbox here, or back out through the queue);
+ * a forged, expired or unknown one gets 550. False after the reply.
+ */
+static bool
+srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
+    const char *addr)
+{
+	enum srs_result	 r;
+	char		 orig[ADDRESS_MAX + 1], local[LOCAL_PART_MAX + 1];
+	char		 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
+	const char	*at;
+
+	r = srs_reverse_rcpt(cfg_of(s), time(NULL), path->local, orig,
+	    sizeof(orig));
+	if (r == SRS_OK && (at = strrchr(orig, '@')) != NULL) {
+		if (!addr_domain_is_local(&cfg_of(s)->domains, at + 1)) {
+			add_remote(s->txn, orig);
+			goto ok;
+		}
+		if (text_copy_span(local, sizeof(local), orig,
+		    (size_t)(at - orig)) && resolve_local(s, local, at + 1))
+			goto ok;
+	}
+	reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", addr,
+	    r == SRS_OK ? "User unknown" : r == SRS_EXPIRED ?
+	    "SRS address expired" : "invalid SRS address");
+	log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: Recipient "
+	    "address rejected: SRS %s; from=<%s> to=<%s>", s->sid,
+	    s->client_name, s->peer_ip, safe(addr, b1, sizeof(b1)),
+	    srs_result_name(r), safe(s->txn->from_text, b2, sizeof(b2)), b1);
+	smtp_error(s);
+	return false;
+ok:
+	log_info("%s srs to=<%s> orig_to=<%s>", s->sid,
+	    safe(orig, b2, sizeof(b2)), safe(addr, b1, sizeof(b1)));
+	return true;
 }
 
 static void
@@ -792,6 +835,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	}
 	switch (d.verdict) {
 	case RELAY_DELIVER_LOCAL:
+		if (srs_is_srs(path.local, strlen(path.local))) {
+			if (!srs_rcpt(s, &path, addr))
+				return;
+			break;
+		}
 		if (in.rcpt_routing ||
 		    !resolve_local(s, path.local, path.domain)) {
 			/* Refused at RCPT, so we never bounce to a forged
@@ -1455,6 +1503,8 @@ smtp_data_end(struct smtp_session *s)
 	struct smtp_data	*d = &t->data;
 	const char		*refusal = NULL;
 	size_t			 i;
+	char			 srs[ADDRESS_MAX + 1];
+	char			 b[ADDRESS_MAX * 4 + 1];
 
 	bufferevent_set_timeouts(s->bev, &(struct timeval){
 	    (time_t)cfg_of(s)->command_timeout, 0 },
@@ -1492,6 +1542,13 @@ smtp_data_end(struct smtp_session *s)
 	}
 	for (i = 0; i < t->nremotes; i++)
 		spool_msg_add_remote(t->msg, t->remotes[i]);
+	if (t->forwarded && srs_forward_sender(cfg_of(s), time(NULL),
+	    t->from_text, srs, sizeof(srs))) {
+		spool_msg_set_queue_sender(t->msg, srs);
+		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->sid,
+		    spool_msg_id(t->msg), safe(t->from_text, b, sizeof(b)),
+		    srs);
+	}
 	smtp_enter_state(s, SMTP_STATE_COMMIT);
 	s->commit_pending = true;
 	spool_msg_commit(t->msg, smtp_commit_done, s);

@@ -62,6 +62,7 @@ struct spool_msg {
 	uint64_t		 size;		/* stored octets (LF) */
 	uint64_t		 wire_size;	/* CRLF octets */
 	char			*sender;
+	char			*queue_sender;	/* NULL: sender */
 	struct spool_target	*targets;
 	size_t			 ntargets, cap;
 	bool			 has_remote;
@@ -218,6 +219,7 @@ write_envelope(struct spool *sp, struct spool_msg *msg)
 		return -1;
 	text_printf(line, sizeof(line), "pillory-envelope 1\nid %s\n"
 	    "arrival %lld\nsender %s\n", msg->id, (long long)time(NULL),
+	    msg->queue_sender ? msg->queue_sender :
 	    msg->sender ? msg->sender : "");
 	if (write_all(fd, line, strlen(line)) == -1)
 		goto fail;
@@ -534,6 +536,7 @@ msg_free(struct spool_msg *msg)
 	}
 	free(msg->targets);
 	free(msg->sender);
+	free(msg->queue_sender);
 	free(msg->buf);
 	free(msg);
 }
@@ -795,6 +798,13 @@ spool_msg_set_sender(struct spool_msg *msg, const char *sender)
 {
 	free(msg->sender);
 	msg->sender = xstrdup(sender);
+}
+
+void
+spool_msg_set_queue_sender(struct spool_msg *msg, const char *sender)
+{
+	free(msg->queue_sender);
+	msg->queue_sender = xstrdup(sender);
 }
 
 static void

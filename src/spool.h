@@ -47,6 +47,9 @@ uint64_t spool_msg_wire_size(const struct spool_msg *msg);
  * domain and user name a Maildir under STATE_DIR/mail; they must be safe
  * path components (the caller checks with spool_name_is_safe). */
 void spool_msg_set_sender(struct spool_msg *msg, const char *sender);
+/* The sender for the outbound queue when it differs (SRS for forwards);
+ * Maildir copies keep the one above in Return-Path. */
+void spool_msg_set_queue_sender(struct spool_msg *msg, const char *sender);
 void spool_msg_add_mailbox(struct spool_msg *msg, const char *domain,
     const char *user);
 /* The same, remembering the address the mail was sent to (an alias, or

@@ -12,6 +12,9 @@
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
 
+#include "addr.h"
+#include "config.h"
+#include "pillory.h"
 #include "srs.h"
 
 static const char	 b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -188,4 +191,30 @@ srs_reverse(const char *secret, size_t secret_len, time_t now,
 	memcpy(out + llen + 1, dom, dlen);
 	out[llen + 1 + dlen] = '\0';
 	return SRS_OK;
+}
+
+bool
+srs_forward_sender(const struct config *cfg, time_t now, const char *sender,
+    char *out, size_t size)
+{
+	const char	*at;
+
+	if (cfg->srs_secret == NULL || *cfg->srs_secret == '\0' ||
+	    cfg->domains.count == 0 || sender == NULL || *sender == '\0' ||
+	    (at = strrchr(sender, '@')) == NULL ||
+	    addr_domain_is_local(&cfg->domains, at + 1))
+		return false;
+	return srs_forward(cfg->srs_secret, strlen(cfg->srs_secret), now,
+	    sender, cfg->domains.names[0], LOCAL_PART_MAX, out, size) ==
+	    SRS_OK;
+}
+
+enum srs_result
+srs_reverse_rcpt(const struct config *cfg, time_t now, const char *local,
+    char *out, size_t size)
+{
+	if (cfg->srs_secret == NULL || *cfg->srs_secret == '\0')
+		return SRS_NOT_SRS;
+	return srs_reverse(cfg->srs_secret, strlen(cfg->srs_secret), now,
+	    local, strlen(local), out, size);
 }

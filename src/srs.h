@@ -60,4 +60,20 @@ enum srs_result srs_forward(const char *secret, size_t secret_len,
 enum srs_result srs_reverse(const char *secret, size_t secret_len,
     time_t now, const char *local, size_t len, char *out, size_t size);
 
+struct config;
+
+/*
+ * The engine's rule for a forward ([delivery] srs_secret): a non-empty
+ * sender outside our domains becomes SRS0=...@(first local domain) in out;
+ * false (out untouched) when SRS is off, the sender is <> or ours, or the
+ * result would not fit a 64-octet local part.
+ */
+bool srs_forward_sender(const struct config *cfg, time_t now,
+    const char *sender, char *out, size_t size);
+
+/* srs_reverse with the configured secret; SRS_NOT_SRS when SRS is off or
+ * local is no SRS0 address. */
+enum srs_result srs_reverse_rcpt(const struct config *cfg, time_t now,
+    const char *local, char *out, size_t size);
+
 #endif
