@@ -267,3 +267,26 @@ def test_syslog_without_dev_log(make_pillory):
 
 def test_no_syslog_no_warning(pillory):
     assert "/dev/log" not in pillory.log()
+
+
+def test_expired_line(remote):
+    p, r, port = remote(rcpt={"slow@remote.test": ["451 4.3.2 try later"]})
+    send(p, "alice@example.test", ["slow@remote.test"])
+    wait_for(lambda: "status=deferred" in p.log(), what="an attempt")
+    qid = re.search(r"queued id=(\S+)", p.log()).group(1)
+    assert p.stop() == 0
+    # Make it look five days and an hour old.
+    envf = p.state / "queue" / f"{qid}.env"
+    old = int(time.time()) - 5 * 86400 - 3600
+    envf.write_text(re.sub(r"^arrival \d+$", f"arrival {old}",
+                           envf.read_text(), flags=re.M))
+    p.start()
+    wait_for(lambda: "status=expired" in p.log(), what="the expiry")
+    assert re.search(
+        rf"id={qid} from=<alice@example.test> to=<slow@remote.test> "
+        r"relay=none delay=4\d{5}\.0 dsn=4\.3\.2 status=expired \(message "
+        r"expired after \d+s in the queue; last error: .*try later",
+        p.log()), p.log()
+    # The report to alice is a local delivery line of its own.
+    wait_for(lambda: re.search(r"from=<> to=<alice@example.test> "
+                               r"relay=local", p.log()), what="the report")
