@@ -179,3 +179,12 @@ def test_srs_off_without_secret(setup):
     assert t["mail"] == "sender@outside.test"
     code, _ = rcpt_reply(p, srs0("sender@outside.test"))
     assert code == 550
+
+
+def test_check_does_not_print_the_key(make_pillory):
+    p = make_pillory(start=False, delivery__srs_secret=SECRET)
+    p.write_config()
+    r = p.cli("check")
+    assert r.returncode == 0, r.stderr
+    assert "srs_secret = (set, not shown)" in r.stdout
+    assert SECRET not in r.stdout + r.stderr
