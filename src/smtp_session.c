@@ -688,9 +688,11 @@ expand_emit(const char *addr, void *arg)
 		    x->s->sid, addr);
 }
 
-/* Resolve a local recipient into mailboxes and forwards; false if none. */
+/* Resolve a local recipient into mailboxes and forwards; false if none.
+ * orig names the recipient in delivery log lines (NULL: the address). */
 static bool
-resolve_local(struct smtp_session *s, const char *local, const char *domain)
+resolve_local_as(struct smtp_session *s, const char *local,
+    const char *domain, const char *orig)
 {
 	struct expand_ctx	 x = { s, s->txn, 0, false, NULL };
 	char			 key[ADDRESS_MAX + 1];
@@ -698,7 +700,7 @@ resolve_local(struct smtp_session *s, const char *local, const char *domain)
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
-	x.orig = key;
+	x.orig = orig != NULL ? orig : key;
 	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
 		x.alias = true;
 		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
@@ -710,6 +712,12 @@ resolve_local(struct smtp_session *s, const char *local, const char *domain)
 	}
 	expand_emit(key, &x);
 	return x.delivered > 0;
+}
+
+static bool
+resolve_local(struct smtp_session *s, const char *local, const char *domain)
+{
+	return resolve_local_as(s, local, domain, NULL);
 }
 
 /*
@@ -734,7 +742,8 @@ srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
 			goto ok;
 		}
 		if (text_copy_span(local, sizeof(local), orig,
-		    (size_t)(at - orig)) && resolve_local(s, local, at + 1))
+		    (size_t)(at - orig)) &&
+		    resolve_local_as(s, local, at + 1, addr))
 			goto ok;
 	}
 	reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", addr,

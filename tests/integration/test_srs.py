@@ -145,8 +145,8 @@ def test_srs_address_of_local_user_reaches_maildir(setup):
     assert b"returned" in p.messages("alice")[0]
     log = p.log()
     assert f"srs to=<alice@example.test> orig_to=<{addr}>" in log, log
-    assert re.search(r"from=<> to=<alice@example.test> relay=local .*"
-                     r"status=sent \(delivered to maildir\)", log), log
+    assert f"from=<> to=<alice@example.test> orig_to=<{addr}> relay=local " \
+        "dsn=2.0.0 status=sent (delivered to maildir)" in log, log
 
 
 def test_forged_and_expired_refused(setup):
