@@ -821,6 +821,12 @@ print_value(FILE *fp, const struct config *cfg, const struct config_key *k)
 	size_t		 i;
 	char		 addr[IPADDR_TEXT_MAX];
 
+	/* A key (srs_secret) is not for pasting into a question. */
+	if (k->type == CONFIG_STRING && strstr(k->name, "secret") != NULL &&
+	    **(char *const *)field != '\0') {
+		fputs("(set, not shown)", fp);
+		return;
+	}
 	switch (k->type) {
 	case CONFIG_STRING:
 	case CONFIG_PATH:

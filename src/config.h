@@ -100,6 +100,7 @@ struct config {
 	uint64_t		 max_queue_time;
 	char			*relayhost_auth;
 	uint64_t		 delay_warning;
+	char			*srs_secret;	/* empty: no SRS */
 	uint64_t		 max_concurrency;
 	uint64_t		 max_per_domain;
 	/* [attacklog] */

@@ -290,6 +290,12 @@ const struct config_key config_keys[] = {
 	  .minimum = 1, .maximum = 1000,
 	  .offset = offsetof(struct config, max_per_domain),
 	  .help = "outbound deliveries at once to one destination" },
+	{ .section = "delivery", .name = "srs_secret",
+	  .type = CONFIG_STRING, .def = "",
+	  .offset = offsetof(struct config, srs_secret),
+	  .help = "SRS key: alias forwards to outside addresses get an SRS0= "
+	    "envelope sender, and bounces to it are checked and returned "
+	    "(empty: no SRS; e.g. openssl rand -base64 24)" },
 
 	{ .section = "attacklog", .name = "db",
 	  .type = CONFIG_PATH, .def = "",

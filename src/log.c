@@ -4,9 +4,11 @@
  * inside a line.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,4 +132,42 @@ log_sanitize(const char *in, char *out, size_t size)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+void
+log_syslog_check(bool use_syslog)
+{
+	struct stat	st;
+
+	if (use_syslog && (stat("/dev/log", &st) == -1 || !S_ISSOCK(st.st_mode)))
+		log_warn("syslog = yes but /dev/log is not a socket (no syslog "
+		    "daemon or journald here?): log lines go to stderr only");
+}
+
+void
+log_delivery(const char *id, const char *from, const char *to,
+    const char *orig_to, const char *relay, double delay, const char *dsn,
+    const char *status, const char *text)
+{
+	char	f[4 * 256 + 1], t[4 * 256 + 1], o[4 * 256 + 16];
+	char	r[4 * 300 + 1], x[4 * 512 + 1], d[48], n[32];
+
+	log_sanitize(from ? from : "", f, sizeof(f));
+	log_sanitize(to, t, sizeof(t));
+	o[0] = '\0';
+	if (orig_to != NULL && *orig_to != '\0' && strcmp(orig_to, to) != 0) {
+		char b[4 * 256 + 1];
+
+		snprintf(o, sizeof(o), " orig_to=<%s>",
+		    log_sanitize(orig_to, b, sizeof(b)));
+	}
+	log_sanitize(relay, r, sizeof(r));
+	log_sanitize(text ? text : "", x, sizeof(x));
+	d[0] = n[0] = '\0';
+	if (delay >= 0)
+		snprintf(d, sizeof(d), " delay=%.1f", delay);
+	if (dsn != NULL && *dsn != '\0')
+		snprintf(n, sizeof(n), " dsn=%.8s", dsn);
+	log_info("id=%s from=<%s> to=<%s>%s relay=%s%s%s status=%s (%s)", id,
+	    f, t, o, r, d, n, status, x);
 }

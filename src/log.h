@@ -33,4 +33,22 @@ void log_fatal(const char *file, int line, const char *msg)
  */
 char *log_sanitize(const char *in, char *out, size_t size);
 
+/*
+ * [server] syslog = yes on a host without /dev/log: warn once per call that
+ * the lines reach stderr only (syslog(3) drops them silently).
+ */
+void log_syslog_check(bool use_syslog);
+
+/*
+ * One delivery line per recipient, as Postfix writes them, so that a grep
+ * for an address or a queue id answers "where did my mail go":
+ *   id=ID from=<s> to=<r> [orig_to=<o>] relay=R [delay=D] [dsn=X]
+ *   status=sent|deferred|bounced|expired (text)
+ * orig_to is left out when NULL or equal to to; delay when negative; dsn
+ * when NULL. Addresses and text are sanitized (log_sanitize).
+ */
+void log_delivery(const char *id, const char *from, const char *to,
+    const char *orig_to, const char *relay, double delay, const char *dsn,
+    const char *status, const char *text);
+
 #endif

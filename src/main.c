@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "proctitle.h"
 #include "pillory.h"
 
 static const struct cmd_entry *const commands[] = {
@@ -64,6 +65,7 @@ main(int argc, char **argv)
 	char			*def[] = { (char *)"serve", NULL };
 	const char		*self;
 
+	proctitle_init(argc, argv);
 	/* Called as sendmail, mailq or newaliases (links to us): that
 	 * command, with every argument its own. */
 	self = argc > 0 && strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :

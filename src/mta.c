@@ -336,6 +336,7 @@ mta_end_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		first->remote[0] = '\0';
 		first->remote_ip[0] = '\0';
+		first->remote_port = 0;
 		ops->done(first, oarg);
 	}
 	ops->end(first != NULL ? result : MTA_OK, status, why, oarg);

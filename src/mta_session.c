@@ -358,6 +358,9 @@ job_done(struct mta_session *s)
 	s->job = NULL;
 	text_copy(job->remote, s->host, sizeof(job->remote));
 	text_copy(job->remote_ip, s->ip, sizeof(job->remote_ip));
+	job->remote_port = s->addr.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
 	s->ops->done(job, s->arg);
 }
 

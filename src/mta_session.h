@@ -70,6 +70,7 @@ struct mta_job {
 	size_t			 nrcpts;
 	char			 remote[DOMAIN_MAX + 1];	/* MX name */
 	char			 remote_ip[IPADDR_TEXT_MAX];
+	unsigned		 remote_port;	/* 0: no connection */
 };
 
 /* How a session ended, for its end callback. */

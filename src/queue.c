@@ -506,12 +506,18 @@ log_result(const struct qentry *e, const struct qjob *j,
 {
 	static const char	*const names[] = { "deferred", "sent",
 	    "bounced" };
+	char			 relay[DOMAIN_MAX + IPADDR_TEXT_MAX + 16];
 
-	log_info("queue %s to=<%s> relay=%s[%s] delay=%llds dsn=%s "
-	    "status=%s (%s)", e->env.id, r->addr,
-	    j->mj.remote[0] ? j->mj.remote : "none",
-	    j->mj.remote_ip, (long long)(time(NULL) - e->env.arrival),
-	    r->status[0] ? r->status : "4.0.0", names[r->result], r->diag);
+	if (j->mj.remote_ip[0] != '\0')
+		text_printf(relay, sizeof(relay), "%s[%s]:%u",
+		    j->mj.remote[0] ? j->mj.remote : j->mj.remote_ip,
+		    j->mj.remote_ip, j->mj.remote_port);
+	else
+		text_copy(relay, "none", sizeof(relay));
+	log_delivery(e->env.id, e->env.sender, r->addr, NULL, relay,
+	    (double)(time(NULL) - e->env.arrival),
+	    r->status[0] ? r->status : r->result == MTA_PERM ? "5.0.0" :
+	    "4.0.0", names[r->result], r->diag);
 }
 
 /* A job is back with its results. */
@@ -859,6 +865,10 @@ qentry_finish_attempt(struct qentry *e)
 					text_copy(r->status, "4.4.7",
 					    sizeof(r->status));
 				envelope_set_text(&r->diag, diag);
+				log_delivery(e->env.id, e->env.sender, r->addr,
+				    NULL, "none", (double)(now -
+				    e->env.arrival), r->status, "expired",
+				    diag);
 			}
 			log_info("queue %s: expired after %s", e->env.id, age);
 			pending = 0;

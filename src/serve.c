@@ -43,6 +43,7 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "policyd.h"
+#include "proctitle.h"
 #include "queue.h"
 #include "serve.h"
 #include "spool.h"
@@ -234,6 +235,7 @@ reload_apply(const struct ipc_reload_res *res, const int *fds, size_t nfds)
 	    aliases });
 	attacklog_reload(engine.alog, cfg);
 	log_set_syslog(cfg->syslog);
+	log_syslog_check(cfg->syslog);
 	log_info("reloaded %s: %zu domains, %zu users, %zu aliases",
 	    cfg->path, cfg->domains.count,
 	    users ? passwd_file_count(users) : 0,
@@ -360,6 +362,7 @@ fork_auth(const struct config *cfg)
 		return -1;
 	}
 	if (auth_pid == 0) {
+		proctitle_set("pillory: auth");
 		close(sv[0]);
 		close(rv[0]);
 		for (i = 0; i < listeners.count; i++)
@@ -523,6 +526,8 @@ serve_run(struct config *cfg_in)
 
 	engine.cfg = cfg_in;
 	log_init("pillory", engine.cfg->syslog);
+	proctitle_set("pillory: engine");
+	log_syslog_check(engine.cfg->syslog);
 	/* SQLite's allocation statistics take a global lock on every malloc,
 	 * which the event loop and the attack log writer would share. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -60,6 +60,7 @@
 #include "smtp_parse.h"
 #include "smtp_session.h"
 #include "spool.h"
+#include "srs.h"
 #include "text.h"
 #include "tls.h"
 
@@ -134,6 +135,7 @@ struct smtp_txn {
 	size_t			 nmailboxes, mbcap;
 	char			**remotes;
 	size_t			 nremotes, rmcap;
+	bool			 forwarded;	/* an alias sends outside */
 	struct smtp_data	 data;
 };
 
@@ -340,19 +342,26 @@ str_in(char **list, size_t n, const char *s)
 	return false;
 }
 
+/* A mailbox is stored as "domain/user", NUL, then the address the client
+ * gave (orig_to in the delivery log line); str_in compares the first part. */
 static void
-add_mailbox(struct smtp_txn *t, const char *domain, const char *user)
+add_mailbox(struct smtp_txn *t, const char *domain, const char *user,
+    const char *orig)
 {
 	char	key[DOMAIN_MAX + LOCAL_PART_MAX + 2];
 	char	*dup;
+	size_t	 klen, olen = strlen(orig);
 
 	text_printf(key, sizeof(key), "%s/%s", domain, user);
 	if (str_in(t->mailboxes, t->nmailboxes, key))
 		return;
 	t->mailboxes = grow(t->mailboxes, &t->mbcap, t->nmailboxes,
 	    sizeof(char *));
-	if ((dup = strdup(key)) == NULL)
+	klen = strlen(key);
+	if ((dup = malloc(klen + olen + 2)) == NULL)
 		FATAL("out of memory");
+	memcpy(dup, key, klen + 1);
+	memcpy(dup + klen + 1, orig, olen + 1);
 	t->mailboxes[t->nmailboxes++] = dup;
 }
 
@@ -633,6 +642,7 @@ struct expand_ctx {
 	struct smtp_txn		*t;
 	size_t			 delivered;
 	bool			 alias;	/* addresses come from an alias */
+	const char		*orig;	/* the recipient as given */
 };
 
 static bool
@@ -656,6 +666,7 @@ expand_emit(const char *addr, void *arg)
 		return;
 	if (!addr_domain_is_local(&cfg->domains, at + 1)) {
 		add_remote(x->t, addr);
+		x->t->forwarded |= x->alias;
 		x->delivered++;
 		return;
 	}
@@ -666,7 +677,7 @@ expand_emit(const char *addr, void *arg)
 	    strcmp(local, "postmaster") == 0) {
 		if (!spool_name_is_safe(local))
 			return;
-		add_mailbox(x->t, at + 1, local);
+		add_mailbox(x->t, at + 1, local, x->orig);
 		x->delivered++;
 		return;
 	}
@@ -677,16 +688,19 @@ expand_emit(const char *addr, void *arg)
 		    x->s->sid, addr);
 }
 
-/* Resolve a local recipient into mailboxes and forwards; false if none. */
+/* Resolve a local recipient into mailboxes and forwards; false if none.
+ * orig names the recipient in delivery log lines (NULL: the address). */
 static bool
-resolve_local(struct smtp_session *s, const char *local, const char *domain)
+resolve_local_as(struct smtp_session *s, const char *local,
+    const char *domain, const char *orig)
 {
-	struct expand_ctx	 x = { s, s->txn, 0, false };
+	struct expand_ctx	 x = { s, s->txn, 0, false, NULL };
 	char			 key[ADDRESS_MAX + 1];
 	int			 n;
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
+	x.orig = orig != NULL ? orig : key;
 	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
 		x.alias = true;
 		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
@@ -698,6 +712,53 @@ resolve_local(struct smtp_session *s, const char *local, const char *domain)
 	}
 	expand_emit(key, &x);
 	return x.delivered > 0;
+}
+
+static bool
+resolve_local(struct smtp_session *s, const char *local, const char *domain)
+{
+	return resolve_local_as(s, local, domain, NULL);
+}
+
+/*
+ * RCPT to an SRS address in our domain: a bounce to a forward we made goes
+ * to the original sender (a mailbox here, or back out through the queue);
+ * a forged, expired or unknown one gets 550. False after the reply.
+ */
+static bool
+srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
+    const char *addr)
+{
+	enum srs_result	 r;
+	char		 orig[ADDRESS_MAX + 1], local[LOCAL_PART_MAX + 1];
+	char		 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
+	const char	*at;
+
+	r = srs_reverse_rcpt(cfg_of(s), time(NULL), path->local, orig,
+	    sizeof(orig));
+	if (r == SRS_OK && (at = strrchr(orig, '@')) != NULL) {
+		if (!addr_domain_is_local(&cfg_of(s)->domains, at + 1)) {
+			add_remote(s->txn, orig);
+			goto ok;
+		}
+		if (text_copy_span(local, sizeof(local), orig,
+		    (size_t)(at - orig)) &&
+		    resolve_local_as(s, local, at + 1, addr))
+			goto ok;
+	}
+	reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", addr,
+	    r == SRS_OK ? "User unknown" : r == SRS_EXPIRED ?
+	    "SRS address expired" : "invalid SRS address");
+	log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: Recipient "
+	    "address rejected: SRS %s; from=<%s> to=<%s>", s->sid,
+	    s->client_name, s->peer_ip, safe(addr, b1, sizeof(b1)),
+	    srs_result_name(r), safe(s->txn->from_text, b2, sizeof(b2)), b1);
+	smtp_error(s);
+	return false;
+ok:
+	log_info("%s srs to=<%s> orig_to=<%s>", s->sid,
+	    safe(orig, b2, sizeof(b2)), safe(addr, b1, sizeof(b1)));
+	return true;
 }
 
 static void
@@ -773,14 +834,21 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 		    "unavailable; client [%s] blocked using %s", s->peer_ip,
 		    s->dnsbl_zone);
 		reply(s, "%s", text);
-		log_info("%s reject ip=%s to=<%s> dnsbl=%s", s->sid,
-		    s->peer_ip, safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
+		log_info("%s reject: RCPT from %s[%s]: %s; from=<%s> "
+		    "to=<%s> dnsbl=%s", s->sid, s->client_name, s->peer_ip,
+		    text, safe(t->from_text, b2, sizeof(b2)),
+		    safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
 		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
 		smtp_error(s);
 		return;
 	}
 	switch (d.verdict) {
 	case RELAY_DELIVER_LOCAL:
+		if (srs_is_srs(path.local, strlen(path.local))) {
+			if (!srs_rcpt(s, &path, addr))
+				return;
+			break;
+		}
 		if (in.rcpt_routing ||
 		    !resolve_local(s, path.local, path.domain)) {
 			/* Refused at RCPT, so we never bounce to a forged
@@ -791,8 +859,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", addr);
 			safe(addr, b1, sizeof(b1));
-			log_info("%s reject ip=%s from=<%s> to=<%s> "
-			    "reply=550-5.1.1-unknown-user", s->sid, s->peer_ip,
+			log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: "
+			    "Recipient address rejected: User unknown; "
+			    "helo=<%s> from=<%s> to=<%s>", s->sid,
+			    s->client_name, s->peer_ip, b1,
+			    safe(s->helo, b3, sizeof(b3)),
 			    safe(t->from_text, b2, sizeof(b2)), b1);
 			smtp_error(s);
 			return;
@@ -828,9 +899,11 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	return;
 
 refused:
-	log_info("%s reject ip=%s name=%s helo=%s from=<%s> to=<%s> "
-	    "verdict=%s%s%s", s->sid, s->peer_ip, s->client_name,
-	    safe(s->helo, b3, sizeof(b3)),
+	/* Postfix's wording first (what the client was told), then the
+	 * fields. */
+	log_info("%s reject: RCPT from %s[%s]: %s; helo=<%s> from=<%s> "
+	    "to=<%s> verdict=%s%s%s", s->sid, s->client_name, s->peer_ip,
+	    text, safe(s->helo, b3, sizeof(b3)),
 	    safe(t->from_text, b1, sizeof(b1)), safe(addr, b2, sizeof(b2)),
 	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
 	    d.is_attack ? attack_kind_name(d.kind) : "");
@@ -1439,6 +1512,8 @@ smtp_data_end(struct smtp_session *s)
 	struct smtp_data	*d = &t->data;
 	const char		*refusal = NULL;
 	size_t			 i;
+	char			 srs[ADDRESS_MAX + 1];
+	char			 b[ADDRESS_MAX * 4 + 1];
 
 	bufferevent_set_timeouts(s->bev, &(struct timeval){
 	    (time_t)cfg_of(s)->command_timeout, 0 },
@@ -1470,11 +1545,19 @@ smtp_data_end(struct smtp_session *s)
 		char *slash = strchr(t->mailboxes[i], '/');
 
 		*slash = '\0';
-		spool_msg_add_mailbox(t->msg, t->mailboxes[i], slash + 1);
+		spool_msg_add_mailbox_orig(t->msg, t->mailboxes[i],
+		    slash + 1, slash + 1 + strlen(slash + 1) + 1);
 		*slash = '/';
 	}
 	for (i = 0; i < t->nremotes; i++)
 		spool_msg_add_remote(t->msg, t->remotes[i]);
+	if (t->forwarded && srs_forward_sender(cfg_of(s), time(NULL),
+	    t->from_text, srs, sizeof(srs))) {
+		spool_msg_set_queue_sender(t->msg, srs);
+		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->sid,
+		    spool_msg_id(t->msg), safe(t->from_text, b, sizeof(b)),
+		    srs);
+	}
 	smtp_enter_state(s, SMTP_STATE_COMMIT);
 	s->commit_pending = true;
 	spool_msg_commit(t->msg, smtp_commit_done, s);

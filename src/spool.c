@@ -41,6 +41,7 @@
 struct spool_target {
 	char	*domain;	/* NULL for a remote recipient */
 	char	*name;		/* user, or the remote address */
+	char	*orig;		/* the address as given (log), or NULL */
 };
 
 /* One recipient's copy of a message: STATE_DIR/tmp/ID.N holds the
@@ -64,6 +65,7 @@ struct spool_msg {
 	uint64_t		 size;		/* stored octets (LF) */
 	uint64_t		 wire_size;	/* CRLF octets */
 	char			*sender;
+	char			*queue_sender;	/* NULL: sender */
 	struct spool_target	*targets;
 	size_t			 ntargets, cap;
 	bool			 has_remote;
@@ -200,8 +202,10 @@ write_envelope(struct spool *sp, struct spool_msg *msg)
 		return -1;
 	envelope_init(&env, msg->id);
 	env.arrival = (int64_t)time(NULL);
-	if (!text_copy(env.sender, msg->sender ? msg->sender : "",
-	    sizeof(env.sender))) {
+	/* Forwarded mail leaves with its SRS sender (README, Forwarding and
+	 * SRS); the Maildir copies keep the original as Return-Path. */
+	if (!text_copy(env.sender, msg->queue_sender ? msg->queue_sender :
+	    msg->sender ? msg->sender : "", sizeof(env.sender))) {
 		envelope_free(&env);
 		errno = ENAMETOOLONG;
 		return -1;
@@ -509,11 +513,31 @@ msg_free(struct spool_msg *msg)
 	for (i = 0; i < msg->ntargets; i++) {
 		free(msg->targets[i].domain);
 		free(msg->targets[i].name);
+		free(msg->targets[i].orig);
 	}
 	free(msg->targets);
 	free(msg->sender);
+	free(msg->queue_sender);
 	free(msg->buf);
 	free(msg);
+}
+
+/* One line per mailbox copy: what a grep of the log finds. */
+static void
+log_local_deliveries(const struct spool_msg *m)
+{
+	char	to[DOMAIN_MAX + LOCAL_PART_MAX + 2];
+	size_t	i;
+
+	for (i = 0; i < m->ntargets; i++) {
+		const struct spool_target *t = &m->targets[i];
+
+		if (t->domain == NULL)
+			continue;
+		text_printf(to, sizeof(to), "%s@%s", t->name, t->domain);
+		log_delivery(m->id, m->sender, to, t->orig, "local", -1,
+		    "2.0.0", "sent", "delivered to maildir");
+	}
 }
 
 /* On the event loop: run the callbacks of finished commits. */
@@ -537,6 +561,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		if (list->status == 0 && list->has_remote &&
 		    sp->queued_cb != NULL)
 			sp->queued_cb(list->id, sp->queued_arg);
+		if (list->status == 0)
+			log_local_deliveries(list);
 		list->cb(list->status, list->cb_arg);
 		msg_free(list);
 	}
@@ -755,6 +781,13 @@ spool_msg_set_sender(struct spool_msg *msg, const char *sender)
 	msg->sender = xstrdup(sender);
 }
 
+void
+spool_msg_set_queue_sender(struct spool_msg *msg, const char *sender)
+{
+	free(msg->queue_sender);
+	msg->queue_sender = xstrdup(sender);
+}
+
 static void
 add_target(struct spool_msg *msg, const char *domain, const char *name)
 {
@@ -767,6 +800,7 @@ add_target(struct spool_msg *msg, const char *domain, const char *name)
 	}
 	msg->targets[msg->ntargets].domain = domain ? xstrdup(domain) : NULL;
 	msg->targets[msg->ntargets].name = xstrdup(name);
+	msg->targets[msg->ntargets].orig = NULL;
 	msg->ntargets++;
 }
 
@@ -777,6 +811,15 @@ spool_msg_add_mailbox(struct spool_msg *msg, const char *domain,
 	if (!spool_name_is_safe(domain) || !spool_name_is_safe(user))
 		FATAL("unsafe Maildir name reached the spool");
 	add_target(msg, domain, user);
+}
+
+void
+spool_msg_add_mailbox_orig(struct spool_msg *msg, const char *domain,
+    const char *user, const char *orig)
+{
+	spool_msg_add_mailbox(msg, domain, user);
+	if (orig != NULL)
+		msg->targets[msg->ntargets - 1].orig = xstrdup(orig);
 }
 
 void

@@ -47,8 +47,15 @@ uint64_t spool_msg_wire_size(const struct spool_msg *msg);
  * domain and user name a Maildir under STATE_DIR/mail; they must be safe
  * path components (the caller checks with spool_name_is_safe). */
 void spool_msg_set_sender(struct spool_msg *msg, const char *sender);
+/* The sender for the outbound queue when it differs (SRS for forwards);
+ * Maildir copies keep the one above in Return-Path. */
+void spool_msg_set_queue_sender(struct spool_msg *msg, const char *sender);
 void spool_msg_add_mailbox(struct spool_msg *msg, const char *domain,
     const char *user);
+/* The same, remembering the address the mail was sent to (an alias, or
+ * the user's address in another case) for the delivery log line. */
+void spool_msg_add_mailbox_orig(struct spool_msg *msg, const char *domain,
+    const char *user, const char *orig);
 void spool_msg_add_remote(struct spool_msg *msg, const char *rcpt);
 /* Drop the message: unlink the tmp file and free. */
 void spool_msg_abort(struct spool_msg *msg);

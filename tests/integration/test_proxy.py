@@ -88,7 +88,7 @@ def test_v1_attacker_address_is_used(pillory):
     assert re.search(rf"connect ip={re.escape(ATTACKER)} "
                      rf"port={pillory.proxy_port} listener=mx proxy=yes\n",
                      log), log
-    assert re.search(rf"reject ip={re.escape(ATTACKER)} .*to=<x@remote\.test>"
+    assert re.search(rf"reject: RCPT from \S+\[{re.escape(ATTACKER)}\]: .*to=<x@remote\.test>"
                      r" verdict=deny attack=spoofed-relay", log), log
     assert queue_files(pillory) == []
 
