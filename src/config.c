@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "config.h"
 #include "config_keys.h"
 #include "i18n.h"

@@ -595,7 +595,7 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 			}
 		}
 	}
-	if ((engine.store = attacklog_store_open(engine.cfg, false, err,
+	if ((engine.store = store_open_config(engine.cfg, false, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory: store: %s\n", err);
 		return 1;

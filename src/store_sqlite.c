@@ -26,7 +26,7 @@
  *   grants(network, user, expires_us)
  *   version 3: attacks.withdrawn (0/1); daily_withdrawn(day, kind, count),
  *       the withdrawn part of daily_counts, never purged either;
- *       logins(network: attacklog_login_key(), last_us)
+ *       logins(network: attack_login_key(), last_us)
  *   version 4: bans(network "a.b.c.d/32" or "v6/64", start_us,
  *       expires_us, level, manual): kept a while after expiry so repeat
  *       bans double
@@ -43,7 +43,7 @@
 
 #include <sqlite3.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "log.h"
 #include "store.h"
 #include "text.h"
@@ -598,7 +598,7 @@ incident_sender(const struct attack_record *rec)
 
 /*
  * Fold rec into the newest incident of its address when
- * attacklog_incident_joins() says so, else start a new incident.
+ * attack_incident_joins() says so, else start a new incident.
  */
 static int
 store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
@@ -622,7 +622,7 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 		store_sqlite_read_incident(stmt, &in);
 	sqlite3_reset(stmt);
 
-	if (found && attacklog_incident_joins(in.first_us, in.last_us,
+	if (found && attack_incident_joins(in.first_us, in.last_us,
 	    rec->time_us)) {
 		which = STMT_UPDATE_INCIDENT;
 		if (rec->time_us < in.first_us)
@@ -646,7 +646,7 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 	in.kinds |= kind_bit((int)rec->kind);
 	in.targeted = in.targeted || attack_kind_is_targeted(rec->kind);
 	if ((sender = incident_sender(rec)) != NULL)
-		(void)attacklog_senders_add(in.senders, sizeof(in.senders),
+		(void)attack_senders_add(in.senders, sizeof(in.senders),
 		    sender);
 
 	stmt = ss->stmt[which];
@@ -669,7 +669,7 @@ store_sqlite_login_near(struct store_sqlite *ss,
 	int64_t		 w = ss->base.withdraw_window_us;
 	int		 rc;
 
-	if (w <= 0 || !attacklog_login_key(rec->client_ip, key, sizeof(key)))
+	if (w <= 0 || !attack_login_key(rec->client_ip, key, sizeof(key)))
 		return (0);
 	bind_text(stmt, 1, key);
 	sqlite3_bind_int64(stmt, 2, rec->time_us - w);
@@ -1047,10 +1047,10 @@ store_sqlite_daily(struct store *st, int64_t now_us, size_t ndays,
  * Top lists. One pass over the (client_ip, time_us) index gives the count
  * per address in address order; the top addresses are kept in a small
  * sorted array, and the counts are summed per network in a hash table
- * keyed by the binary network (attacklog_network_key()).
+ * keyed by the binary network (attack_network_key()).
  */
 struct nethash_entry {
-	struct attacklog_netkey	 key;
+	struct attack_netkey	 key;
 	bool			 used;
 	uint64_t		 count;
 };
@@ -1062,7 +1062,7 @@ struct nethash {
 };
 
 static size_t
-nethash_slot(const struct nethash *h, const struct attacklog_netkey *key)
+nethash_slot(const struct nethash *h, const struct attack_netkey *key)
 {
 	const uint8_t	*p = (const uint8_t *)key;
 	uint64_t	 x = 1469598103934665603ULL;	/* FNV-1a */
@@ -1076,7 +1076,7 @@ nethash_slot(const struct nethash *h, const struct attacklog_netkey *key)
 }
 
 static int
-nethash_add(struct nethash *h, const struct attacklog_netkey *key,
+nethash_add(struct nethash *h, const struct attack_netkey *key,
     uint64_t count)
 {
 	struct nethash_entry	*old;
@@ -1149,7 +1149,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 	struct store_sqlite	*ss = store_sqlite(st);
 	sqlite3_stmt		*stmt = NULL;
 	struct nethash		 h = { NULL, 0, 0 };
-	struct attacklog_netkey	 key;
+	struct attack_netkey	 key;
 	char			 ip[IPADDR_TEXT_MAX], net[STORE_NETWORK_MAX];
 	uint64_t		 count;
 	size_t			 i;
@@ -1169,7 +1169,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		column_text(stmt, 0, ip, sizeof(ip));
 		count = (uint64_t)sqlite3_column_int64(stmt, 1);
 		top_insert(addrs, naddrs, naddrs_out, ip, count);
-		if (nnets > 0 && attacklog_network_key(ip, &key) &&
+		if (nnets > 0 && attack_network_key(ip, &key) &&
 		    nethash_add(&h, &key, count) != 0) {
 			store_sqlite_fail_msg(ss, "top networks: out of "
 			    "memory");
@@ -1186,7 +1186,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		/* Format only what could make the list. */
 		if (*nnets_out == nnets && h.e[i].count < nets[nnets - 1].count)
 			continue;
-		if (attacklog_network_format(&h.e[i].key, net, sizeof(net)))
+		if (attack_network_format(&h.e[i].key, net, sizeof(net)))
 			top_insert(nets, nnets, nnets_out, net, h.e[i].count);
 	}
 	ret = 0;
@@ -1238,7 +1238,7 @@ store_sqlite_incident_public(struct store_sqlite *ss,
 			(void)text_copy(in->client_name, rec.client_name,
 			    sizeof(in->client_name));
 		if ((sender = incident_sender(&rec)) != NULL)
-			(void)attacklog_senders_add(in->senders,
+			(void)attack_senders_add(in->senders,
 			    sizeof(in->senders), sender);
 	}
 	sqlite3_finalize(stmt);
@@ -1362,7 +1362,7 @@ store_sqlite_login(struct store *st, const char *key, int64_t time_us,
 		sqlite3_bind_int64(sel, 2, time_us + window_us);
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 			column_text(sel, 3, ip, sizeof(ip));
-			if (!attacklog_login_key(ip, rkey, sizeof(rkey)) ||
+			if (!attack_login_key(ip, rkey, sizeof(rkey)) ||
 			    strcmp(rkey, key) != 0)
 				continue;
 			sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));

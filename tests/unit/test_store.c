@@ -483,51 +483,51 @@ test_purge_chunks(void **state)
 static void
 test_incident_joins_pure(void **state)
 {
-	const int64_t	gap = ATTACKLOG_INCIDENT_GAP_US;
+	const int64_t	gap = ATTACK_INCIDENT_GAP_US;
 
 	(void)state;
 	assert_int_equal(gap, 30LL * 60 * 1000000);
 	/* After the last record. */
-	assert_true(attacklog_incident_joins(1000, 2000, 2000));
-	assert_true(attacklog_incident_joins(1000, 2000, 2000 + gap - 1));
-	assert_false(attacklog_incident_joins(1000, 2000, 2000 + gap));
-	assert_false(attacklog_incident_joins(1000, 2000, 2000 + 10 * gap));
+	assert_true(attack_incident_joins(1000, 2000, 2000));
+	assert_true(attack_incident_joins(1000, 2000, 2000 + gap - 1));
+	assert_false(attack_incident_joins(1000, 2000, 2000 + gap));
+	assert_false(attack_incident_joins(1000, 2000, 2000 + 10 * gap));
 	/* Inside, and late arrivals just before the start. */
-	assert_true(attacklog_incident_joins(1000, 2000, 1500));
-	assert_true(attacklog_incident_joins(gap, gap + 5, 1));
-	assert_false(attacklog_incident_joins(gap, gap + 5, 0));
+	assert_true(attack_incident_joins(1000, 2000, 1500));
+	assert_true(attack_incident_joins(gap, gap + 5, 1));
+	assert_false(attack_incident_joins(gap, gap + 5, 0));
 }
 
 static void
 test_senders_pure(void **state)
 {
-	char	list[ATTACKLOG_SENDERS_LEN] = "";
+	char	list[ATTACK_SENDERS_LEN] = "";
 	char	small[16] = "";
 	char	s[32];
 	int	i;
 
 	(void)state;
-	assert_true(attacklog_senders_add(list, sizeof(list), "a@x"));
-	assert_false(attacklog_senders_add(list, sizeof(list), "a@x"));
-	assert_true(attacklog_senders_add(list, sizeof(list), "ab@x"));
-	assert_false(attacklog_senders_add(list, sizeof(list), "ab@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "a@x"));
+	assert_false(attack_senders_add(list, sizeof(list), "a@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "ab@x"));
+	assert_false(attack_senders_add(list, sizeof(list), "ab@x"));
 	/* A prefix of an entry is a different sender. */
-	assert_true(attacklog_senders_add(list, sizeof(list), "b@x"));
-	assert_true(attacklog_senders_add(list, sizeof(list), ""));
-	assert_true(attacklog_senders_add(list, sizeof(list), "\"a,b\"@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "b@x"));
+	assert_true(attack_senders_add(list, sizeof(list), ""));
+	assert_true(attack_senders_add(list, sizeof(list), "\"a,b\"@x"));
 	assert_string_equal(list, "a@x,ab@x,b@x,<>,\"a;b\"@x");
 	for (i = 0; i < 30; i++) {
 		snprintf(s, sizeof(s), "s%d@x", i);
-		(void)attacklog_senders_add(list, sizeof(list), s);
+		(void)attack_senders_add(list, sizeof(list), s);
 	}
 	/* 20 at most: the 5 above and s0..s14. */
 	assert_non_null(strstr(list, ",s14@x"));
 	assert_null(strstr(list, "s15@x"));
 
 	/* Bounded in bytes too. */
-	assert_true(attacklog_senders_add(small, sizeof(small), "abcdef@x"));
-	assert_false(attacklog_senders_add(small, sizeof(small), "ghijkl@x"));
-	assert_true(attacklog_senders_add(small, sizeof(small), "g@x"));
+	assert_true(attack_senders_add(small, sizeof(small), "abcdef@x"));
+	assert_false(attack_senders_add(small, sizeof(small), "ghijkl@x"));
+	assert_true(attack_senders_add(small, sizeof(small), "g@x"));
 	assert_string_equal(small, "abcdef@x,g@x");
 }
 
@@ -546,14 +546,14 @@ test_incidents_grouping(void **state)
 	r = rec_make(SEED_US, ATTACK_RELAY, "192.0.2.1", "a@spam.test",
 	    "v@victim.test");
 	insert1(st, &r);
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US - 1000000;
+	r.time_us += ATTACK_INCIDENT_GAP_US - 1000000;
 	insert1(st, &r);
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US - 1000000;
+	r.time_us += ATTACK_INCIDENT_GAP_US - 1000000;
 	r.kind = ATTACK_SPOOFED_RELAY;
 	snprintf(r.from, sizeof(r.from), "bbbb@gabacho-net.jp");
 	insert1(st, &r);
 	/* Exactly 30 minutes later: a new incident. */
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US;
+	r.time_us += ATTACK_INCIDENT_GAP_US;
 	r.kind = ATTACK_RELAY;
 	snprintf(r.from, sizeof(r.from), "c@spam.test");
 	insert1(st, &r);
@@ -574,7 +574,7 @@ test_incidents_grouping(void **state)
 	assert_true(in[1].targeted);
 	assert_int_equal(in[1].first_us, SEED_US);
 	assert_int_equal(in[1].last_us,
-	    SEED_US + 2 * (ATTACKLOG_INCIDENT_GAP_US - 1000000));
+	    SEED_US + 2 * (ATTACK_INCIDENT_GAP_US - 1000000));
 	assert_int_equal(in[1].kinds, (1u << ATTACK_RELAY) |
 	    (1u << ATTACK_SPOOFED_RELAY));
 	assert_string_equal(in[1].senders, "a@spam.test,bbbb@gabacho-net.jp");
@@ -591,7 +591,7 @@ test_incidents_grouping(void **state)
 	assert_int_equal(store_incident_get(st, 999999, &one), 1);
 
 	/* Senders stay distinct and bounded within one incident. */
-	r = rec_make(SEED_US + 10 * ATTACKLOG_INCIDENT_GAP_US,
+	r = rec_make(SEED_US + 10 * ATTACK_INCIDENT_GAP_US,
 	    ATTACK_FORGED_LOCAL, "198.51.100.7", "", "user@gabacho-net.jp");
 	for (i = 0; i < 30; i++) {
 		snprintf(from, sizeof(from), "s%d@gabacho-net.jp", i % 25);
@@ -610,7 +610,7 @@ test_incidents_grouping(void **state)
 
 		for (p = in[0].senders; *p != '\0'; p++)
 			commas += (*p == ',');
-		assert_int_equal(commas + 1, ATTACKLOG_SENDERS_MAX);
+		assert_int_equal(commas + 1, ATTACK_SENDERS_MAX);
 	}
 	assert_non_null(strstr(in[0].senders, "s0@gabacho-net.jp,"));
 	assert_null(strstr(in[0].senders, "s20@"));
@@ -689,18 +689,18 @@ test_network_of(void **state)
 	char	out[STORE_NETWORK_MAX];
 
 	(void)state;
-	assert_true(attacklog_network_of("211.219.235.140", out,
+	assert_true(attack_network_of("211.219.235.140", out,
 	    sizeof(out)));
 	assert_string_equal(out, "211.219.235.0/24");
-	assert_true(attacklog_network_of("::ffff:10.1.2.3", out, sizeof(out)));
+	assert_true(attack_network_of("::ffff:10.1.2.3", out, sizeof(out)));
 	assert_string_equal(out, "10.1.2.0/24");
-	assert_true(attacklog_network_of("2001:db8:abcd:12::1", out,
+	assert_true(attack_network_of("2001:db8:abcd:12::1", out,
 	    sizeof(out)));
 	assert_string_equal(out, "2001:db8:abcd::/48");
-	assert_true(attacklog_network_of("[fe80::1%eth0]", out, sizeof(out)));
+	assert_true(attack_network_of("[fe80::1%eth0]", out, sizeof(out)));
 	assert_string_equal(out, "fe80::/48");
-	assert_false(attacklog_network_of("unknown", out, sizeof(out)));
-	assert_false(attacklog_network_of("1.2.3.4", out, 8));
+	assert_false(attack_network_of("unknown", out, sizeof(out)));
+	assert_false(attack_network_of("1.2.3.4", out, 8));
 }
 
 static int
@@ -892,18 +892,18 @@ test_login_key(void **state)
 	char	k[IPADDR_TEXT_MAX + 4];
 
 	(void)state;
-	assert_true(attacklog_login_key("192.0.2.1", k, sizeof(k)));
+	assert_true(attack_login_key("192.0.2.1", k, sizeof(k)));
 	assert_string_equal(k, "192.0.2.1");
-	assert_true(attacklog_login_key("::ffff:192.0.2.1", k, sizeof(k)));
+	assert_true(attack_login_key("::ffff:192.0.2.1", k, sizeof(k)));
 	assert_string_equal(k, "192.0.2.1");
-	assert_true(attacklog_login_key("[2001:db8:1:2:aa::1]", k,
+	assert_true(attack_login_key("[2001:db8:1:2:aa::1]", k,
 	    sizeof(k)));
 	assert_string_equal(k, "2001:db8:1:2::/64");
-	assert_true(attacklog_login_key("fe80::1%eth0", k, sizeof(k)));
+	assert_true(attack_login_key("fe80::1%eth0", k, sizeof(k)));
 	assert_string_equal(k, "fe80::/64");
-	assert_false(attacklog_login_key("not-an-ip", k, sizeof(k)));
-	assert_false(attacklog_login_key("[::1", k, sizeof(k)));
-	assert_false(attacklog_login_key("2001:db8::1", k, 8));
+	assert_false(attack_login_key("not-an-ip", k, sizeof(k)));
+	assert_false(attack_login_key("[::1", k, sizeof(k)));
+	assert_false(attack_login_key("2001:db8::1", k, 8));
 }
 
 /* [publish] kinds: names to a mask; an unknown name is refused. */
