@@ -493,6 +493,8 @@ attack_format_json(const struct attack_record *rec, bool mask, char *out,
 	outbuf_json_key(&ob, "reply", rec->reply);
 	outbuf_json_key(&ob, "user",
 	    mask && rec->user[0] != '\0' ? ATTACK_MASK : rec->user);
+	if (rec->node[0] != '\0')
+		outbuf_json_key(&ob, "node", rec->node);
 	if (rec->withdrawn)
 		outbuf_str(&ob, ",\"withdrawn\":true");
 	outbuf_str(&ob, "}");

@@ -17,6 +17,8 @@
 #include "pillory.h"
 
 #define ATTACK_REPLY_MAX	128
+/* A host's name in its records ([store] node), with NUL. */
+#define ATTACK_NODE_MAX		64
 
 struct attack_record {
 	int64_t			 time_us;	/* microseconds since the epoch */
@@ -37,6 +39,8 @@ struct attack_record {
 	 * withdraw_window before or after the record.
 	 */
 	bool			 withdrawn;
+	/* The MX host that recorded it ([store] node); "" in old records. */
+	char			 node[ATTACK_NODE_MAX];
 };
 
 /* Name of a kind as in the interface contract ("spoofed-relay"). */
@@ -140,7 +144,7 @@ bool attack_format_line(const struct attack_record *rec, bool mask,
 /*
  * rec as one JSON object (no newline) with time (RFC 3339, local offset,
  * microseconds), kind, client_ip, client_name, helo, from, to, port,
- * session, reply and user; mask as for attack_format_line(). Strings
+ * session, reply and user, and node when the record has one; mask as for attack_format_line(). Strings
  * are escaped by attack_json_escape(). False when out (outlen bytes;
  * ATTACK_JSON_MAX always suffices) is too small.
  */

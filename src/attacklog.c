@@ -41,6 +41,7 @@ struct attacklog_login {
 
 struct attacklog {
 	struct store		*st;
+	char			 node[ATTACK_NODE_MAX];	/* [store] node */
 	uint64_t		 retention_us;	/* 0: keep forever */
 	int64_t			 withdraw_window_us;	/* writer only */
 	int64_t			 next_window_us;	/* under mu */
@@ -140,6 +141,9 @@ attacklog_record(struct attacklog *al, const struct attack_record *rec)
 	FIELD_TERMINATE(r, user);
 	FIELD_TERMINATE(r, session);
 	FIELD_TERMINATE(r, reply);
+	FIELD_TERMINATE(r, node);
+	if (r->node[0] == '\0')
+		memcpy(r->node, al->node, sizeof(r->node));
 	al->c.recorded++;
 	if (al->npending == 1)
 		pthread_cond_signal(&al->cv);
@@ -405,6 +409,9 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	al = xcalloc(1, sizeof(*al));
 	if ((al->st = store_open_config(cfg, false, err, errlen)) == NULL)
 		goto fail;
+	(void)text_copy(al->node, cfg->store_node != NULL &&
+	    cfg->store_node[0] != '\0' ? cfg->store_node :
+	    cfg->hostname != NULL ? cfg->hostname : "", sizeof(al->node));
 	al->retention_us = cfg->retention * 1000000;
 	al->withdraw_window_us = (int64_t)cfg->publish_withdraw_window *
 	    1000000;

@@ -126,6 +126,12 @@ const struct config_key config_keys[] = {
 	    "iptoasn.com ip2asn TSV naming each attacker's AS and country "
 	    "(empty: off)"),
 
+	K("store", "url", CONFIG_STRING, "", 0, 0, store_url,
+	    "shared store of several MX hosts: a postgresql:// URI (libpq; "
+	    "sslmode applies); empty: SQLite at [attacklog] db"),
+	K("store", "node", CONFIG_STRING, "", 0, 0, store_node,
+	    "this host's name in attack records (empty: the host name)"),
+
 	K("defense", "ban_after", CONFIG_UINT, "20", 0, 100000,
 	    defense_ban_after, "attack records within ban_window that ban "
 	    "the client's network (0: no automatic bans)"),

@@ -16,6 +16,7 @@ store_backend(const char *name)
 {
 	static const struct store_ops *const backends[] = {
 		&store_sqlite_ops,
+		&store_pg_ops,
 	};
 	size_t	i;
 
@@ -83,6 +84,15 @@ store_open_config(const struct config *cfg, bool readonly, char *err,
 {
 	char	path[CONFIG_PATH_MAX + 32];
 
+	if (cfg->store_url != NULL && cfg->store_url[0] != '\0') {
+		if (strcmp(store_backend_of_url(cfg->store_url), "sqlite") ==
+		    0) {
+			snprintf(err, errlen, "[store] url: not a postgresql:// "
+			    "URI (leave it empty for SQLite)");
+			return (NULL);
+		}
+		return (store_open_url(cfg->store_url, readonly, err, errlen));
+	}
 	if (!store_db_path(cfg, path, sizeof(path), err, errlen))
 		return (NULL);
 	return (store_open_url(path, readonly, err, errlen));

@@ -212,10 +212,11 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 struct config;
 
-/* The backend called name ("sqlite"), or NULL when there is none. */
+/* The backend called name ("sqlite", "postgresql"), or NULL when there is none. */
 const struct store_ops *store_backend(const char *name);
 
 /*

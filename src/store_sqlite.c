@@ -30,6 +30,7 @@
  *   version 4: bans(network "a.b.c.d/32" or "v6/64", start_us,
  *       expires_us, level, manual): kept a while after expiry so repeat
  *       bans double
+ *   version 5: attacks.node, the MX host that recorded it ([store] node)
  */
 #include <sys/stat.h>
 
@@ -119,6 +120,9 @@ static const char *const store_sqlite_migrations[] = {
 	"  manual INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX bans_expires ON bans (expires_us);"
 	"PRAGMA user_version = 4;",
+	/* 5: the MX host that recorded each attack ([store] node). */
+	"ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+	"PRAGMA user_version = 5;",
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -126,7 +130,7 @@ static const char *const store_sqlite_migrations[] = {
 
 #define ATTACK_COLUMNS \
 	"id, time_us, kind, client_ip, client_name, helo, mail_from, " \
-	"rcpt_to, login_user, session, reply, port, withdrawn"
+	"rcpt_to, login_user, session, reply, port, withdrawn, node"
 
 #define INCIDENT_COLUMNS \
 	"id, client_ip, client_name, first_us, last_us, count, kinds, " \
@@ -159,8 +163,8 @@ static const char *const store_sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_INSERT_ATTACK] =
 	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
 	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
-	    "withdrawn) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    "withdrawn, node) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[STMT_ADD_DAY] =
 	    "INSERT INTO daily_counts (day, kind, count) VALUES (?1, ?2, ?3) "
 	    "ON CONFLICT (day, kind) DO UPDATE SET count = count + ?3",
@@ -701,6 +705,7 @@ store_sqlite_insert_one(struct store_sqlite *ss,
 	bind_text(stmt, 10, rec->reply);
 	sqlite3_bind_int(stmt, 11, rec->port);
 	sqlite3_bind_int(stmt, 12, withdrawn);
+	bind_text(stmt, 13, rec->node);
 	if (store_sqlite_exec(ss, STMT_INSERT_ATTACK) != 0)
 		return (-1);
 	return (store_sqlite_incident(ss, rec));
@@ -842,6 +847,7 @@ store_sqlite_read_record(sqlite3_stmt *stmt, struct attack_record *rec)
 	column_text(stmt, 10, rec->reply, sizeof(rec->reply));
 	rec->port = sqlite3_column_int(stmt, 11);
 	rec->withdrawn = sqlite3_column_int(stmt, 12) != 0;
+	column_text(stmt, 13, rec->node, sizeof(rec->node));
 }
 
 static int

@@ -175,10 +175,48 @@ test_backend_by_name(void **state)
 
 	(void)state;
 	assert_ptr_equal(store_backend("sqlite"), &store_sqlite_ops);
-	assert_null(store_backend("postgresql"));
+	assert_ptr_equal(store_backend("postgresql"), &store_pg_ops);
 	assert_null(store_open("nosuch", "/nonexistent", true, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "nosuch"));
+}
+
+/* The backend follows the store's location: a URL names PostgreSQL. */
+static void
+test_backend_of_url(void **state)
+{
+	(void)state;
+	assert_string_equal(store_backend_of_url(""), "sqlite");
+	assert_string_equal(store_backend_of_url("/var/lib/pillory/a.db"),
+	    "sqlite");
+	assert_string_equal(store_backend_of_url(
+	    "postgresql://u:p@db.example/pillory?sslmode=verify-full"),
+	    "postgresql");
+	assert_string_equal(store_backend_of_url("postgres://db/pillory"),
+	    "postgresql");
+	/* Scheme names are exact: a file may be called "postgresql:x". */
+	assert_string_equal(store_backend_of_url("postgresql:x"), "sqlite");
+	assert_string_equal(store_backend_of_url("mysql://db/x"), "sqlite");
+}
+
+/* A record keeps the node that wrote it. */
+static void
+test_node_round_trip(void **state)
+{
+	struct fixture		*f = *state;
+	struct attack_record	 r[2];
+	struct collect		 c;
+
+	open_rw(f);
+	r[0] = rec_make(1000000, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	r[1] = rec_make(2000000, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	snprintf(r[0].node, sizeof(r[0].node), "mx1.example");
+	snprintf(r[1].node, sizeof(r[1].node), "mx2.example");
+	assert_int_equal(store_insert_batch(f->st, r, 2), 0);
+	query(f->st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.recs[0].node, "mx1.example");
+	assert_string_equal(c.recs[1].node, "mx2.example");
 }
 
 static void
@@ -195,7 +233,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 4);
+	assert_int_equal(user_version(f->path), 5);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
@@ -878,11 +916,13 @@ test_migrate_v2(void **state)
 	    "'a@empal.com', '', 's', 'r', 25);"
 	    "PRAGMA user_version = 2;");
 	open_rw(f);
-	assert_int_equal(user_version(f->path), 4);
+	assert_int_equal(user_version(f->path), 5);
 	query(f->st, -1, 0, 0, NULL, &c);
 	assert_int_equal(c.n, 1);
 	assert_false(c.recs[0].withdrawn);
 	assert_string_equal(c.recs[0].from, "bbbb@gabacho-net.jp");
+	/* Version 5: records from before it name no node. */
+	assert_string_equal(c.recs[0].node, "");
 }
 
 /* The key a login proves: IPv4 as is, IPv6 by /64. */
@@ -1000,6 +1040,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_by_name),
+		cmocka_unit_test(test_backend_of_url),
+		cmocka_unit_test_setup_teardown(test_node_round_trip, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses, setup,

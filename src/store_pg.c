@@ -1,0 +1,1336 @@
+/*
+ * store_pg.c: the PostgreSQL backend of the attack log store (store.h), for
+ * several MX hosts sharing one store (README "Several MX hosts:
+ * PostgreSQL"). The same operations as store_sqlite.c on the same data:
+ * records carry the node that wrote them, incidents join records from all
+ * nodes with attack_incident_joins(), daily counts are never purged.
+ *
+ * The location is a libpq connection URI (postgresql://...), passed to
+ * libpq as it is: sslmode, sslrootcert and the other URI parameters apply
+ * (TLS to the server is libpq's).
+ *
+ * Every value is a parameter ($1, $2 ...) of a statement, never pasted into
+ * SQL; the hot statements of an insert batch are prepared once per
+ * connection. The only SQL text built at run time is store_pg_query()'s,
+ * from constant fragments.
+ *
+ * Schema (version in schema_version, upgraded by store_pg_migrate() one
+ * step at a time, each step in the transaction of its version bump, under
+ * an advisory lock so that two hosts starting at once migrate once):
+ *   version 1: attacks, daily_counts, daily_withdrawn, incidents, grants,
+ *       logins, bans, as in the SQLite store's version 4
+ *   version 2: attacks.node, the MX host that recorded it
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "attack.h"
+#include "ban.h"
+#include "log.h"
+#include "store.h"
+#include "text.h"
+#include "xalloc.h"
+
+/* Incidents a public handle looks at to find its newest public ones. */
+#define STORE_PG_INCIDENT_SCAN	10000
+/* Advisory lock key of the schema migration ("pill" in ASCII). */
+#define STORE_PG_MIGRATE_LOCK	"1886958700"
+/* Advisory lock key of the incident writers ("pilt"). */
+#define STORE_PG_INCIDENT_LOCK	"1886958708"
+
+static const char *const store_pg_migrations[] = {
+	/* 1: the SQLite store's schema version 4, in PostgreSQL types. */
+	"CREATE TABLE attacks ("
+	"  id BIGSERIAL PRIMARY KEY,"
+	"  time_us BIGINT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  client_ip TEXT NOT NULL,"
+	"  client_name TEXT NOT NULL,"
+	"  helo TEXT NOT NULL,"
+	"  mail_from TEXT NOT NULL,"
+	"  rcpt_to TEXT NOT NULL,"
+	"  login_user TEXT NOT NULL,"
+	"  session TEXT NOT NULL,"
+	"  reply TEXT NOT NULL,"
+	"  port INTEGER NOT NULL,"
+	"  withdrawn INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX attacks_time ON attacks (time_us);"
+	"CREATE INDEX attacks_ip_time ON attacks (client_ip, time_us);"
+	"CREATE INDEX attacks_kind_time ON attacks (kind, time_us);"
+	"CREATE TABLE daily_counts ("
+	"  day TEXT NOT NULL, kind INTEGER NOT NULL, count BIGINT NOT NULL,"
+	"  PRIMARY KEY (day, kind));"
+	"CREATE TABLE daily_withdrawn ("
+	"  day TEXT NOT NULL, kind INTEGER NOT NULL, count BIGINT NOT NULL,"
+	"  PRIMARY KEY (day, kind));"
+	"CREATE TABLE incidents ("
+	"  id BIGSERIAL PRIMARY KEY,"
+	"  client_ip TEXT NOT NULL,"
+	"  client_name TEXT NOT NULL,"
+	"  first_us BIGINT NOT NULL,"
+	"  last_us BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  kinds BIGINT NOT NULL,"
+	"  senders TEXT NOT NULL,"
+	"  targeted INTEGER NOT NULL);"
+	"CREATE INDEX incidents_ip_last ON incidents (client_ip, last_us);"
+	"CREATE INDEX incidents_last ON incidents (last_us);"
+	"CREATE TABLE grants ("
+	"  network TEXT PRIMARY KEY, login_user TEXT NOT NULL,"
+	"  expires_us BIGINT NOT NULL);"
+	"CREATE TABLE logins ("
+	"  network TEXT PRIMARY KEY, last_us BIGINT NOT NULL);"
+	"CREATE TABLE bans ("
+	"  network TEXT PRIMARY KEY, start_us BIGINT NOT NULL,"
+	"  expires_us BIGINT NOT NULL, level BIGINT NOT NULL,"
+	"  manual INTEGER NOT NULL);"
+	"CREATE INDEX bans_expires ON bans (expires_us);",
+	/* 2: the MX host that recorded each attack ([store] node). */
+	"ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';",
+};
+#define STORE_PG_VERSION \
+	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
+
+#define PG_ATTACK_COLUMNS \
+	"id, time_us, kind, client_ip, client_name, helo, mail_from, " \
+	"rcpt_to, login_user, session, reply, port, withdrawn, node"
+
+#define PG_INCIDENT_COLUMNS \
+	"id, client_ip, client_name, first_us, last_us, count, kinds, " \
+	"senders, targeted"
+
+/* What a public handle reads of attacks; $1 is the kinds mask. */
+#define PG_PUBLIC "withdrawn = 0 AND ((1::bigint << kind) & $1) <> 0"
+
+enum store_pg_stmt {
+	PG_INSERT_ATTACK,
+	PG_ADD_DAY,
+	PG_ADD_WITHDRAWN_DAY,
+	PG_FIND_INCIDENT,
+	PG_UPDATE_INCIDENT,
+	PG_INSERT_INCIDENT,
+	PG_LOGIN_NEAR,
+	PG_GRANT_GET,
+	PG_STMT_COUNT
+};
+
+static const struct {
+	const char	*name;
+	int		 nparams;
+	const char	*sql;
+} store_pg_stmts[PG_STMT_COUNT] = {
+	[PG_INSERT_ATTACK] = { "ins_attack", 13,
+	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
+	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
+	    "withdrawn, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	    "$10, $11, $12, $13)" },
+	[PG_ADD_DAY] = { "add_day", 3,
+	    "INSERT INTO daily_counts (day, kind, count) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (day, kind) DO UPDATE SET count = "
+	    "daily_counts.count + excluded.count" },
+	[PG_ADD_WITHDRAWN_DAY] = { "add_wday", 3,
+	    "INSERT INTO daily_withdrawn (day, kind, count) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (day, kind) DO UPDATE SET "
+	    "count = daily_withdrawn.count + excluded.count" },
+	[PG_FIND_INCIDENT] = { "find_incident", 1,
+	    "SELECT " PG_INCIDENT_COLUMNS " FROM incidents "
+	    "WHERE client_ip = $1 ORDER BY last_us DESC, id DESC LIMIT 1 "
+	    "FOR UPDATE" },
+	[PG_UPDATE_INCIDENT] = { "upd_incident", 8,
+	    "UPDATE incidents SET client_name = $2, first_us = $3, "
+	    "last_us = $4, count = $5, kinds = $6, senders = $7, "
+	    "targeted = $8 WHERE id = $1" },
+	[PG_INSERT_INCIDENT] = { "ins_incident", 8,
+	    "INSERT INTO incidents (client_ip, client_name, first_us, "
+	    "last_us, count, kinds, senders, targeted) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
+	[PG_LOGIN_NEAR] = { "login_near", 3,
+	    "SELECT 1 FROM logins WHERE network = $1 AND last_us >= $2 "
+	    "AND last_us <= $3" },
+	[PG_GRANT_GET] = { "grant_get", 2,
+	    "SELECT login_user, expires_us FROM grants "
+	    "WHERE network = $1 AND expires_us > $2" },
+};
+
+struct store_pg {
+	struct store	 base;		/* first: handles are struct store */
+	PGconn		*conn;
+	bool		 readonly;
+	bool		 prepared;
+	char		 errmsg[256];
+};
+
+/* Decimal text of an integer parameter. */
+struct pg_num {
+	char	s[24];
+};
+
+static const char *
+pg_i64(struct pg_num *n, int64_t v)
+{
+	snprintf(n->s, sizeof(n->s), "%" PRId64, v);
+	return (n->s);
+}
+
+static struct store_pg *
+store_pg(struct store *st)
+{
+	return ((struct store_pg *)st);
+}
+
+static int
+store_pg_fail(struct store_pg *sp, const char *what)
+{
+	const char	*m = PQerrorMessage(sp->conn);
+	size_t		 len;
+
+	snprintf(sp->errmsg, sizeof(sp->errmsg), "%s: %s", what,
+	    m != NULL && *m != '\0' ? m : "failed");
+	/* libpq's messages end with a newline. */
+	len = strlen(sp->errmsg);
+	while (len > 0 && (sp->errmsg[len - 1] == '\n' ||
+	    sp->errmsg[len - 1] == '\r'))
+		sp->errmsg[--len] = '\0';
+	return (-1);
+}
+
+static int
+store_pg_fail_msg(struct store_pg *sp, const char *msg)
+{
+	snprintf(sp->errmsg, sizeof(sp->errmsg), "%s", msg);
+	return (-1);
+}
+
+/*
+ * Run sql (or the prepared statement which, when >= 0) with n text
+ * parameters. The result when its status is ok (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK), else NULL with the message set.
+ */
+static PGresult *
+store_pg_run(struct store_pg *sp, int which, const char *sql, int n,
+    const char *const *vals)
+{
+	PGresult	*res;
+	ExecStatusType	 s;
+
+	if (which >= 0 && sp->prepared)
+		res = PQexecPrepared(sp->conn, store_pg_stmts[which].name, n,
+		    vals, NULL, NULL, 0);
+	else
+		res = PQexecParams(sp->conn, which >= 0 ?
+		    store_pg_stmts[which].sql : sql, n, NULL, vals, NULL, NULL,
+		    0);
+	s = PQresultStatus(res);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return (res);
+	snprintf(sp->errmsg, sizeof(sp->errmsg), "%s",
+	    PQresultErrorMessage(res));
+	sp->errmsg[strcspn(sp->errmsg, "\r\n")] = '\0';
+	PQclear(res);
+	return (NULL);
+}
+
+/* Run sql with n parameters for its effect; 0 or -1. */
+static int
+store_pg_do(struct store_pg *sp, int which, const char *sql, int n,
+    const char *const *vals)
+{
+	PGresult	*res;
+
+	if ((res = store_pg_run(sp, which, sql, n, vals)) == NULL)
+		return (-1);
+	PQclear(res);
+	return (0);
+}
+
+/* Run constant SQL, several statements and no parameters; 0 or -1. */
+static int
+store_pg_script(struct store_pg *sp, const char *sql)
+{
+	PGresult	*res = PQexec(sp->conn, sql);
+	ExecStatusType	 s = PQresultStatus(res);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return (0);
+	}
+	snprintf(sp->errmsg, sizeof(sp->errmsg), "%s",
+	    PQresultErrorMessage(res));
+	sp->errmsg[strcspn(sp->errmsg, "\r\n")] = '\0';
+	PQclear(res);
+	return (-1);
+}
+
+static int64_t
+pg_get_i64(const PGresult *res, int row, int col)
+{
+	const char	*s = PQgetvalue(res, row, col);
+
+	return (s != NULL ? strtoll(s, NULL, 10) : 0);
+}
+
+static void
+pg_get_text(const PGresult *res, int row, int col, char *out, size_t outlen)
+{
+	const char	*s = PQgetvalue(res, row, col);
+
+	/* Rows written by any host are cut to our fields, never overrun. */
+	(void)text_copy(out, s != NULL ? s : "", outlen);
+	if (s != NULL && strlen(s) >= outlen && outlen > 0)
+		out[outlen - 1] = '\0';
+}
+
+static void
+pg_cut(char *out, const char *s, size_t outlen)
+{
+	size_t	n = strnlen(s, outlen - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static int
+store_pg_version(struct store_pg *sp, int *version_out)
+{
+	PGresult	*res;
+
+	*version_out = 0;
+	if ((res = store_pg_run(sp, -1, "SELECT to_regclass('schema_version') "
+	    "IS NOT NULL", 0, NULL)) == NULL)
+		return (-1);
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		PQclear(res);
+		return (0);
+	}
+	PQclear(res);
+	if ((res = store_pg_run(sp, -1, "SELECT COALESCE(MAX(version), 0) "
+	    "FROM schema_version", 0, NULL)) == NULL)
+		return (-1);
+	*version_out = (int)pg_get_i64(res, 0, 0);
+	PQclear(res);
+	return (0);
+}
+
+/* Bring the schema to STORE_PG_VERSION, one step per transaction. */
+static int
+store_pg_migrate(struct store_pg *sp)
+{
+	struct pg_num	 num;
+	const char	*v[1];
+	int		 version, from;
+
+	if (store_pg_do(sp, -1, "SELECT pg_advisory_lock("
+	    STORE_PG_MIGRATE_LOCK ")", 0, NULL) != 0)
+		return (-1);
+	if (store_pg_do(sp, -1, "SET client_min_messages = warning", 0,
+	    NULL) != 0 ||
+	    store_pg_do(sp, -1, "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL)", 0, NULL) != 0 ||
+	    store_pg_version(sp, &version) != 0)
+		goto fail;
+	if (version > STORE_PG_VERSION) {
+		snprintf(sp->errmsg, sizeof(sp->errmsg), "schema version %d "
+		    "is newer than this pillory's %d", version,
+		    STORE_PG_VERSION);
+		goto fail;
+	}
+	from = version;
+	for (; version < STORE_PG_VERSION; version++) {
+		v[0] = pg_i64(&num, version + 1);
+		if (store_pg_do(sp, -1, "BEGIN", 0, NULL) != 0)
+			goto fail;
+		if (store_pg_script(sp, store_pg_migrations[version]) != 0 ||
+		    store_pg_do(sp, -1, "DELETE FROM schema_version", 0,
+		    NULL) != 0 ||
+		    store_pg_do(sp, -1, "INSERT INTO schema_version (version) "
+		    "VALUES ($1)", 1, v) != 0 ||
+		    store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0) {
+			char	msg[sizeof(sp->errmsg)];
+
+			memcpy(msg, sp->errmsg, sizeof(msg));
+			(void)store_pg_do(sp, -1, "ROLLBACK", 0, NULL);
+			(void)text_printf(sp->errmsg, sizeof(sp->errmsg),
+			    "migrate to schema version %d: %.200s",
+			    version + 1, msg);
+			goto fail;
+		}
+	}
+	if (from != STORE_PG_VERSION)
+		log_info("store: schema version %d -> %d", from,
+		    STORE_PG_VERSION);
+	(void)store_pg_do(sp, -1, "SELECT pg_advisory_unlock("
+	    STORE_PG_MIGRATE_LOCK ")", 0, NULL);
+	return (0);
+fail:
+	(void)store_pg_do(sp, -1, "SELECT pg_advisory_unlock("
+	    STORE_PG_MIGRATE_LOCK ")", 0, NULL);
+	return (-1);
+}
+
+static void
+store_pg_close(struct store *st)
+{
+	struct store_pg	*sp = store_pg(st);
+
+	PQfinish(sp->conn);
+	free(sp);
+}
+
+/* The URI without its password, for messages. */
+static void
+store_pg_safe_url(const char *url, char *out, size_t outlen)
+{
+	const char	*scheme, *at, *colon;
+
+	pg_cut(out, url, outlen);
+	if ((scheme = strstr(url, "://")) == NULL)
+		return;
+	scheme += 3;
+	at = strchr(scheme, '@');
+	colon = strchr(scheme, ':');
+	if (at == NULL || colon == NULL || colon > at)
+		return;
+	(void)text_printf(out, outlen, "%.*s:***%s", (int)(colon - url), url,
+	    at);
+}
+
+static struct store *
+store_pg_open(const char *url, bool readonly, char *err, size_t errlen)
+{
+	struct store_pg	*sp;
+	char		 safe[256];
+	int		 i, version;
+
+	sp = xcalloc(1, sizeof(*sp));
+	sp->base.ops = &store_pg_ops;
+	sp->readonly = readonly;
+	store_pg_safe_url(url, safe, sizeof(safe));
+	sp->conn = PQconnectdb(url);
+	if (sp->conn == NULL || PQstatus(sp->conn) != CONNECTION_OK) {
+		store_pg_fail(sp, "store unreachable");
+		goto fail;
+	}
+	if (readonly) {
+		if (store_pg_version(sp, &version) != 0)
+			goto fail;
+		if (version != STORE_PG_VERSION) {
+			snprintf(sp->errmsg, sizeof(sp->errmsg), version == 0 ?
+			    "no attack log here (schema version %d)" :
+			    "schema version %d, this pillory reads %d (start "
+			    "the daemon to migrate)", version,
+			    STORE_PG_VERSION);
+			goto fail;
+		}
+	} else if (store_pg_migrate(sp) != 0)
+		goto fail;
+	for (i = 0; i < PG_STMT_COUNT; i++) {
+		PGresult *res = PQprepare(sp->conn, store_pg_stmts[i].name,
+		    store_pg_stmts[i].sql, store_pg_stmts[i].nparams, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			snprintf(sp->errmsg, sizeof(sp->errmsg), "prepare: %s",
+			    PQresultErrorMessage(res));
+			sp->errmsg[strcspn(sp->errmsg, "\r\n")] = '\0';
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+	}
+	sp->prepared = true;
+	return (&sp->base);
+fail:
+	snprintf(err, errlen, "%s: %s", safe, sp->errmsg);
+	store_pg_close(&sp->base);
+	return (NULL);
+}
+
+static const char *
+store_pg_errmsg(struct store *st)
+{
+	return (store_pg(st)->errmsg);
+}
+
+/* UTC day of t_us as YYYY-MM-DD. */
+static void
+store_pg_day_of(int64_t t_us, char *out)
+{
+	struct tm	tm;
+	time_t		sec;
+	int64_t		s = t_us / 1000000;
+
+	if (t_us < 0 && t_us % 1000000 != 0)
+		s--;
+	sec = (time_t)s;
+	if (gmtime_r(&sec, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	if (strftime(out, STORE_DAY_MAX, "%Y-%m-%d", &tm) == 0)
+		(void)text_copy(out, "0000-00-00", STORE_DAY_MAX);
+}
+
+static int
+store_pg_add_day(struct store_pg *sp, int which, int64_t t_us, int kind)
+{
+	char		 day[STORE_DAY_MAX];
+	struct pg_num	 k;
+	const char	*v[3];
+
+	store_pg_day_of(t_us, day);
+	v[0] = day;
+	v[1] = pg_i64(&k, kind);
+	v[2] = "1";
+	return (store_pg_do(sp, which, NULL, 3, v));
+}
+
+static void
+store_pg_read_incident(const PGresult *res, int row,
+    struct store_incident *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->id = pg_get_i64(res, row, 0);
+	pg_get_text(res, row, 1, in->client_ip, sizeof(in->client_ip));
+	pg_get_text(res, row, 2, in->client_name, sizeof(in->client_name));
+	in->first_us = pg_get_i64(res, row, 3);
+	in->last_us = pg_get_i64(res, row, 4);
+	in->count = (uint64_t)pg_get_i64(res, row, 5);
+	in->kinds = (uint32_t)pg_get_i64(res, row, 6);
+	pg_get_text(res, row, 7, in->senders, sizeof(in->senders));
+	in->targeted = pg_get_i64(res, row, 8) != 0;
+}
+
+/* Sender list entry for rec, or NULL when its kind has no envelope. */
+static const char *
+store_pg_sender(const struct attack_record *rec)
+{
+	switch (rec->kind) {
+	case ATTACK_RELAY:
+	case ATTACK_SPOOFED_RELAY:
+	case ATTACK_FORGED_LOCAL:
+		return (rec->from);
+	default:
+		return (rec->from[0] != '\0' ? rec->from : NULL);
+	}
+}
+
+/* Fold rec into the newest incident of its address, or start one. */
+static int
+store_pg_incident(struct store_pg *sp, const struct attack_record *rec)
+{
+	struct store_incident	 in;
+	struct pg_num		 n[6];
+	const char		*v[8], *sender;
+	PGresult		*res;
+	bool			 found, join;
+
+	v[0] = rec->client_ip;
+	if ((res = store_pg_run(sp, PG_FIND_INCIDENT, NULL, 1, v)) == NULL)
+		return (-1);
+	found = PQntuples(res) > 0;
+	if (found)
+		store_pg_read_incident(res, 0, &in);
+	PQclear(res);
+	join = found && attack_incident_joins(in.first_us, in.last_us,
+	    rec->time_us);
+	if (join) {
+		if (rec->time_us < in.first_us)
+			in.first_us = rec->time_us;
+		if (rec->time_us > in.last_us)
+			in.last_us = rec->time_us;
+		in.count++;
+		if (strcmp(in.client_name, "unknown") == 0 &&
+		    rec->client_name[0] != '\0')
+			(void)text_copy(in.client_name, rec->client_name,
+			    sizeof(in.client_name));
+	} else {
+		memset(&in, 0, sizeof(in));
+		(void)text_copy(in.client_name, rec->client_name,
+		    sizeof(in.client_name));
+		in.first_us = in.last_us = rec->time_us;
+		in.count = 1;
+	}
+	in.kinds |= ATTACK_KIND_BIT(rec->kind);
+	in.targeted = in.targeted || attack_kind_is_targeted(rec->kind);
+	if ((sender = store_pg_sender(rec)) != NULL)
+		(void)attack_senders_add(in.senders, sizeof(in.senders),
+		    sender);
+	v[0] = join ? pg_i64(&n[0], in.id) : rec->client_ip;
+	v[1] = in.client_name;
+	v[2] = pg_i64(&n[1], in.first_us);
+	v[3] = pg_i64(&n[2], in.last_us);
+	v[4] = pg_i64(&n[3], (int64_t)in.count);
+	v[5] = pg_i64(&n[4], in.kinds);
+	v[6] = in.senders;
+	v[7] = in.targeted ? "1" : "0";
+	return (store_pg_do(sp, join ? PG_UPDATE_INCIDENT : PG_INSERT_INCIDENT,
+	    NULL, 8, v));
+}
+
+/* 1 when a login from rec's client is within the window, 0, -1. */
+static int
+store_pg_login_near(struct store_pg *sp, const struct attack_record *rec)
+{
+	char		 key[IPADDR_TEXT_MAX + 4];
+	struct pg_num	 a, b;
+	const char	*v[3];
+	int64_t		 w = sp->base.withdraw_window_us;
+	PGresult	*res;
+	int		 near;
+
+	if (w <= 0 || !attack_login_key(rec->client_ip, key, sizeof(key)))
+		return (0);
+	v[0] = key;
+	v[1] = pg_i64(&a, rec->time_us - w);
+	v[2] = pg_i64(&b, rec->time_us + w);
+	if ((res = store_pg_run(sp, PG_LOGIN_NEAR, NULL, 3, v)) == NULL)
+		return (-1);
+	near = PQntuples(res) > 0;
+	PQclear(res);
+	return (near);
+}
+
+static int
+store_pg_insert_one(struct store_pg *sp, const struct attack_record *rec,
+    bool withdrawn)
+{
+	struct pg_num	 t, k, p;
+	const char	*v[13];
+
+	v[0] = pg_i64(&t, rec->time_us);
+	v[1] = pg_i64(&k, (int64_t)rec->kind);
+	v[2] = rec->client_ip;
+	v[3] = rec->client_name;
+	v[4] = rec->helo;
+	v[5] = rec->from;
+	v[6] = rec->to;
+	v[7] = rec->user;
+	v[8] = rec->session;
+	v[9] = rec->reply;
+	v[10] = pg_i64(&p, rec->port);
+	v[11] = withdrawn ? "1" : "0";
+	v[12] = rec->node;
+	if (store_pg_do(sp, PG_INSERT_ATTACK, NULL, 13, v) != 0)
+		return (-1);
+	return (store_pg_incident(sp, rec));
+}
+
+static int
+store_pg_insert_batch(struct store *st, const struct attack_record *recs,
+    size_t n)
+{
+	struct store_pg	*sp = store_pg(st);
+	size_t		 i;
+	int		 near;
+	bool		 withdrawn;
+
+	if (sp->readonly)
+		return (store_pg_fail_msg(sp, "store is read-only"));
+	if (n == 0)
+		return (0);
+	/*
+	 * Incidents join records from every node: one writer at a time
+	 * folds its batch into them, or two hosts would each start an
+	 * incident for the same burst. The lock ends with the transaction.
+	 */
+	if (store_pg_do(sp, -1, "BEGIN", 0, NULL) != 0)
+		return (-1);
+	if (store_pg_do(sp, -1, "SELECT pg_advisory_xact_lock("
+	    STORE_PG_INCIDENT_LOCK ")", 0, NULL) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((near = store_pg_login_near(sp, &recs[i])) < 0)
+			goto fail;
+		withdrawn = recs[i].withdrawn || near;
+		if (store_pg_insert_one(sp, &recs[i], withdrawn) != 0 ||
+		    store_pg_add_day(sp, PG_ADD_DAY, recs[i].time_us,
+		    (int)recs[i].kind) != 0)
+			goto fail;
+		if (withdrawn && store_pg_add_day(sp, PG_ADD_WITHDRAWN_DAY,
+		    recs[i].time_us, (int)recs[i].kind) != 0)
+			goto fail;
+	}
+	if (store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
+		goto fail;
+	return (0);
+fail:
+	{
+		char	msg[sizeof(sp->errmsg)];
+
+		memcpy(msg, sp->errmsg, sizeof(msg));
+		(void)store_pg_do(sp, -1, "ROLLBACK", 0, NULL);
+		memcpy(sp->errmsg, msg, sizeof(msg));
+	}
+	return (-1);
+}
+
+static int
+store_pg_purge(struct store *st, int64_t before_us, uint64_t *deleted_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 b;
+	const char	*v[1];
+	PGresult	*res;
+
+	if (deleted_out != NULL)
+		*deleted_out = 0;
+	if (sp->readonly)
+		return (store_pg_fail_msg(sp, "store is read-only"));
+	v[0] = pg_i64(&b, before_us);
+	if ((res = store_pg_run(sp, -1, "DELETE FROM attacks WHERE "
+	    "time_us < $1", 1, v)) == NULL)
+		return (-1);
+	if (deleted_out != NULL)
+		*deleted_out = strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (store_pg_do(sp, -1, "DELETE FROM incidents WHERE last_us < $1", 1,
+	    v) != 0 ||
+	    store_pg_do(sp, -1, "DELETE FROM logins WHERE last_us < $1", 1,
+	    v) != 0)
+		return (-1);
+	return (0);
+}
+
+static void
+store_pg_read_record(const PGresult *res, int row, struct attack_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->time_us = pg_get_i64(res, row, 1);
+	rec->kind = (enum attack_kind)pg_get_i64(res, row, 2);
+	pg_get_text(res, row, 3, rec->client_ip, sizeof(rec->client_ip));
+	pg_get_text(res, row, 4, rec->client_name, sizeof(rec->client_name));
+	pg_get_text(res, row, 5, rec->helo, sizeof(rec->helo));
+	pg_get_text(res, row, 6, rec->from, sizeof(rec->from));
+	pg_get_text(res, row, 7, rec->to, sizeof(rec->to));
+	pg_get_text(res, row, 8, rec->user, sizeof(rec->user));
+	pg_get_text(res, row, 9, rec->session, sizeof(rec->session));
+	pg_get_text(res, row, 10, rec->reply, sizeof(rec->reply));
+	rec->port = (int)pg_get_i64(res, row, 11);
+	rec->withdrawn = pg_get_i64(res, row, 12) != 0;
+	pg_get_text(res, row, 13, rec->node, sizeof(rec->node));
+}
+
+/* Append " AND cond" (or " WHERE cond") with the next parameter number. */
+static bool
+pg_where(char *sql, size_t len, const char **and, const char *cond, int *np)
+{
+	char	frag[128];
+
+	(*np)++;
+	if (!text_printf(frag, sizeof(frag), "%s%s $%d", *and, cond, *np))
+		return (false);
+	*and = " AND ";
+	return (text_append(sql, frag, len));
+}
+
+static int
+store_pg_query(struct store *st, const struct store_query *q,
+    store_record_cb cb, void *arg)
+{
+	struct store_pg		*sp = store_pg(st);
+	struct attack_record	 rec;
+	struct pg_num		 num[5];
+	const char		*v[6], *and = " WHERE ";
+	char			 sql[1024], inner[1024];
+	PGresult		*res;
+	int			 np = 0, i, rows, ret = 0;
+	bool			 fits = true;
+
+	fits &= text_copy(sql, "SELECT " PG_ATTACK_COLUMNS " FROM attacks",
+	    sizeof(sql));
+	if (st->filter.active) {
+		v[np] = pg_i64(&num[0], st->filter.kinds);
+		np++;
+		fits &= text_append(sql, " WHERE " PG_PUBLIC, sizeof(sql));
+		and = " AND ";
+	}
+	if (q->kind >= 0) {
+		v[np] = pg_i64(&num[1], q->kind);
+		fits &= pg_where(sql, sizeof(sql), &and, "kind =", &np);
+	}
+	if (q->client_ip != NULL) {
+		v[np] = q->client_ip;
+		fits &= pg_where(sql, sizeof(sql), &and, "client_ip =", &np);
+	}
+	if (q->since_us != 0) {
+		v[np] = pg_i64(&num[2], q->since_us);
+		fits &= pg_where(sql, sizeof(sql), &and, "time_us >=", &np);
+	}
+	if (q->until_us != 0) {
+		v[np] = pg_i64(&num[3], q->until_us);
+		fits &= pg_where(sql, sizeof(sql), &and, "time_us <", &np);
+	}
+	if (q->limit > 0) {
+		v[np] = pg_i64(&num[4], q->limit > INT64_MAX ? INT64_MAX :
+		    (int64_t)q->limit);
+		np++;
+		fits &= text_copy(inner, sql, sizeof(inner));
+		fits &= text_printf(sql, sizeof(sql), "SELECT * FROM (%s "
+		    "ORDER BY time_us DESC, id DESC LIMIT $%d) AS newest "
+		    "ORDER BY time_us, id", inner, np);
+	} else
+		fits &= text_append(sql, " ORDER BY time_us, id", sizeof(sql));
+	if (!fits)
+		FATAL("query text does not fit");
+	if ((res = store_pg_run(sp, -1, sql, np, v)) == NULL)
+		return (-1);
+	rows = PQntuples(res);
+	for (i = 0; i < rows; i++) {
+		store_pg_read_record(res, i, &rec);
+		if ((ret = cb(&rec, arg)) != 0)
+			break;
+	}
+	PQclear(res);
+	return (ret);
+}
+
+static int
+store_pg_totals(struct store *st, struct store_totals *out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 m;
+	const char	*v[1];
+	PGresult	*res;
+	int		 i, kind;
+	int64_t		 n;
+
+	memset(out, 0, sizeof(*out));
+	if ((res = store_pg_run(sp, -1, "SELECT kind, -SUM(count), 1 "
+	    "FROM daily_withdrawn GROUP BY kind UNION ALL "
+	    "SELECT kind, SUM(count), 0 FROM daily_counts GROUP BY kind", 0,
+	    NULL)) == NULL)
+		return (-1);
+	for (i = 0; i < PQntuples(res); i++) {
+		kind = (int)pg_get_i64(res, i, 0);
+		n = pg_get_i64(res, i, 1);
+		if (!st->filter.active) {
+			if (pg_get_i64(res, i, 2) != 0) {
+				out->withdrawn += (uint64_t)-n;
+				continue;
+			}
+		} else if ((ATTACK_KIND_BIT(kind) & st->filter.kinds) == 0)
+			continue;
+		out->total += (uint64_t)n;
+		if (kind >= 0 && kind < ATTACK_KIND_COUNT)
+			out->by_kind[kind] += (uint64_t)n;
+	}
+	PQclear(res);
+	v[0] = pg_i64(&m, st->filter.kinds);
+	if ((res = store_pg_run(sp, -1, st->filter.active ?
+	    "SELECT COUNT(*) FROM incidents i WHERE EXISTS (SELECT 1 FROM "
+	    "attacks WHERE client_ip = i.client_ip AND time_us >= i.first_us "
+	    "AND time_us <= i.last_us AND " PG_PUBLIC ")" :
+	    "SELECT COUNT(*) FROM incidents", st->filter.active ? 1 : 0,
+	    v)) == NULL)
+		return (-1);
+	out->incidents = (uint64_t)pg_get_i64(res, 0, 0);
+	PQclear(res);
+	return (0);
+}
+
+static int
+store_pg_daily(struct store *st, int64_t now_us, size_t ndays,
+    struct store_day *out)
+{
+	struct store_pg	*sp = store_pg(st);
+	const char	*v[2];
+	char		 day[STORE_DAY_MAX];
+	PGresult	*res;
+	size_t		 i, j;
+	int		 row, kind;
+	uint64_t	 c;
+
+	if (ndays == 0)
+		return (0);
+	memset(out, 0, ndays * sizeof(*out));
+	for (i = 0; i < ndays; i++)
+		store_pg_day_of(now_us - (int64_t)(ndays - 1 - i) * 86400 *
+		    1000000, out[i].day);
+	v[0] = out[0].day;
+	v[1] = out[ndays - 1].day;
+	if ((res = store_pg_run(sp, -1, st->filter.active ?
+	    "SELECT day, kind, SUM(c) FROM ("
+	    "SELECT day, kind, count AS c FROM daily_counts "
+	    "WHERE day >= $1 AND day <= $2 UNION ALL "
+	    "SELECT day, kind, -count FROM daily_withdrawn "
+	    "WHERE day >= $1 AND day <= $2) AS d "
+	    "GROUP BY day, kind ORDER BY day" :
+	    "SELECT day, kind, SUM(count) FROM daily_counts "
+	    "WHERE day >= $1 AND day <= $2 GROUP BY day, kind ORDER BY day",
+	    2, v)) == NULL)
+		return (-1);
+	j = 0;
+	for (row = 0; row < PQntuples(res); row++) {
+		pg_get_text(res, row, 0, day, sizeof(day));
+		kind = (int)pg_get_i64(res, row, 1);
+		while (j < ndays && strcmp(out[j].day, day) < 0)
+			j++;
+		if (j == ndays)
+			break;
+		if (strcmp(out[j].day, day) != 0)
+			continue;
+		if (st->filter.active &&
+		    (ATTACK_KIND_BIT(kind) & st->filter.kinds) == 0)
+			continue;
+		c = (uint64_t)pg_get_i64(res, row, 2);
+		out[j].count += c;
+		if (kind >= 0 && kind < ATTACK_KIND_COUNT)
+			out[j].by_kind[kind] += c;
+	}
+	PQclear(res);
+	return (0);
+}
+
+/* Insert (key, count) into a top list sorted by count, ties by key. */
+static void
+store_pg_top_insert(struct store_top *top, size_t max, size_t *n,
+    const char *key, uint64_t count)
+{
+	size_t	i;
+
+	if (max == 0)
+		return;
+	if (*n == max && (count < top[max - 1].count ||
+	    (count == top[max - 1].count &&
+	    strcmp(key, top[max - 1].key) >= 0)))
+		return;
+	i = (*n < max) ? (*n)++ : max - 1;
+	for (; i > 0; i--) {
+		if (top[i - 1].count > count || (top[i - 1].count == count &&
+		    strcmp(top[i - 1].key, key) < 0))
+			break;
+		top[i] = top[i - 1];
+	}
+	(void)text_copy(top[i].key, key, sizeof(top[i].key));
+	top[i].count = count;
+}
+
+struct pg_netcount {
+	char		net[STORE_NETWORK_MAX];
+	uint64_t	count;
+};
+
+static int
+pg_netcount_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct pg_netcount *)a)->net,
+	    ((const struct pg_netcount *)b)->net));
+}
+
+static int
+store_pg_top(struct store *st, struct store_top *addrs, size_t naddrs,
+    size_t *naddrs_out, struct store_top *nets, size_t nnets,
+    size_t *nnets_out)
+{
+	struct store_pg		*sp = store_pg(st);
+	struct pg_netcount	*nc;
+	struct pg_num		 m;
+	const char		*v[1];
+	char			 ip[IPADDR_TEXT_MAX];
+	PGresult		*res;
+	size_t			 nn = 0, i, j;
+	int			 row, rows;
+	uint64_t		 count;
+
+	*naddrs_out = *nnets_out = 0;
+	v[0] = pg_i64(&m, st->filter.kinds);
+	if ((res = store_pg_run(sp, -1, st->filter.active ?
+	    "SELECT client_ip, COUNT(*) FROM attacks WHERE " PG_PUBLIC
+	    " GROUP BY client_ip" :
+	    "SELECT client_ip, COUNT(*) FROM attacks GROUP BY client_ip",
+	    st->filter.active ? 1 : 0, v)) == NULL)
+		return (-1);
+	rows = PQntuples(res);
+	nc = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(*nc));
+	for (row = 0; row < rows; row++) {
+		pg_get_text(res, row, 0, ip, sizeof(ip));
+		count = (uint64_t)pg_get_i64(res, row, 1);
+		store_pg_top_insert(addrs, naddrs, naddrs_out, ip, count);
+		if (nnets > 0 && attack_network_of(ip, nc[nn].net,
+		    sizeof(nc[nn].net)))
+			nc[nn++].count = count;
+	}
+	PQclear(res);
+	/* Sum per network: sort by network, then fold equal neighbours. */
+	qsort(nc, nn, sizeof(*nc), pg_netcount_cmp);
+	for (i = 0; i < nn; i = j) {
+		count = 0;
+		for (j = i; j < nn && strcmp(nc[j].net, nc[i].net) == 0; j++)
+			count += nc[j].count;
+		store_pg_top_insert(nets, nnets, nnets_out, nc[i].net, count);
+	}
+	free(nc);
+	return (0);
+}
+
+/*
+ * The public form of incident in: recomputed from its public records. 1
+ * when it has some, 0 when none, -1 on error.
+ */
+static int
+store_pg_incident_public(struct store_pg *sp, struct store_incident *in)
+{
+	struct attack_record	 rec;
+	struct pg_num		 m, a, b;
+	const char		*v[4], *sender;
+	PGresult		*res;
+	int			 row;
+
+	v[0] = pg_i64(&m, sp->base.filter.kinds);
+	v[1] = in->client_ip;
+	v[2] = pg_i64(&a, in->first_us);
+	v[3] = pg_i64(&b, in->last_us);
+	if ((res = store_pg_run(sp, -1, "SELECT " PG_ATTACK_COLUMNS
+	    " FROM attacks WHERE " PG_PUBLIC " AND client_ip = $2 AND "
+	    "time_us >= $3 AND time_us <= $4 ORDER BY time_us, id", 4,
+	    v)) == NULL)
+		return (-1);
+	in->count = 0;
+	in->kinds = 0;
+	in->targeted = false;
+	in->senders[0] = '\0';
+	(void)text_copy(in->client_name, "unknown", sizeof(in->client_name));
+	for (row = 0; row < PQntuples(res); row++) {
+		store_pg_read_record(res, row, &rec);
+		if (in->count == 0)
+			in->first_us = rec.time_us;
+		in->last_us = rec.time_us;
+		in->count++;
+		in->kinds |= ATTACK_KIND_BIT(rec.kind);
+		in->targeted = in->targeted ||
+		    attack_kind_is_targeted(rec.kind);
+		if (strcmp(in->client_name, "unknown") == 0 &&
+		    rec.client_name[0] != '\0')
+			(void)text_copy(in->client_name, rec.client_name,
+			    sizeof(in->client_name));
+		if ((sender = store_pg_sender(&rec)) != NULL)
+			(void)attack_senders_add(in->senders,
+			    sizeof(in->senders), sender);
+	}
+	PQclear(res);
+	return (in->count > 0 ? 1 : 0);
+}
+
+static int
+store_pg_incidents(struct store *st, struct store_incident *out, size_t max,
+    size_t *n_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 l;
+	const char	*v[1];
+	PGresult	*res;
+	int		 row, pub;
+
+	*n_out = 0;
+	v[0] = pg_i64(&l, st->filter.active ? STORE_PG_INCIDENT_SCAN :
+	    max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	if ((res = store_pg_run(sp, -1, "SELECT " PG_INCIDENT_COLUMNS
+	    " FROM incidents ORDER BY last_us DESC, id DESC LIMIT $1", 1,
+	    v)) == NULL)
+		return (-1);
+	for (row = 0; row < PQntuples(res) && *n_out < max; row++) {
+		store_pg_read_incident(res, row, &out[*n_out]);
+		if (st->filter.active) {
+			if ((pub = store_pg_incident_public(sp,
+			    &out[*n_out])) < 0) {
+				PQclear(res);
+				return (-1);
+			}
+			if (pub == 0)
+				continue;
+		}
+		(*n_out)++;
+	}
+	PQclear(res);
+	return (0);
+}
+
+static int
+store_pg_incident_get(struct store *st, int64_t id,
+    struct store_incident *out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 n;
+	const char	*v[1];
+	PGresult	*res;
+	int		 pub;
+
+	v[0] = pg_i64(&n, id);
+	if ((res = store_pg_run(sp, -1, "SELECT " PG_INCIDENT_COLUMNS
+	    " FROM incidents WHERE id = $1", 1, v)) == NULL)
+		return (-1);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return (1);
+	}
+	store_pg_read_incident(res, 0, out);
+	PQclear(res);
+	if (st->filter.active) {
+		pub = store_pg_incident_public(sp, out);
+		return (pub < 0 ? -1 : pub == 0 ? 1 : 0);
+	}
+	return (0);
+}
+
+static int
+store_pg_login(struct store *st, const char *key, int64_t time_us,
+    int64_t window_us, uint64_t *withdrawn_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 t, a, b, id;
+	const char	*v[3];
+	char		 ip[IPADDR_TEXT_MAX], rkey[IPADDR_TEXT_MAX + 4];
+	PGresult	*res = NULL;
+	uint64_t	 withdrawn = 0;
+	int		 row;
+
+	if (withdrawn_out != NULL)
+		*withdrawn_out = 0;
+	if (sp->readonly)
+		return (store_pg_fail_msg(sp, "store is read-only"));
+	if (store_pg_do(sp, -1, "BEGIN", 0, NULL) != 0)
+		return (-1);
+	v[0] = key;
+	v[1] = pg_i64(&t, time_us);
+	if (store_pg_do(sp, -1, "INSERT INTO logins (network, last_us) "
+	    "VALUES ($1, $2) ON CONFLICT (network) DO UPDATE SET last_us = "
+	    "GREATEST(logins.last_us, excluded.last_us)", 2, v) != 0)
+		goto fail;
+	if (window_us > 0) {
+		v[0] = pg_i64(&a, time_us - window_us);
+		v[1] = pg_i64(&b, time_us + window_us);
+		if ((res = store_pg_run(sp, -1, "SELECT id, time_us, kind, "
+		    "client_ip FROM attacks WHERE time_us >= $1 AND "
+		    "time_us <= $2 AND withdrawn = 0", 2, v)) == NULL)
+			goto fail;
+		for (row = 0; row < PQntuples(res); row++) {
+			pg_get_text(res, row, 3, ip, sizeof(ip));
+			if (!attack_login_key(ip, rkey, sizeof(rkey)) ||
+			    strcmp(rkey, key) != 0)
+				continue;
+			v[0] = pg_i64(&id, pg_get_i64(res, row, 0));
+			if (store_pg_do(sp, -1, "UPDATE attacks SET "
+			    "withdrawn = 1 WHERE id = $1", 1, v) != 0 ||
+			    store_pg_add_day(sp, PG_ADD_WITHDRAWN_DAY,
+			    pg_get_i64(res, row, 1),
+			    (int)pg_get_i64(res, row, 2)) != 0)
+				goto fail;
+			withdrawn++;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	if (store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
+		goto fail;
+	if (withdrawn_out != NULL)
+		*withdrawn_out = withdrawn;
+	return (0);
+fail:
+	PQclear(res);
+	(void)store_pg_script(sp, "ROLLBACK");
+	return (-1);
+}
+
+static int
+store_pg_grant_put(struct store *st, const char *network, const char *user,
+    int64_t expires_us)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 e, old;
+	const char	*v[3];
+
+	v[0] = network;
+	v[1] = user;
+	v[2] = pg_i64(&e, expires_us);
+	if (store_pg_do(sp, -1, "INSERT INTO grants (network, login_user, "
+	    "expires_us) VALUES ($1, $2, $3) ON CONFLICT (network) DO UPDATE "
+	    "SET login_user = excluded.login_user, expires_us = "
+	    "excluded.expires_us", 3, v) != 0)
+		return (-1);
+	/* Expired grants are dead weight: sweep them now and then. */
+	v[0] = pg_i64(&old, expires_us - 86400LL * 1000000);
+	(void)store_pg_do(sp, -1, "DELETE FROM grants WHERE expires_us < $1",
+	    1, v);
+	return (0);
+}
+
+static int
+store_pg_grant_get(struct store *st, const char *network, int64_t now_us,
+    char *user_out, size_t userlen, int64_t *expires_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 n;
+	const char	*v[2];
+	PGresult	*res;
+	int		 rc = 1;
+
+	v[0] = network;
+	v[1] = pg_i64(&n, now_us);
+	if ((res = store_pg_run(sp, PG_GRANT_GET, NULL, 2, v)) == NULL)
+		return (-1);
+	if (PQntuples(res) > 0) {
+		pg_get_text(res, 0, 0, user_out, userlen);
+		if (expires_out != NULL)
+			*expires_out = pg_get_i64(res, 0, 1);
+		rc = 0;
+	}
+	PQclear(res);
+	return (rc);
+}
+
+static int
+store_pg_grant_revoke(struct store *st, const char *network,
+    uint64_t *deleted_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	const char	*v[1] = { network };
+	PGresult	*res;
+
+	if ((res = store_pg_run(sp, -1, "DELETE FROM grants WHERE "
+	    "network = $1", 1, v)) == NULL)
+		return (-1);
+	*deleted_out = strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return (0);
+}
+
+static int
+store_pg_grant_list(struct store *st, int64_t now_us, store_grant_cb cb,
+    void *arg)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 n;
+	const char	*v[1];
+	PGresult	*res;
+	int		 row;
+
+	v[0] = pg_i64(&n, now_us);
+	if ((res = store_pg_run(sp, -1, "SELECT network, login_user, "
+	    "expires_us FROM grants WHERE expires_us > $1 ORDER BY "
+	    "expires_us", 1, v)) == NULL)
+		return (-1);
+	for (row = 0; row < PQntuples(res); row++) {
+		if (cb(PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
+		    pg_get_i64(res, row, 2), arg) != 0)
+			break;
+	}
+	PQclear(res);
+	return (0);
+}
+
+static int
+store_pg_ban_put(struct store *st, const struct ban_entry *e, size_t n,
+    int64_t keep_us)
+{
+	struct store_pg	*sp = store_pg(st);
+	struct pg_num	 s, x, l, k;
+	char		 net[BAN_NET_TEXT_MAX];
+	const char	*v[5];
+	size_t		 i;
+
+	if (n == 0)
+		return (0);
+	if (store_pg_do(sp, -1, "BEGIN", 0, NULL) != 0)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (!ban_net_format(&e[i].net, net, sizeof(net)))
+			continue;
+		v[0] = net;
+		v[1] = pg_i64(&s, e[i].start_us);
+		v[2] = pg_i64(&x, e[i].expires_us);
+		v[3] = pg_i64(&l, e[i].level);
+		v[4] = e[i].manual ? "1" : "0";
+		if (store_pg_do(sp, -1, "INSERT INTO bans (network, start_us, "
+		    "expires_us, level, manual) VALUES ($1, $2, $3, $4, $5) "
+		    "ON CONFLICT (network) DO UPDATE SET start_us = "
+		    "excluded.start_us, expires_us = excluded.expires_us, "
+		    "level = excluded.level, manual = excluded.manual", 5,
+		    v) != 0)
+			goto fail;
+	}
+	v[0] = pg_i64(&k, e[0].start_us - keep_us);
+	if (store_pg_do(sp, -1, "DELETE FROM bans WHERE expires_us < $1", 1,
+	    v) != 0 || store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
+		goto fail;
+	return (0);
+fail:
+	(void)store_pg_script(sp, "ROLLBACK");
+	return (-1);
+}
+
+static int
+store_pg_ban_delete(struct store *st, const struct ban_net *net,
+    uint64_t *deleted_out)
+{
+	struct store_pg	*sp = store_pg(st);
+	char		 text[BAN_NET_TEXT_MAX];
+	const char	*v[1] = { text };
+	PGresult	*res;
+
+	if (!ban_net_format(net, text, sizeof(text)))
+		return (store_pg_fail_msg(sp, "ban delete: bad network"));
+	if ((res = store_pg_run(sp, -1, "DELETE FROM bans WHERE network = $1",
+	    1, v)) == NULL)
+		return (-1);
+	*deleted_out = strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return (0);
+}
+
+static int
+store_pg_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
+    void *arg)
+{
+	struct store_pg		*sp = store_pg(st);
+	struct ban_entry	 e;
+	struct pg_num		 n;
+	const char		*v[1], *why;
+	PGresult		*res;
+	int			 row;
+
+	v[0] = pg_i64(&n, since_us);
+	if ((res = store_pg_run(sp, -1, "SELECT network, start_us, "
+	    "expires_us, level, manual FROM bans WHERE expires_us > $1 "
+	    "ORDER BY network", 1, v)) == NULL)
+		return (-1);
+	for (row = 0; row < PQntuples(res); row++) {
+		memset(&e, 0, sizeof(e));
+		/* A row another writer botched is skipped, not trusted. */
+		if (!ban_net_parse(PQgetvalue(res, row, 0), &e.net, &why))
+			continue;
+		e.start_us = pg_get_i64(res, row, 1);
+		e.expires_us = pg_get_i64(res, row, 2);
+		e.level = (uint32_t)pg_get_i64(res, row, 3);
+		e.manual = pg_get_i64(res, row, 4) != 0;
+		if (cb(&e, arg) != 0)
+			break;
+	}
+	PQclear(res);
+	return (0);
+}
+
+const struct store_ops store_pg_ops = {
+	.name = "postgresql",
+	.open = store_pg_open,
+	.close = store_pg_close,
+	.errmsg = store_pg_errmsg,
+	.insert_batch = store_pg_insert_batch,
+	.purge = store_pg_purge,
+	.query = store_pg_query,
+	.totals = store_pg_totals,
+	.daily = store_pg_daily,
+	.top = store_pg_top,
+	.incidents = store_pg_incidents,
+	.incident_get = store_pg_incident_get,
+	.grant_put = store_pg_grant_put,
+	.grant_get = store_pg_grant_get,
+	.grant_revoke = store_pg_grant_revoke,
+	.grant_list = store_pg_grant_list,
+	.login = store_pg_login,
+	.ban_put = store_pg_ban_put,
+	.ban_delete = store_pg_ban_delete,
+	.ban_list = store_pg_ban_list,
+};
