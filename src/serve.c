@@ -600,6 +600,8 @@ cmd_serve(const struct config *cfg_in, int argc, char **argv)
 		fprintf(stderr, "pillory: store: %s\n", err);
 		return 1;
 	}
+	/* A shared store: start its view of grants and bans now. */
+	(void)store_generation(engine.store);
 	engine.dns = dns_new(engine.base, dns_server_list(engine.cfg, servers,
 	    sizeof(servers)), 0, err, sizeof(err));
 	if (engine.dns == NULL) {

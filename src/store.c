@@ -233,3 +233,11 @@ store_grant_list(struct store *st, int64_t now_us, store_grant_cb cb,
 {
 	return (st->ops->grant_list(st, now_us, cb, arg));
 }
+
+uint64_t
+store_generation(struct store *st)
+{
+	if (st == NULL || st->ops->generation == NULL)
+		return (0);
+	return (st->ops->generation(st));
+}

@@ -202,6 +202,15 @@ struct store_ops {
 	/* Rows with expires_us > since_us (0: all rows), by network. */
 	int		 (*ban_list)(struct store *st, int64_t since_us,
 			    store_ban_cb cb, void *arg);
+	/*
+	 * Optional (NULL: a store only this host writes). A counter that
+	 * moves whenever grants or bans changed in the shared store, by any
+	 * host; never blocks. The first call starts st's in-memory view of
+	 * grants and bans: from then on grant_get() and ban_list() on st
+	 * answer from memory (the last known state while the store is
+	 * unreachable) and never wait on the network.
+	 */
+	uint64_t	 (*generation)(struct store *st);
 };
 
 /* Every handle starts with this; backends embed it first. */
@@ -289,6 +298,8 @@ int store_ban_delete(struct store *st, const struct ban_net *net,
     uint64_t *deleted_out);
 int store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
     void *arg);
+/* See store_ops.generation; 0 for a backend without one. */
+uint64_t store_generation(struct store *st);
 int store_grant_put(struct store *st, const char *network, const char *user,
     int64_t expires_us);
 int store_grant_get(struct store *st, const char *network, int64_t now_us,

@@ -22,7 +22,12 @@
  *   version 2: attacks.node, the MX host that recorded it
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +163,46 @@ static const struct {
 	    "WHERE network = $1 AND expires_us > $2" },
 };
 
+/* The NOTIFY channel of grant and ban changes. */
+#define STORE_PG_CHANNEL	"pillory_shared"
+/* The view's listener reconnects this often while the store is down. */
+#define STORE_PG_RETRY_MS	500
+
+struct pg_grant {
+	char		 network[IPADDR_TEXT_MAX + 8];
+	char		 user[ADDRESS_MAX + 1];
+	int64_t		 expires_us;
+};
+
+/*
+ * The in-memory view of the shared grants and bans (store.h, generation):
+ * a listener thread with its own connection LISTENs on STORE_PG_CHANNEL
+ * and reloads both tables after each notification and after each
+ * (re)connection, since NOTIFY is not durable. Look-ups read the arrays
+ * under mu and never wait on the network.
+ */
+struct pg_view {
+	char		*url;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	int		 wake[2];	/* pipe: closing the write end stops */
+	/* Under mu: */
+	bool		 synced;	/* loaded at least once */
+	uint64_t	 gen;
+	struct pg_grant	*grants;
+	size_t		 ngrants;
+	struct ban_entry *bans;
+	size_t		 nbans;
+};
+
 struct store_pg {
 	struct store	 base;		/* first: handles are struct store */
 	PGconn		*conn;
 	bool		 readonly;
 	bool		 prepared;
 	char		 errmsg[256];
+	char		*url;
+	struct pg_view	*view;		/* started by generation() */
 };
 
 /* Decimal text of an integer parameter. */
@@ -373,12 +412,17 @@ fail:
 	return (-1);
 }
 
+static void store_pg_view_stop(struct pg_view *v);
+static PGconn *store_pg_connect(const char *url, const char *timeout);
+
 static void
 store_pg_close(struct store *st)
 {
 	struct store_pg	*sp = store_pg(st);
 
+	store_pg_view_stop(sp->view);
 	PQfinish(sp->conn);
+	free(sp->url);
 	free(sp);
 }
 
@@ -410,8 +454,9 @@ store_pg_open(const char *url, bool readonly, char *err, size_t errlen)
 	sp = xcalloc(1, sizeof(*sp));
 	sp->base.ops = &store_pg_ops;
 	sp->readonly = readonly;
+	sp->url = xstrdup(url);
 	store_pg_safe_url(url, safe, sizeof(safe));
-	sp->conn = PQconnectdb(url);
+	sp->conn = store_pg_connect(url, "5");
 	if (sp->conn == NULL || PQstatus(sp->conn) != CONNECTION_OK) {
 		store_pg_fail(sp, "store unreachable");
 		goto fail;
@@ -1134,6 +1179,247 @@ fail:
 	return (-1);
 }
 
+/*
+ * The view of grants and bans (struct pg_view).
+ */
+
+/* Connect to url, waiting at most timeout seconds unless it says more. */
+static PGconn *
+store_pg_connect(const char *url, const char *timeout)
+{
+	const char *const	 keys[] = { "connect_timeout", "dbname", NULL };
+	const char		*vals[] = { timeout, url, NULL };
+
+	return (PQconnectdbParams(keys, vals, 1));
+}
+
+static int
+pg_view_grant_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct pg_grant *)a)->network,
+	    ((const struct pg_grant *)b)->network));
+}
+
+/* Reload both tables through conn; 0 or -1 (the old view stays). */
+static int
+pg_view_sync(struct pg_view *v, PGconn *conn)
+{
+	struct pg_grant		*g = NULL;
+	struct ban_entry	*b = NULL;
+	PGresult		*rg, *rb;
+	const char		*why;
+	size_t			 ng = 0, nb = 0;
+	int			 i, rows;
+
+	rg = PQexec(conn, "SELECT network, login_user, expires_us FROM "
+	    "grants");
+	rb = PQexec(conn, "SELECT network, start_us, expires_us, level, "
+	    "manual FROM bans");
+	if (PQresultStatus(rg) != PGRES_TUPLES_OK ||
+	    PQresultStatus(rb) != PGRES_TUPLES_OK) {
+		PQclear(rg);
+		PQclear(rb);
+		return (-1);
+	}
+	rows = PQntuples(rg);
+	g = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(*g));
+	for (i = 0; i < rows; i++) {
+		pg_get_text(rg, i, 0, g[ng].network, sizeof(g[ng].network));
+		pg_get_text(rg, i, 1, g[ng].user, sizeof(g[ng].user));
+		g[ng].expires_us = pg_get_i64(rg, i, 2);
+		ng++;
+	}
+	qsort(g, ng, sizeof(*g), pg_view_grant_cmp);
+	rows = PQntuples(rb);
+	b = xcalloc(rows > 0 ? (size_t)rows : 1, sizeof(*b));
+	for (i = 0; i < rows; i++) {
+		if (!ban_net_parse(PQgetvalue(rb, i, 0), &b[nb].net, &why))
+			continue;
+		b[nb].start_us = pg_get_i64(rb, i, 1);
+		b[nb].expires_us = pg_get_i64(rb, i, 2);
+		b[nb].level = (uint32_t)pg_get_i64(rb, i, 3);
+		b[nb].manual = pg_get_i64(rb, i, 4) != 0;
+		nb++;
+	}
+	PQclear(rg);
+	PQclear(rb);
+	pthread_mutex_lock(&v->mu);
+	free(v->grants);
+	free(v->bans);
+	v->grants = g;
+	v->ngrants = ng;
+	v->bans = b;
+	v->nbans = nb;
+	v->synced = true;
+	v->gen++;
+	pthread_mutex_unlock(&v->mu);
+	return (0);
+}
+
+/* Wait up to ms for fd (or -1) to be readable; false when told to stop. */
+static bool
+pg_view_wait(struct pg_view *v, int fd, int ms)
+{
+	struct pollfd	pfd[2];
+	char		c;
+
+	pfd[0].fd = v->wake[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = fd;
+	pfd[1].events = POLLIN;
+	if (poll(pfd, fd >= 0 ? 2 : 1, ms) < 0 && errno != EINTR)
+		return (false);
+	/* The write end closed: EOF. */
+	return (!(pfd[0].revents & (POLLIN | POLLHUP)) ||
+	    read(v->wake[0], &c, 1) > 0);
+}
+
+static void *
+pg_view_main(void *arg)
+{
+	struct pg_view	*v = arg;
+	PGconn		*conn = NULL;
+	PGnotify	*n;
+	PGresult	*res;
+	bool		 changed, was_down = false;
+
+	for (;;) {
+		if (conn == NULL) {
+			conn = store_pg_connect(v->url, "2");
+			res = NULL;
+			if (PQstatus(conn) != CONNECTION_OK ||
+			    PQresultStatus(res = PQexec(conn, "LISTEN "
+			    STORE_PG_CHANNEL)) != PGRES_COMMAND_OK ||
+			    pg_view_sync(v, conn) != 0) {
+				PQclear(res);
+				if (!was_down)
+					log_warn("store: shared view: %s; "
+					    "using the last known grants and "
+					    "bans", PQerrorMessage(conn));
+				was_down = true;
+				PQfinish(conn);
+				conn = NULL;
+				if (!pg_view_wait(v, -1, STORE_PG_RETRY_MS))
+					break;
+				continue;
+			}
+			PQclear(res);
+			if (was_down)
+				log_info("store: shared view: reconnected, "
+				    "grants and bans reloaded");
+			was_down = false;
+		}
+		if (!pg_view_wait(v, PQsocket(conn), 1000))
+			break;
+		if (PQconsumeInput(conn) == 0 ||
+		    PQstatus(conn) != CONNECTION_OK) {
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		changed = false;
+		while ((n = PQnotifies(conn)) != NULL) {
+			changed = true;
+			PQfreemem(n);
+		}
+		if (changed && pg_view_sync(v, conn) != 0) {
+			PQfinish(conn);
+			conn = NULL;
+		}
+	}
+	PQfinish(conn);
+	return (NULL);
+}
+
+static struct pg_view *
+store_pg_view_start(const char *url)
+{
+	struct pg_view	*v;
+	sigset_t	 all, old;
+	int		 rc;
+
+	v = xcalloc(1, sizeof(*v));
+	v->url = xstrdup(url);
+	if (pipe2(v->wake, O_CLOEXEC) != 0)
+		FATAL("pipe2");
+	if (pthread_mutex_init(&v->mu, NULL) != 0)
+		FATAL("pthread_mutex_init");
+	/* Signals are the event loop's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&v->thread, NULL, pg_view_main, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		FATAL("pthread_create");
+	return (v);
+}
+
+static void
+store_pg_view_stop(struct pg_view *v)
+{
+	if (v == NULL)
+		return;
+	close(v->wake[1]);
+	pthread_join(v->thread, NULL);
+	close(v->wake[0]);
+	pthread_mutex_destroy(&v->mu);
+	free(v->grants);
+	free(v->bans);
+	free(v->url);
+	free(v);
+}
+
+/* Put or drop one grant in the view at once (ours; others come by NOTIFY). */
+static void
+pg_view_grant_set(struct pg_view *v, const char *network, const char *user,
+    int64_t expires_us)
+{
+	struct pg_grant	 key, *g, *grown;
+
+	if (v == NULL)
+		return;
+	memset(&key, 0, sizeof(key));
+	(void)text_copy(key.network, network, sizeof(key.network));
+	pthread_mutex_lock(&v->mu);
+	g = bsearch(&key, v->grants, v->ngrants, sizeof(*g),
+	    pg_view_grant_cmp);
+	if (g != NULL) {
+		(void)text_copy(g->user, user, sizeof(g->user));
+		g->expires_us = expires_us;
+	} else if (expires_us > 0) {
+		grown = xreallocarray(v->grants, v->ngrants + 1,
+		    sizeof(*grown));
+		v->grants = grown;
+		(void)text_copy(key.user, user, sizeof(key.user));
+		key.expires_us = expires_us;
+		grown[v->ngrants++] = key;
+		qsort(v->grants, v->ngrants, sizeof(*grown),
+		    pg_view_grant_cmp);
+	}
+	pthread_mutex_unlock(&v->mu);
+}
+
+static uint64_t
+store_pg_generation(struct store *st)
+{
+	struct store_pg	*sp = store_pg(st);
+	uint64_t	 gen;
+
+	if (sp->view == NULL)
+		sp->view = store_pg_view_start(sp->url);
+	pthread_mutex_lock(&sp->view->mu);
+	gen = sp->view->gen;
+	pthread_mutex_unlock(&sp->view->mu);
+	return (gen);
+}
+
+/* Tell every host's view that grants or bans changed. */
+static void
+store_pg_notify(struct store_pg *sp)
+{
+	(void)store_pg_do(sp, -1, "NOTIFY " STORE_PG_CHANNEL, 0, NULL);
+}
+
 static int
 store_pg_grant_put(struct store *st, const char *network, const char *user,
     int64_t expires_us)
@@ -1150,6 +1436,8 @@ store_pg_grant_put(struct store *st, const char *network, const char *user,
 	    "SET login_user = excluded.login_user, expires_us = "
 	    "excluded.expires_us", 3, v) != 0)
 		return (-1);
+	pg_view_grant_set(sp->view, network, user, expires_us);
+	store_pg_notify(sp);
 	/* Expired grants are dead weight: sweep them now and then. */
 	v[0] = pg_i64(&old, expires_us - 86400LL * 1000000);
 	(void)store_pg_do(sp, -1, "DELETE FROM grants WHERE expires_us < $1",
@@ -1167,6 +1455,25 @@ store_pg_grant_get(struct store *st, const char *network, int64_t now_us,
 	PGresult	*res;
 	int		 rc = 1;
 
+	if (sp->view != NULL) {
+		struct pg_grant	 key, *g;
+		bool		 synced;
+
+		memset(&key, 0, sizeof(key));
+		(void)text_copy(key.network, network, sizeof(key.network));
+		pthread_mutex_lock(&sp->view->mu);
+		synced = sp->view->synced;
+		g = bsearch(&key, sp->view->grants, sp->view->ngrants,
+		    sizeof(*g), pg_view_grant_cmp);
+		if (g != NULL && g->expires_us > now_us) {
+			(void)text_copy(user_out, g->user, userlen);
+			if (expires_out != NULL)
+				*expires_out = g->expires_us;
+		}
+		pthread_mutex_unlock(&sp->view->mu);
+		if (synced)
+			return (g != NULL && g->expires_us > now_us ? 0 : 1);
+	}
 	v[0] = network;
 	v[1] = pg_i64(&n, now_us);
 	if ((res = store_pg_run(sp, PG_GRANT_GET, NULL, 2, v)) == NULL)
@@ -1194,6 +1501,8 @@ store_pg_grant_revoke(struct store *st, const char *network,
 		return (-1);
 	*deleted_out = strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
+	pg_view_grant_set(sp->view, network, "", 0);
+	store_pg_notify(sp);
 	return (0);
 }
 
@@ -1252,8 +1561,10 @@ store_pg_ban_put(struct store *st, const struct ban_entry *e, size_t n,
 			goto fail;
 	}
 	v[0] = pg_i64(&k, e[0].start_us - keep_us);
+	/* NOTIFY in the transaction: delivered at COMMIT, never before. */
 	if (store_pg_do(sp, -1, "DELETE FROM bans WHERE expires_us < $1", 1,
-	    v) != 0 || store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
+	    v) != 0 || store_pg_do(sp, -1, "NOTIFY " STORE_PG_CHANNEL, 0,
+	    NULL) != 0 || store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
 		goto fail;
 	return (0);
 fail:
@@ -1277,6 +1588,7 @@ store_pg_ban_delete(struct store *st, const struct ban_net *net,
 		return (-1);
 	*deleted_out = strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
+	store_pg_notify(sp);
 	return (0);
 }
 
@@ -1291,6 +1603,30 @@ store_pg_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
 	PGresult		*res;
 	int			 row;
 
+	if (sp->view != NULL) {
+		struct ban_entry	*copy = NULL;
+		size_t			 i, nb = 0;
+		bool			 synced;
+
+		pthread_mutex_lock(&sp->view->mu);
+		synced = sp->view->synced;
+		if (synced && sp->view->nbans > 0) {
+			copy = xcalloc(sp->view->nbans, sizeof(*copy));
+			for (i = 0; i < sp->view->nbans; i++) {
+				if (sp->view->bans[i].expires_us > since_us)
+					copy[nb++] = sp->view->bans[i];
+			}
+		}
+		pthread_mutex_unlock(&sp->view->mu);
+		if (synced) {
+			for (i = 0; i < nb; i++) {
+				if (cb(&copy[i], arg) != 0)
+					break;
+			}
+			free(copy);
+			return (0);
+		}
+	}
 	v[0] = pg_i64(&n, since_us);
 	if ((res = store_pg_run(sp, -1, "SELECT network, start_us, "
 	    "expires_us, level, manual FROM bans WHERE expires_us > $1 "
@@ -1333,4 +1669,5 @@ const struct store_ops store_pg_ops = {
 	.ban_put = store_pg_ban_put,
 	.ban_delete = store_pg_ban_delete,
 	.ban_list = store_pg_ban_list,
+	.generation = store_pg_generation,
 };

@@ -287,3 +287,55 @@ def test_url_must_be_postgresql(make_pillory):
     p.write_config()
     r = p.cli("log")
     assert r.returncode != 0 and "postgresql://" in r.stderr, r.stderr
+
+
+def greeting(p, src):
+    """The greeting code a PROXY-announced client src gets."""
+    c = Client(p.connect(port=p.proxy_port))
+    c.send(proxy_v1(src))
+    code, _ = c.reply()
+    if code == 220:
+        c.cmd("QUIT")
+    c.close()
+    return code
+
+
+def test_ban_and_unban_reach_the_other_host(hosts):
+    a, b = hosts
+    assert greeting(b, "192.0.2.77") == 220
+    t0 = time.time()
+    r = a.cli("bans", "add", "192.0.2.0/24")
+    assert r.returncode == 0, r.stderr
+    # One view reload and one tick of the other host's defense timer.
+    assert wait_for(lambda: greeting(b, "192.0.2.77") == 554, 1.5)
+    assert time.time() - t0 < 1.6
+    r = b.cli("bans", "list")
+    assert r.returncode == 0 and "192.0.2.0/24" in r.stdout, r.stdout
+    r = b.cli("bans", "remove", "192.0.2.0/24")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: greeting(a, "192.0.2.77") == 220, 1.5)
+
+
+def test_outage_uses_last_known_grants(pg, hosts):
+    a, b = hosts
+    m = POP3From(a.pop3_port, UNTRUSTED)
+    m.user(ALICE)
+    m.pass_(PASSWORD)
+    m.quit()
+    assert wait_for(lambda: smtp_relay(b, UNTRUSTED) == 250, 1.0)
+    pg.stop()
+    try:
+        # Mail flows and look-ups answer from memory, at once.
+        t0 = time.time()
+        assert smtp_relay(b, UNTRUSTED) == 250
+        assert smtp_relay(b, OTHER) == 554
+        assert time.time() - t0 < 2
+        # The admin is told clearly.
+        r = b.cli("log")
+        assert r.returncode != 0 and "store unreachable" in r.stderr
+    finally:
+        pg.start()
+    # After the restart, the view is reloaded: a revoke reaches b again.
+    assert wait_for(lambda: a.cli("grants", "revoke", UNTRUSTED)
+                    .returncode == 0, 5)
+    assert wait_for(lambda: smtp_relay(b, UNTRUSTED) == 554, 3)
