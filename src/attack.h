@@ -19,6 +19,8 @@
 #define ATTACK_REPLY_MAX	128
 /* A host's name in its records ([store] node), with NUL. */
 #define ATTACK_NODE_MAX		64
+/* A record's unique id ("node:start:sequence"), with NUL. */
+#define ATTACK_UID_MAX		96
 
 struct attack_record {
 	int64_t			 time_us;	/* microseconds since the epoch */
@@ -41,6 +43,9 @@ struct attack_record {
 	bool			 withdrawn;
 	/* The MX host that recorded it ([store] node); "" in old records. */
 	char			 node[ATTACK_NODE_MAX];
+	/* Unique over all nodes and restarts; a shared store keeps each
+	 * uid once, so a replayed record is not stored twice. */
+	char			 uid[ATTACK_UID_MAX];
 };
 
 /* Name of a kind as in the interface contract ("spoofed-relay"). */

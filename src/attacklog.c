@@ -31,6 +31,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_spool.h"
 #include "text.h"
 #include "xalloc.h"
 
@@ -42,6 +43,12 @@ struct attacklog_login {
 struct attacklog {
 	struct store		*st;
 	char			 node[ATTACK_NODE_MAX];	/* [store] node */
+	int64_t			 uid_start;	/* uid: node:start:seq */
+	uint64_t		 uid_seq;	/* under mu */
+	/* Writer only: the spool of a shared store (NULL: SQLite). */
+	struct store_spool	*spool;
+	int64_t			 store_retry_mono_us;	/* down until then */
+	bool			 store_down;
 	uint64_t		 retention_us;	/* 0: keep forever */
 	int64_t			 withdraw_window_us;	/* writer only */
 	int64_t			 next_window_us;	/* under mu */
@@ -142,8 +149,13 @@ attacklog_record(struct attacklog *al, const struct attack_record *rec)
 	FIELD_TERMINATE(r, session);
 	FIELD_TERMINATE(r, reply);
 	FIELD_TERMINATE(r, node);
+	FIELD_TERMINATE(r, uid);
 	if (r->node[0] == '\0')
 		memcpy(r->node, al->node, sizeof(r->node));
+	if (r->uid[0] == '\0')
+		(void)text_printf(r->uid, sizeof(r->uid), "%s:%llx:%llu",
+		    r->node, (unsigned long long)al->uid_start,
+		    (unsigned long long)++al->uid_seq);
 	al->c.recorded++;
 	if (al->npending == 1)
 		pthread_cond_signal(&al->cv);
@@ -199,6 +211,88 @@ attacklog_counters(struct attacklog *al, struct attacklog_counters *out)
 	attacklog_unlock(al);
 }
 
+/* Writer thread: after a batch reached the store. */
+static void
+attacklog_written(struct attacklog *al, size_t n)
+{
+	void	(*cb)(void *);
+	void	*cbarg;
+
+	attacklog_lock(al);
+	al->c.written += n;
+	cb = al->on_write;
+	cbarg = al->on_write_arg;
+	attacklog_unlock(al);
+	if (cb != NULL)
+		cb(cbarg);
+}
+
+/*
+ * Writer thread, shared store: one try; when the store is down or slow the
+ * batch goes to the spool (and every batch after it, without a try, until
+ * STORE_PG retry time), so that nothing waits and nothing is lost.
+ */
+static void
+attacklog_write_shared(struct attacklog *al, size_t n)
+{
+	char	err[512];
+
+	if (!al->store_down || mono_us() >= al->store_retry_mono_us) {
+		if (store_insert_batch(al->st, al->batch, n) == 0) {
+			attacklog_written(al, n);
+			return;
+		}
+		if (!al->store_down)
+			log_err("attack log: store unreachable (%s): records "
+			    "go to the spool until it returns",
+			    store_errmsg(al->st));
+		al->store_down = true;
+		al->store_retry_mono_us = mono_us() + 1000000;
+	}
+	if (store_spool_append(al->spool, al->batch, n, err,
+	    sizeof(err)) == 0) {
+		attacklog_lock(al);
+		al->c.spooled += n;
+		attacklog_unlock(al);
+		return;
+	}
+	log_err("attack log: %s: %zu records lost", err, n);
+	attacklog_lock(al);
+	al->c.dropped += n;
+	attacklog_unlock(al);
+}
+
+static int
+attacklog_replay_cb(const struct attack_record *recs, size_t n, void *arg)
+{
+	struct attacklog	*al = arg;
+
+	return (store_insert_batch(al->st, recs, n));
+}
+
+/* Writer thread: write the spool to the store when it is back. */
+static void
+attacklog_replay(struct attacklog *al)
+{
+	uint64_t	done = 0;
+
+	if (al->spool == NULL || store_spool_bytes(al->spool) == 0 ||
+	    (al->store_down && mono_us() < al->store_retry_mono_us))
+		return;
+	if (store_spool_replay(al->spool, attacklog_replay_cb, al,
+	    &done) != 0) {
+		al->store_down = true;
+		al->store_retry_mono_us = mono_us() + 1000000;
+		if (done > 0)
+			attacklog_written(al, (size_t)done);
+		return;
+	}
+	al->store_down = false;
+	log_info("attack log: store reachable: %llu spooled records written",
+	    (unsigned long long)done);
+	attacklog_written(al, (size_t)done);
+}
+
 /* Writer thread: one batch to the store, retried a few times. */
 static void
 attacklog_write(struct attacklog *al, size_t n)
@@ -206,6 +300,11 @@ attacklog_write(struct attacklog *al, size_t n)
 	void	(*cb)(void *);
 	void	*cbarg;
 	int	 try;
+
+	if (al->spool != NULL) {
+		attacklog_write_shared(al, n);
+		return;
+	}
 
 	for (try = 1; try <= ATTACKLOG_WRITE_TRIES; try++) {
 		if (store_insert_batch(al->st, al->batch, n) == 0) {
@@ -334,6 +433,14 @@ attacklog_writer(void *arg)
 				break;
 			wake = al->retention_us != 0 ?
 			    al->next_purge_mono_us : mono_us() + 3600000000LL;
+			/* Spooled records: look for the store every second. */
+			if (al->spool != NULL &&
+			    store_spool_bytes(al->spool) > 0) {
+				if (mono_us() >= al->store_retry_mono_us)
+					break;
+				if (wake > al->store_retry_mono_us)
+					wake = al->store_retry_mono_us;
+			}
 			ts.tv_sec = (time_t)(wake / 1000000);
 			ts.tv_nsec = (long)(wake % 1000000) * 1000;
 			(void)pthread_cond_timedwait(&al->cv, &al->mu, &ts);
@@ -376,6 +483,8 @@ attacklog_writer(void *arg)
 		dropped = al->c.dropped;
 		attacklog_unlock(al);
 
+		/* Spooled records first: they are older. */
+		attacklog_replay(al);
 		if (n > 0)
 			attacklog_write(al, n);
 		/* After the batch: a login withdraws records just written. */
@@ -412,6 +521,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	(void)text_copy(al->node, cfg->store_node != NULL &&
 	    cfg->store_node[0] != '\0' ? cfg->store_node :
 	    cfg->hostname != NULL ? cfg->hostname : "", sizeof(al->node));
+	al->uid_start = real_us();
 	al->retention_us = cfg->retention * 1000000;
 	al->withdraw_window_us = (int64_t)cfg->publish_withdraw_window *
 	    1000000;
@@ -421,6 +531,22 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	al->login_batch = xcalloc(ATTACKLOG_LOGINS_MAX,
 	    sizeof(*al->login_batch));
 	al->next_purge_mono_us = mono_us();
+	if (cfg->store_url != NULL && cfg->store_url[0] != '\0') {
+		char	dir[CONFIG_PATH_MAX + 16];
+
+		if (!text_printf(dir, sizeof(dir), "%s/store-spool",
+		    cfg->state_dir)) {
+			snprintf(err, errlen, "[server] state_dir: too long");
+			goto fail;
+		}
+		if ((al->spool = store_spool_open(dir, STORE_SPOOL_MAX_BYTES,
+		    err, errlen)) == NULL)
+			goto fail;
+		if (store_spool_bytes(al->spool) > 0)
+			log_info("attack log: %llu bytes of spooled records "
+			    "to write", (unsigned long long)
+			    store_spool_bytes(al->spool));
+	}
 	if (pthread_mutex_init(&al->mu, NULL) != 0 ||
 	    pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
@@ -441,6 +567,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	}
 	return (al);
 fail:
+	store_spool_close(al->spool);
 	store_close(al->st);
 	free(al->logins);
 	free(al->login_batch);
@@ -461,6 +588,7 @@ attacklog_close(struct attacklog *al)
 	attacklog_unlock(al);
 	if (pthread_join(al->thread, NULL) != 0)
 		FATAL("pthread_join");
+	store_spool_close(al->spool);
 	store_close(al->st);
 	pthread_cond_destroy(&al->cv);
 	pthread_mutex_destroy(&al->mu);

@@ -31,6 +31,7 @@ struct attacklog;
 struct attacklog_counters {
 	uint64_t	recorded;	/* accepted into the queue */
 	uint64_t	written;	/* committed to the store */
+	uint64_t	spooled;	/* shared store down: to the spool */
 	uint64_t	dropped;	/* queue full, or the store failed */
 	uint64_t	purged;		/* attack rows removed by retention */
 };

@@ -20,6 +20,8 @@
  *   version 1: attacks, daily_counts, daily_withdrawn, incidents, grants,
  *       logins, bans, as in the SQLite store's version 4
  *   version 2: attacks.node, the MX host that recorded it
+ *   version 3: attacks.uid, unique: a record replayed from the spool
+ *       (store_spool.h) is stored once
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +100,9 @@ static const char *const store_pg_migrations[] = {
 	"CREATE INDEX bans_expires ON bans (expires_us);",
 	/* 2: the MX host that recorded each attack ([store] node). */
 	"ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';",
+	/* 3: a unique id per record, so that a replayed spool adds nothing. */
+	"ALTER TABLE attacks ADD COLUMN uid TEXT;"
+	"CREATE UNIQUE INDEX attacks_uid ON attacks (uid);",
 };
 #define STORE_PG_VERSION \
 	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
@@ -130,11 +135,12 @@ static const struct {
 	int		 nparams;
 	const char	*sql;
 } store_pg_stmts[PG_STMT_COUNT] = {
-	[PG_INSERT_ATTACK] = { "ins_attack", 13,
+	[PG_INSERT_ATTACK] = { "ins_attack", 14,
 	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
 	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
-	    "withdrawn, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	    "$10, $11, $12, $13)" },
+	    "withdrawn, node, uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	    "$9, $10, $11, $12, $13, NULLIF($14, '')) "
+	    "ON CONFLICT (uid) DO NOTHING RETURNING id" },
 	[PG_ADD_DAY] = { "add_day", 3,
 	    "INSERT INTO daily_counts (day, kind, count) VALUES ($1, $2, $3) "
 	    "ON CONFLICT (day, kind) DO UPDATE SET count = "
@@ -203,7 +209,13 @@ struct store_pg {
 	char		 errmsg[256];
 	char		*url;
 	struct pg_view	*view;		/* started by generation() */
+	int64_t		 next_reset_us;	/* monotonic: next reconnection */
 };
+
+/* A lost connection is retried at most this often. */
+#define STORE_PG_RESET_US	(1000LL * 1000)
+
+static bool store_pg_ready(struct store_pg *sp);
 
 /* Decimal text of an integer parameter. */
 struct pg_num {
@@ -258,6 +270,8 @@ store_pg_run(struct store_pg *sp, int which, const char *sql, int n,
 	PGresult	*res;
 	ExecStatusType	 s;
 
+	if (!store_pg_ready(sp))
+		return (NULL);
 	if (which >= 0 && sp->prepared)
 		res = PQexecPrepared(sp->conn, store_pg_stmts[which].name, n,
 		    vals, NULL, NULL, 0);
@@ -292,8 +306,13 @@ store_pg_do(struct store_pg *sp, int which, const char *sql, int n,
 static int
 store_pg_script(struct store_pg *sp, const char *sql)
 {
-	PGresult	*res = PQexec(sp->conn, sql);
-	ExecStatusType	 s = PQresultStatus(res);
+	PGresult	*res;
+	ExecStatusType	 s;
+
+	if (!store_pg_ready(sp))
+		return (-1);
+	res = PQexec(sp->conn, sql);
+	s = PQresultStatus(res);
 
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
 		PQclear(res);
@@ -444,12 +463,74 @@ store_pg_safe_url(const char *url, char *out, size_t outlen)
 	    at);
 }
 
+/* Prepare the hot statements on the connection; 0 or -1. */
+static int
+store_pg_prepare_all(struct store_pg *sp)
+{
+	PGresult	*res;
+	int		 i;
+
+	sp->prepared = false;
+	for (i = 0; i < PG_STMT_COUNT; i++) {
+		res = PQprepare(sp->conn, store_pg_stmts[i].name,
+		    store_pg_stmts[i].sql, store_pg_stmts[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			snprintf(sp->errmsg, sizeof(sp->errmsg), "prepare: %s",
+			    PQresultErrorMessage(res));
+			sp->errmsg[strcspn(sp->errmsg, "\r\n")] = '\0';
+			PQclear(res);
+			return (-1);
+		}
+		PQclear(res);
+	}
+	sp->prepared = true;
+	return (0);
+}
+
+static int64_t
+store_pg_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/*
+ * True when the connection is up, reconnecting first when it was lost
+ * (PostgreSQL restarted): at most once per STORE_PG_RESET_US, so that
+ * callers fail fast while it is down.
+ */
+static bool
+store_pg_ready(struct store_pg *sp)
+{
+	int64_t	now;
+
+	if (PQstatus(sp->conn) == CONNECTION_OK)
+		return (true);
+	now = store_pg_mono_us();
+	if (now < sp->next_reset_us) {
+		store_pg_fail_msg(sp, "store unreachable (reconnecting)");
+		return (false);
+	}
+	sp->next_reset_us = now + STORE_PG_RESET_US;
+	PQreset(sp->conn);
+	if (PQstatus(sp->conn) != CONNECTION_OK) {
+		store_pg_fail(sp, "store unreachable");
+		return (false);
+	}
+	if (store_pg_prepare_all(sp) != 0)
+		return (false);
+	log_info("store: reconnected");
+	return (true);
+}
+
 static struct store *
 store_pg_open(const char *url, bool readonly, char *err, size_t errlen)
 {
 	struct store_pg	*sp;
 	char		 safe[256];
-	int		 i, version;
+	int		 version;
 
 	sp = xcalloc(1, sizeof(*sp));
 	sp->base.ops = &store_pg_ops;
@@ -474,20 +555,8 @@ store_pg_open(const char *url, bool readonly, char *err, size_t errlen)
 		}
 	} else if (store_pg_migrate(sp) != 0)
 		goto fail;
-	for (i = 0; i < PG_STMT_COUNT; i++) {
-		PGresult *res = PQprepare(sp->conn, store_pg_stmts[i].name,
-		    store_pg_stmts[i].sql, store_pg_stmts[i].nparams, NULL);
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			snprintf(sp->errmsg, sizeof(sp->errmsg), "prepare: %s",
-			    PQresultErrorMessage(res));
-			sp->errmsg[strcspn(sp->errmsg, "\r\n")] = '\0';
-			PQclear(res);
-			goto fail;
-		}
-		PQclear(res);
-	}
-	sp->prepared = true;
+	if (store_pg_prepare_all(sp) != 0)
+		goto fail;
 	return (&sp->base);
 fail:
 	snprintf(err, errlen, "%s: %s", safe, sp->errmsg);
@@ -643,7 +712,9 @@ store_pg_insert_one(struct store_pg *sp, const struct attack_record *rec,
     bool withdrawn)
 {
 	struct pg_num	 t, k, p;
-	const char	*v[13];
+	const char	*v[14];
+	PGresult	*res;
+	bool		 fresh;
 
 	v[0] = pg_i64(&t, rec->time_us);
 	v[1] = pg_i64(&k, (int64_t)rec->kind);
@@ -658,8 +729,14 @@ store_pg_insert_one(struct store_pg *sp, const struct attack_record *rec,
 	v[10] = pg_i64(&p, rec->port);
 	v[11] = withdrawn ? "1" : "0";
 	v[12] = rec->node;
-	if (store_pg_do(sp, PG_INSERT_ATTACK, NULL, 13, v) != 0)
+	v[13] = rec->uid;
+	if ((res = store_pg_run(sp, PG_INSERT_ATTACK, NULL, 14, v)) == NULL)
 		return (-1);
+	fresh = PQntuples(res) > 0;
+	PQclear(res);
+	/* A uid stored before (a replay): counted then, not again. */
+	if (!fresh)
+		return (1);
 	return (store_pg_incident(sp, rec));
 }
 
@@ -669,7 +746,7 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 {
 	struct store_pg	*sp = store_pg(st);
 	size_t		 i;
-	int		 near;
+	int		 near, rc;
 	bool		 withdrawn;
 
 	if (sp->readonly)
@@ -690,8 +767,11 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		if ((near = store_pg_login_near(sp, &recs[i])) < 0)
 			goto fail;
 		withdrawn = recs[i].withdrawn || near;
-		if (store_pg_insert_one(sp, &recs[i], withdrawn) != 0 ||
-		    store_pg_add_day(sp, PG_ADD_DAY, recs[i].time_us,
+		if ((rc = store_pg_insert_one(sp, &recs[i], withdrawn)) < 0)
+			goto fail;
+		if (rc > 0)
+			continue;
+		if (store_pg_add_day(sp, PG_ADD_DAY, recs[i].time_us,
 		    (int)recs[i].kind) != 0)
 			goto fail;
 		if (withdrawn && store_pg_add_day(sp, PG_ADD_WITHDRAWN_DAY,
