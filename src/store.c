@@ -4,6 +4,8 @@
  * several MX hosts, anything else is an SQLite file), open it, and forward
  * the store_*() calls to the backend's table (store.h).
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -240,4 +242,49 @@ store_generation(struct store *st)
 	if (st == NULL || st->ops->generation == NULL)
 		return (0);
 	return (st->ops->generation(st));
+}
+
+bool
+store_url_has_password(const char *url)
+{
+	const char	*auth, *at, *colon, *q;
+
+	if (strcmp(store_backend_of_url(url), "postgresql") != 0)
+		return (false);
+	auth = strstr(url, "://") + 3;
+	at = strchr(auth, '@');
+	colon = strchr(auth, ':');
+	if (at != NULL && colon != NULL && colon < at &&
+	    strcspn(auth, "/?") > (size_t)(at - auth))
+		return (true);
+	/* libpq URI parameters: ...?password=... or &password=... */
+	for (q = strchr(url, '?'); q != NULL; q = strchr(q + 1, '&')) {
+		if (strncmp(q + 1, "password=", 9) == 0)
+			return (true);
+	}
+	return (false);
+}
+
+void
+store_check(const struct config *cfg,
+    void (*report)(int error, const char *msg, void *arg), void *arg)
+{
+	struct stat	st;
+	char		msg[2 * CONFIG_PATH_MAX + 200];
+
+	if (cfg->store_url == NULL || cfg->store_url[0] == '\0')
+		return;
+	if (strcmp(store_backend_of_url(cfg->store_url), "postgresql") != 0) {
+		report(1, "[store] url: not a postgresql:// URI (leave it "
+		    "empty for SQLite)", arg);
+		return;
+	}
+	if (store_url_has_password(cfg->store_url) &&
+	    stat(cfg->path, &st) == 0 && (st.st_mode & S_IROTH)) {
+		snprintf(msg, sizeof(msg), "warning: [store] url carries a "
+		    "password and %s is world-readable: every local user can "
+		    "read it (chmod o-r %s, or use ~/.pgpass)", cfg->path,
+		    cfg->path);
+		report(0, msg, arg);
+	}
 }

@@ -261,6 +261,20 @@ bool store_db_path(const struct config *cfg, char *out, size_t outlen,
 struct store *store_open_config(const struct config *cfg, bool readonly,
     char *err, size_t errlen);
 
+/*
+ * True when url is a URI with a password in it ("scheme://user:pw@host")
+ * or a "password=" parameter. Pure.
+ */
+bool store_url_has_password(const char *url);
+
+/*
+ * `pillory check` of [store]: url names PostgreSQL when set; a password in
+ * it wants a config file that is not world-readable (a warning).
+ */
+struct config;
+void store_check(const struct config *cfg,
+    void (*report)(int error, const char *msg, void *arg), void *arg);
+
 /* The names these had while the attack log opened the store. */
 #define attacklog_db_path	store_db_path
 #define attacklog_store_open	store_open_config

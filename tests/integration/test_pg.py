@@ -383,3 +383,20 @@ def test_outage_spool_exactly_once(pg, db, hosts):
     assert pg.psql(name, count).strip() == "50|50"
     r = a.cli("stats", "--json")
     assert json.loads(r.stdout)["total"] == 50
+
+
+def test_check_warns_about_a_readable_password(make_pillory):
+    p = make_pillory(start=False,
+                     store__url="postgresql://pillory:s3cret@127.0.0.1:1/x")
+    p.write_config()
+    p.conf.chmod(0o644)
+    r = p.cli("check")
+    assert "[store] url carries a password" in r.stderr, r.stderr
+    p.conf.chmod(0o640)
+    r = p.cli("check")
+    assert "[store] url" not in r.stderr, r.stderr
+    # Without a password, nothing to say.
+    p.sections["store"]["url"] = "postgresql://pillory@127.0.0.1:1/x"
+    p.write_config()
+    p.conf.chmod(0o644)
+    assert "[store] url" not in p.cli("check").stderr

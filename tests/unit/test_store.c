@@ -23,6 +23,7 @@
 
 #include "attacklog.h"
 #include "store.h"
+#include "store_spool.h"
 
 #define MIN_US		(60LL * 1000000)
 #define DAY_US		(86400LL * 1000000)
@@ -197,6 +198,150 @@ test_backend_of_url(void **state)
 	/* Scheme names are exact: a file may be called "postgresql:x". */
 	assert_string_equal(store_backend_of_url("postgresql:x"), "sqlite");
 	assert_string_equal(store_backend_of_url("mysql://db/x"), "sqlite");
+}
+
+/* A password in the URI (user:pw@ or password=) is seen, and only that. */
+static void
+test_url_password(void **state)
+{
+	(void)state;
+	assert_true(store_url_has_password("postgresql://u:pw@db/x"));
+	assert_true(store_url_has_password(
+	    "postgres://db/x?sslmode=require&password=pw"));
+	assert_true(store_url_has_password("postgresql://db/x?password=pw"));
+	assert_false(store_url_has_password("postgresql://u@db/x"));
+	assert_false(store_url_has_password("postgresql://db:5432/x"));
+	assert_false(store_url_has_password(
+	    "postgresql://u@[2001:db8::1]:5432/x?sslmode=verify-full"));
+	assert_false(store_url_has_password("/var/lib/pillory/u:pw@x.db"));
+}
+
+/* The spool line of a record round-trips, whatever its text. */
+static void
+test_spool_format(void **state)
+{
+	struct attack_record	 r, back;
+	char			 line[STORE_SPOOL_LINE_MAX];
+	const char		*why;
+	size_t			 len;
+
+	(void)state;
+	r = rec_make(1015569170000000LL, ATTACK_SPOOFED_RELAY,
+	    "211.219.235.140", "bbbb@gabacho-net.jp", "victim@empal.com");
+	snprintf(r.node, sizeof(r.node), "mx-a");
+	snprintf(r.uid, sizeof(r.uid), "mx-a:17:1");
+	snprintf(r.helo, sizeof(r.helo), "tab\there\\ nl\n cr\r");
+	r.withdrawn = true;
+	assert_true(store_spool_format(&r, line, sizeof(line)));
+	assert_true(strncmp(line, "P1\tmx-a:17:1\t1015569170000000\t1\t25\t1\t"
+	    "211.219.235.140\tunknown\ttab\\there\\\\ nl\\n cr\\r\t",
+	    60) == 0);
+	len = strlen(line);
+	assert_int_equal(line[len - 1], '\n');
+	assert_null(memchr(line, '\n', len - 1));
+	assert_true(store_spool_parse(line, len - 1, &back, &why));
+	assert_memory_equal(&r, &back, sizeof(r));
+	/* Too small a buffer is refused, never overrun. */
+	assert_false(store_spool_format(&r, line, 40));
+}
+
+/* Malformed spool lines are refused with a reason, never half-read. */
+static void
+test_spool_parse_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"P1",
+		"P2\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\tx1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t99\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t70000\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t2\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\\q\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode\textra",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\\",
+	};
+	struct attack_record	 r;
+	char			 longip[256];
+	const char		*why;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_false(store_spool_parse(bad[i], strlen(bad[i]), &r,
+		    &why));
+		assert_non_null(why);
+	}
+	/* A field longer than the record's is refused, not cut. */
+	memset(longip, '1', sizeof(longip) - 1);
+	longip[sizeof(longip) - 1] = '\0';
+	{
+		char	line[1024];
+
+		snprintf(line, sizeof(line), "P1\tu\t1\t0\t25\t0\t%s\tn\th"
+		    "\tf\tt\tu\ts\tr\tnode", longip);
+		assert_false(store_spool_parse(line, strlen(line), &r, &why));
+	}
+}
+
+static int
+spool_count_cb(const struct attack_record *recs, size_t n, void *arg)
+{
+	uint64_t	*total = arg;
+
+	(void)recs;
+	*total += n;
+	return (*total > 5000 ? -1 : 0);
+}
+
+/* Append, replay, a failed replay keeps the records, a full spool refuses. */
+static void
+test_spool_files(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_spool	*sp;
+	struct attack_record	 r[3];
+	char			 dir[200], err[256], p[300];
+	uint64_t		 total = 0, done;
+	FILE			*fp;
+
+	snprintf(dir, sizeof(dir), "%s/spool", f->dir);
+	assert_non_null(sp = store_spool_open(dir, 4096, err, sizeof(err)));
+	r[0] = rec_make(1, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	r[1] = rec_make(2, ATTACK_RELAY, "192.0.2.2", "a@x", "b@y");
+	r[2] = rec_make(3, ATTACK_RELAY, "192.0.2.3", "a@x", "b@y");
+	assert_int_equal(store_spool_append(sp, r, 3, err, sizeof(err)), 0);
+	assert_true(store_spool_bytes(sp) > 0);
+	/* A torn last line (a crash mid-append) is skipped. */
+	snprintf(p, sizeof(p), "%s/records", dir);
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("P1\tu\t1", fp);
+	fclose(fp);
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), 0);
+	assert_int_equal(total, 3);
+	assert_int_equal(done, 3);
+	assert_int_equal(store_spool_bytes(sp), 0);
+	/* Full: refused whole, with a message. */
+	while (store_spool_append(sp, r, 3, err, sizeof(err)) == 0)
+		;
+	assert_non_null(strstr(err, "spool full"));
+	/* A callback that fails leaves everything for the next replay. */
+	total = 5000;
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), -1);
+	assert_true(store_spool_bytes(sp) > 0);
+	total = 0;
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), 0);
+	assert_true(total > 3);
+	store_spool_close(sp);
+	snprintf(p, sizeof(p), "%s/records", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/replaying", dir);
+	unlink(p);
+	rmdir(dir);
 }
 
 /* A record keeps the node that wrote it. */
@@ -1041,6 +1186,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_by_name),
 		cmocka_unit_test(test_backend_of_url),
+		cmocka_unit_test(test_url_password),
+		cmocka_unit_test(test_spool_format),
+		cmocka_unit_test(test_spool_parse_refuses),
+		cmocka_unit_test_setup_teardown(test_spool_files, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_node_round_trip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file,
