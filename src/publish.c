@@ -70,6 +70,7 @@ struct publish_conf {
 	uint64_t		 delay_s;
 	char			*hostname;
 	char			*db;		/* [attacklog] db, may be "" */
+	char			*store_url;	/* [store] url, may be "" */
 	char			*state_dir;
 	uint32_t		 kinds;		/* [publish] kinds as a mask */
 	/* Who is ours: never shown unmasked (publish_address_is_ours()). */
@@ -230,6 +231,7 @@ publish_conf_free(struct publish_conf *pc)
 	free(pc->dir);
 	free(pc->hostname);
 	free(pc->db);
+	free(pc->store_url);
 	free(pc->state_dir);
 	for (size_t i = 0; i < pc->domains.count; i++)
 		free(pc->domains.names[i]);
@@ -390,6 +392,7 @@ publish_conf_new(const struct config *cfg, char *err, size_t errlen)
 	pc->delay_s = cfg->publish_delay;
 	pc->hostname = publish_strdup(cfg->hostname);
 	pc->db = publish_strdup(cfg->attacklog_db);
+	pc->store_url = publish_strdup(cfg->store_url);
 	pc->state_dir = publish_strdup(cfg->state_dir);
 	if (!publish_dir_path(cfg, dir, sizeof(dir), err, errlen))
 		goto fail;
@@ -453,6 +456,7 @@ publish_store_open(const struct publish_conf *pc, char *err, size_t errlen)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.attacklog_db = pc->db;
+	cfg.store_url = pc->store_url;
 	cfg.state_dir = pc->state_dir;
 	return (attacklog_store_open(&cfg, true, err, errlen));
 }
@@ -2506,7 +2510,13 @@ publisher_main(void *arg)
 			pub->st = NULL;
 		}
 		last_day = publisher_utc_day();
-		if (publish_generate(conf, &pub->st, first, &res, err,
+		/* Several MX hosts on one store: one writes the page at a
+		 * time; another takes over when it stops. */
+		if (pub->st == NULL)
+			pub->st = publish_store_open(conf, err, sizeof(err));
+		if (pub->st != NULL && !store_lead(pub->st))
+			log_debug("publish: another host writes the page");
+		else if (publish_generate(conf, &pub->st, first, &res, err,
 		    sizeof(err)) != 0)
 			log_err("publish: %s", err);
 		else

@@ -288,3 +288,11 @@ store_check(const struct config *cfg,
 		report(0, msg, arg);
 	}
 }
+
+bool
+store_lead(struct store *st)
+{
+	if (st->ops->lead == NULL)
+		return (true);
+	return (st->ops->lead(st));
+}

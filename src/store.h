@@ -211,6 +211,12 @@ struct store_ops {
 	 * unreachable) and never wait on the network.
 	 */
 	uint64_t	 (*generation)(struct store *st);
+	/*
+	 * Optional (NULL: always true). True when st's host is the one that
+	 * writes the public page: a lock held while st's connection lives,
+	 * so that another host takes over when this one stops.
+	 */
+	bool		 (*lead)(struct store *st);
 };
 
 /* Every handle starts with this; backends embed it first. */
@@ -312,6 +318,8 @@ int store_ban_delete(struct store *st, const struct ban_net *net,
     uint64_t *deleted_out);
 int store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
     void *arg);
+/* See store_ops.lead; true for a backend without one. */
+bool store_lead(struct store *st);
 /* See store_ops.generation; 0 for a backend without one. */
 uint64_t store_generation(struct store *st);
 int store_grant_put(struct store *st, const char *network, const char *user,

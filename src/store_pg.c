@@ -48,6 +48,8 @@
 #define STORE_PG_INCIDENT_SCAN	10000
 /* Advisory lock key of the schema migration ("pill" in ASCII). */
 #define STORE_PG_MIGRATE_LOCK	"1886958700"
+/* Advisory lock key of the page writer ("pilp"). */
+#define STORE_PG_PAGE_LOCK	"1886958704"
 /* Advisory lock key of the incident writers ("pilt"). */
 #define STORE_PG_INCIDENT_LOCK	"1886958708"
 
@@ -101,8 +103,8 @@ static const char *const store_pg_migrations[] = {
 	/* 2: the MX host that recorded each attack ([store] node). */
 	"ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';",
 	/* 3: a unique id per record, so that a replayed spool adds nothing. */
-	"ALTER TABLE attacks ADD COLUMN uid TEXT;"
-	"CREATE UNIQUE INDEX attacks_uid ON attacks (uid);",
+	("ALTER TABLE attacks ADD COLUMN uid TEXT;"
+	"CREATE UNIQUE INDEX attacks_uid ON attacks (uid);"),
 };
 #define STORE_PG_VERSION \
 	((int)(sizeof(store_pg_migrations) / sizeof(store_pg_migrations[0])))
@@ -210,6 +212,7 @@ struct store_pg {
 	char		*url;
 	struct pg_view	*view;		/* started by generation() */
 	int64_t		 next_reset_us;	/* monotonic: next reconnection */
+	bool		 leading;	/* holds STORE_PG_PAGE_LOCK */
 };
 
 /* A lost connection is retried at most this often. */
@@ -515,6 +518,8 @@ store_pg_ready(struct store_pg *sp)
 	}
 	sp->next_reset_us = now + STORE_PG_RESET_US;
 	PQreset(sp->conn);
+	/* Session locks went with the old connection. */
+	sp->leading = false;
 	if (PQstatus(sp->conn) != CONNECTION_OK) {
 		store_pg_fail(sp, "store unreachable");
 		return (false);
@@ -1728,6 +1733,25 @@ store_pg_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
 	return (0);
 }
 
+static bool
+store_pg_lead(struct store *st)
+{
+	struct store_pg	*sp = store_pg(st);
+	PGresult	*res;
+
+	if (sp->leading && PQstatus(sp->conn) == CONNECTION_OK)
+		return (true);
+	sp->leading = false;
+	if ((res = store_pg_run(sp, -1, "SELECT pg_try_advisory_lock("
+	    STORE_PG_PAGE_LOCK ")", 0, NULL)) == NULL)
+		return (false);
+	sp->leading = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (sp->leading)
+		log_info("publish: this host writes the page");
+	return (sp->leading);
+}
+
 const struct store_ops store_pg_ops = {
 	.name = "postgresql",
 	.open = store_pg_open,
@@ -1750,4 +1774,5 @@ const struct store_ops store_pg_ops = {
 	.ban_delete = store_pg_ban_delete,
 	.ban_list = store_pg_ban_list,
 	.generation = store_pg_generation,
+	.lead = store_pg_lead,
 };

@@ -111,7 +111,7 @@ def hosts(make_pillory, db):
              "pop3__listen": f"127.0.0.1:{free_port()}",
              "pop3__allow_plaintext": "yes",
              # Floods here test the store, not automatic bans.
-             "defense__ban_after": "0"}
+             "defense__ban_after": "0", "publish__delay": "0s"}
         p = make_pillory(start=False, **o)
         p.pop3_port = int(o["pop3__listen"].rsplit(":", 1)[1])
         p.start()
@@ -400,3 +400,22 @@ def test_check_warns_about_a_readable_password(make_pillory):
     p.write_config()
     p.conf.chmod(0o644)
     assert "[store] url" not in p.cli("check").stderr
+
+
+def test_one_host_writes_the_page(hosts):
+    a, b = hosts
+    page = lambda p: p.state / "public" / "index.html"
+    # a started first and holds the page lock; b never writes one.
+    proxied_relay(b, "198.51.100.60", 2)
+    proxied_relay(a, "198.51.100.61", 1)
+    assert wait_for(lambda: page(a).exists() and
+                    "198.51.100.60" in page(a).read_text(), 10)
+    assert "this host writes the page" in a.log()
+    time.sleep(0.5)
+    assert not page(b).exists()
+    assert "another host writes the page" not in a.log()
+    # a stops: b takes over at its next change.
+    assert a.stop() == 0
+    proxied_relay(b, "198.51.100.62", 1)
+    assert wait_for(lambda: page(b).exists() and
+                    "198.51.100.62" in page(b).read_text(), 10), b.log()
