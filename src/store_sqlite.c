@@ -121,8 +121,8 @@ static const char *const store_sqlite_migrations[] = {
 	"CREATE INDEX bans_expires ON bans (expires_us);"
 	"PRAGMA user_version = 4;",
 	/* 5: the MX host that recorded each attack ([store] node). */
-	"ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';"
-	"PRAGMA user_version = 5;",
+	("ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+	"PRAGMA user_version = 5;"),
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
