@@ -419,3 +419,58 @@ def test_one_host_writes_the_page(hosts):
     proxied_relay(b, "198.51.100.62", 1)
     assert wait_for(lambda: page(b).exists() and
                     "198.51.100.62" in page(b).read_text(), 10), b.log()
+
+
+def test_login_on_one_host_withdraws_records_of_another(hosts):
+    a, b = hosts
+    assert smtp_relay(b, UNTRUSTED) == 554       # recorded on mx-b
+    assert wait_for(lambda: len(records(b)) == 1)
+    m = POP3From(a.pop3_port, UNTRUSTED)          # proves itself on mx-a
+    m.user(ALICE)
+    m.pass_(PASSWORD)
+    m.quit()
+    assert wait_for(lambda: records(a)[0].get("withdrawn") is True, 5), \
+        records(a)
+    # A record made after the login is withdrawn when it is written.
+    assert smtp_relay(b, OTHER) == 554
+    c = Client(b.connect(source=UNTRUSTED))
+    assert c.reply()[0] == 220
+    c.cmd("EHLO client.test")
+    c.cmd("MAIL FROM:<x@outside.test>")
+    c.cmd("RCPT TO:<nosuch@example.test>")
+    c.cmd("QUIT")
+    c.close()
+    recs = wait_for(lambda: len(records(a)) >= 2 and records(a))
+    by_ip = {}
+    for r in recs:
+        by_ip.setdefault(r["client_ip"], []).append(r.get("withdrawn", False))
+    assert by_ip[OTHER] == [False]
+    assert all(by_ip[UNTRUSTED])
+
+
+def test_attacker_bytes_never_break_a_batch(hosts):
+    a, b = hosts
+    c = Client(a.connect(port=a.proxy_port))
+    c.send(proxy_v1("198.51.100.70"))
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.test")[0] == 250
+    # Quotes, backslashes and braces: the array literals' own syntax.
+    sender = '"a\\\\\\"{},b"@outside.test'
+    c.send(f"MAIL FROM:<{sender}>\r\n".encode())
+    code, _ = c.reply()
+    c.send(b"RCPT TO:<v@elsewhere.test>\r\n")
+    c.reply()
+    # Bytes that are not UTF-8, where the session takes them at all.
+    c.send(b"MAIL FROM:<b\xffad@outside.test> SMTPUTF8\r\n")
+    c.reply()
+    c.send(b"RCPT TO:<v\xfe@elsewhere.test>\r\n")
+    c.reply()
+    c.cmd("QUIT")
+    c.close()
+    proxied_relay(a, "198.51.100.71", 1)
+    assert wait_for(lambda: any(r["client_ip"] == "198.51.100.71"
+                                for r in records(b)), 10), a.log()[-2000:]
+    assert spooled(a) == 0
+    assert "records go to the spool" not in a.log()
+    if code == 250:
+        assert any(r["from"] == sender for r in records(b)), records(b)
