@@ -24,6 +24,7 @@
 #include "defense.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define BANS_USAGE \
 	"usage: pillory [-c FILE] bans [list | add NET [DURATION] | " \
@@ -53,10 +54,7 @@ collect(const struct ban_entry *e, void *arg)
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
-		if ((p = reallocarray(l->items, l->cap, sizeof(*p))) == NULL) {
-			fprintf(stderr, "pillory bans: out of memory\n");
-			exit(1);
-		}
+		p = xreallocarray(l->items, l->cap, sizeof(*p));
 		l->items = p;
 	}
 	l->items[l->n++] = *e;

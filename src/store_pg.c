@@ -122,13 +122,7 @@ static const char *const store_pg_migrations[] = {
 #define PG_PUBLIC "withdrawn = 0 AND ((1::bigint << kind) & $1) <> 0"
 
 enum store_pg_stmt {
-	PG_INSERT_ATTACK,
-	PG_ADD_DAY,
 	PG_ADD_WITHDRAWN_DAY,
-	PG_FIND_INCIDENT,
-	PG_UPDATE_INCIDENT,
-	PG_INSERT_INCIDENT,
-	PG_LOGIN_NEAR,
 	PG_GRANT_GET,
 	PG_STMT_COUNT
 };
@@ -138,35 +132,10 @@ static const struct {
 	int		 nparams;
 	const char	*sql;
 } store_pg_stmts[PG_STMT_COUNT] = {
-	[PG_INSERT_ATTACK] = { "ins_attack", 14,
-	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
-	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
-	    "withdrawn, node, uid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-	    "$9, $10, $11, $12, $13, NULLIF($14, '')) "
-	    "ON CONFLICT (uid) DO NOTHING RETURNING id" },
-	[PG_ADD_DAY] = { "add_day", 3,
-	    "INSERT INTO daily_counts (day, kind, count) VALUES ($1, $2, $3) "
-	    "ON CONFLICT (day, kind) DO UPDATE SET count = "
-	    "daily_counts.count + excluded.count" },
 	[PG_ADD_WITHDRAWN_DAY] = { "add_wday", 3,
 	    "INSERT INTO daily_withdrawn (day, kind, count) "
 	    "VALUES ($1, $2, $3) ON CONFLICT (day, kind) DO UPDATE SET "
 	    "count = daily_withdrawn.count + excluded.count" },
-	[PG_FIND_INCIDENT] = { "find_incident", 1,
-	    "SELECT " PG_INCIDENT_COLUMNS " FROM incidents "
-	    "WHERE client_ip = $1 ORDER BY last_us DESC, id DESC LIMIT 1 "
-	    "FOR UPDATE" },
-	[PG_UPDATE_INCIDENT] = { "upd_incident", 8,
-	    "UPDATE incidents SET client_name = $2, first_us = $3, "
-	    "last_us = $4, count = $5, kinds = $6, senders = $7, "
-	    "targeted = $8 WHERE id = $1" },
-	[PG_INSERT_INCIDENT] = { "ins_incident", 8,
-	    "INSERT INTO incidents (client_ip, client_name, first_us, "
-	    "last_us, count, kinds, senders, targeted) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
-	[PG_LOGIN_NEAR] = { "login_near", 3,
-	    "SELECT 1 FROM logins WHERE network = $1 AND last_us >= $2 "
-	    "AND last_us <= $3" },
 	[PG_GRANT_GET] = { "grant_get", 2,
 	    "SELECT login_user, expires_us FROM grants "
 	    "WHERE network = $1 AND expires_us > $2" },

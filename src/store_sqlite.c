@@ -48,6 +48,7 @@
 #include "log.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* How long a connection waits for another one's lock. */
 #define STORE_SQLITE_BUSY_MS	5000
@@ -358,10 +359,7 @@ store_sqlite_open(const char *path, bool readonly, char *err, size_t errlen)
 	sqlite3_stmt		*stmt = NULL;
 	int			 flags, version, i;
 
-	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return (NULL);
-	}
+	ss = xcalloc(1, sizeof(*ss));
 	ss->base.ops = &store_sqlite_ops;
 	ss->readonly = readonly;
 	/* One connection per thread: no need for SQLite's own mutex. */
