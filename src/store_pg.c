@@ -183,6 +183,7 @@ struct store_pg {
 	struct pg_view	*view;		/* started by generation() */
 	int64_t		 next_reset_us;	/* monotonic: next reconnection */
 	bool		 leading;	/* holds STORE_PG_PAGE_LOCK */
+	bool		 need_setup;	/* opened while unreachable */
 };
 
 /* A lost connection is retried at most this often. */
@@ -216,8 +217,15 @@ store_pg_fail(struct store_pg *sp, const char *what)
 
 	snprintf(sp->errmsg, sizeof(sp->errmsg), "%s: %s", what,
 	    m != NULL && *m != '\0' ? m : "failed");
-	/* libpq's messages end with a newline. */
+	/* libpq's messages end with a newline and may hold more: one
+	 * log line. */
+	for (len = 0; sp->errmsg[len] != '\0'; len++) {
+		if (sp->errmsg[len] == '\n' || sp->errmsg[len] == '\t')
+			sp->errmsg[len] = ' ';
+	}
 	len = strlen(sp->errmsg);
+	while (len > 0 && sp->errmsg[len - 1] == ' ')
+		sp->errmsg[--len] = '\0';
 	while (len > 0 && (sp->errmsg[len - 1] == '\n' ||
 	    sp->errmsg[len - 1] == '\r'))
 		sp->errmsg[--len] = '\0';
@@ -474,12 +482,14 @@ store_pg_mono_us(void)
  * (PostgreSQL restarted): at most once per STORE_PG_RESET_US, so that
  * callers fail fast while it is down.
  */
+static int store_pg_migrate(struct store_pg *sp);
+
 static bool
 store_pg_ready(struct store_pg *sp)
 {
 	int64_t	now;
 
-	if (PQstatus(sp->conn) == CONNECTION_OK)
+	if (PQstatus(sp->conn) == CONNECTION_OK && !sp->need_setup)
 		return (true);
 	now = store_pg_mono_us();
 	if (now < sp->next_reset_us) {
@@ -487,16 +497,27 @@ store_pg_ready(struct store_pg *sp)
 		return (false);
 	}
 	sp->next_reset_us = now + STORE_PG_RESET_US;
-	PQreset(sp->conn);
-	/* Session locks went with the old connection. */
-	sp->leading = false;
 	if (PQstatus(sp->conn) != CONNECTION_OK) {
-		store_pg_fail(sp, "store unreachable");
-		return (false);
+		PQreset(sp->conn);
+		/* Session locks went with the old connection. */
+		sp->leading = false;
+		if (PQstatus(sp->conn) != CONNECTION_OK) {
+			store_pg_fail(sp, "store unreachable");
+			return (false);
+		}
+	}
+	if (sp->need_setup) {
+		/* Opened while it was down: migrate now (the schema step
+		 * runs through here again, connected and set up). */
+		sp->need_setup = false;
+		if (!sp->readonly && store_pg_migrate(sp) != 0) {
+			sp->need_setup = true;
+			return (false);
+		}
 	}
 	if (store_pg_prepare_all(sp) != 0)
 		return (false);
-	log_info("store: reconnected");
+	log_info("store: connected");
 	return (true);
 }
 
@@ -513,9 +534,23 @@ store_pg_open(const char *url, bool readonly, char *err, size_t errlen)
 	sp->url = xstrdup(url);
 	store_pg_safe_url(url, safe, sizeof(safe));
 	sp->conn = store_pg_connect(url, "5");
-	if (sp->conn == NULL || PQstatus(sp->conn) != CONNECTION_OK) {
+	if (sp->conn == NULL)
+		FATAL("out of memory");
+	if (PQstatus(sp->conn) != CONNECTION_OK) {
 		store_pg_fail(sp, "store unreachable");
-		goto fail;
+		if (readonly)
+			goto fail;
+		/*
+		 * A writer (the daemon) starts anyway: mail must not wait for
+		 * the database. Records go to the spool, look-ups find the
+		 * grants and bans empty until it answers; then the schema is
+		 * migrated and everything flows (store_pg_ready()).
+		 */
+		log_warn("store: %s: %s (trying again every second)", safe,
+		    sp->errmsg);
+		sp->need_setup = true;
+		sp->next_reset_us = store_pg_mono_us() + STORE_PG_RESET_US;
+		return (&sp->base);
 	}
 	if (readonly) {
 		if (store_pg_version(sp, &version) != 0)
@@ -1688,10 +1723,20 @@ pg_view_main(void *arg)
 			    STORE_PG_CHANNEL)) != PGRES_COMMAND_OK ||
 			    pg_view_sync(v, conn) != 0) {
 				PQclear(res);
-				if (!was_down)
+				if (!was_down) {
+					char	m[256];
+					size_t	i;
+
+					(void)text_copy(m, PQerrorMessage(conn),
+					    sizeof(m));
+					for (i = 0; m[i] != '\0'; i++) {
+						if (m[i] == '\n' || m[i] == '\t')
+							m[i] = ' ';
+					}
 					log_warn("store: shared view: %s; "
 					    "using the last known grants and "
-					    "bans", PQerrorMessage(conn));
+					    "bans", m);
+				}
 				was_down = true;
 				PQfinish(conn);
 				conn = NULL;
@@ -1777,8 +1822,8 @@ pg_view_grant_set(struct pg_view *v, const char *network, const char *user,
 	memset(&key, 0, sizeof(key));
 	(void)text_copy(key.network, network, sizeof(key.network));
 	pthread_mutex_lock(&v->mu);
-	g = bsearch(&key, v->grants, v->ngrants, sizeof(*g),
-	    pg_view_grant_cmp);
+	g = v->ngrants == 0 ? NULL : bsearch(&key, v->grants, v->ngrants,
+	    sizeof(*g), pg_view_grant_cmp);
 	if (g != NULL) {
 		(void)text_copy(g->user, user, sizeof(g->user));
 		g->expires_us = expires_us;
@@ -1859,8 +1904,9 @@ store_pg_grant_get(struct store *st, const char *network, int64_t now_us,
 		(void)text_copy(key.network, network, sizeof(key.network));
 		pthread_mutex_lock(&sp->view->mu);
 		synced = sp->view->synced;
-		g = bsearch(&key, sp->view->grants, sp->view->ngrants,
-		    sizeof(*g), pg_view_grant_cmp);
+		g = sp->view->ngrants == 0 ? NULL : bsearch(&key,
+		    sp->view->grants, sp->view->ngrants, sizeof(*g),
+		    pg_view_grant_cmp);
 		if (g != NULL && g->expires_us > now_us) {
 			(void)text_copy(user_out, g->user, userlen);
 			if (expires_out != NULL)
@@ -1873,7 +1919,7 @@ store_pg_grant_get(struct store *st, const char *network, int64_t now_us,
 	v[0] = network;
 	v[1] = pg_i64(&n, now_us);
 	if ((res = store_pg_run(sp, PG_GRANT_GET, NULL, 2, v)) == NULL)
-		return (-1);
+		return (sp->view != NULL ? 1 : -1);	/* as for bans */
 	if (PQntuples(res) > 0) {
 		pg_get_text(res, 0, 0, user_out, userlen);
 		if (expires_out != NULL)
@@ -2027,7 +2073,9 @@ store_pg_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
 	if ((res = store_pg_run(sp, -1, "SELECT network, start_us, "
 	    "expires_us, level, manual FROM bans WHERE expires_us > $1 "
 	    "ORDER BY network", 1, v)) == NULL)
-		return (-1);
+		/* The engine's view before its first load: the last known
+		 * state is no bans, and the view fills in when it can. */
+		return (sp->view != NULL ? 0 : -1);
 	for (row = 0; row < PQntuples(res); row++) {
 		memset(&e, 0, sizeof(e));
 		/* A row another writer botched is skipped, not trusted. */
