@@ -149,18 +149,21 @@ bool attack_format_line(const struct attack_record *rec, bool mask,
 /*
  * rec as one JSON object (no newline) with time (RFC 3339, local offset,
  * microseconds), kind, client_ip, client_name, helo, from, to, port,
- * session, reply and user, and node when the record has one; mask as for attack_format_line(). Strings
- * are escaped by attack_json_escape(). False when out (outlen bytes;
- * ATTACK_JSON_MAX always suffices) is too small.
+ * session, reply and user, and node when the record has one; mask as for
+ * attack_format_line(). Strings are escaped by attack_json_escape().
+ * False when out (outlen bytes; ATTACK_JSON_MAX always suffices) is too
+ * small.
  */
 bool attack_format_json(const struct attack_record *rec, bool mask,
     char *out, size_t outlen);
 
 /*
- * s as a quoted JSON string into out: '"' and '\' escaped, control
- * characters and '<', '>', '&' as \u00XX (safe inside HTML), invalid UTF-8
- * as \ufffd. False when out is too small (6 bytes per input byte plus 3
- * always suffice).
+ * s as a quoted JSON string into out, by emit.c's escaper (emit.h, RFC
+ * 8259 7): '"' and '\' escaped, LF, CR and TAB as \n, \r, \t, other
+ * control characters, '<', '>', '&' and the apostrophe as \u00XX (safe
+ * inside HTML), U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
+ * False when out is too small (6 bytes per input byte plus 3 always
+ * suffice).
  */
 bool attack_json_escape(const char *s, char *out, size_t outlen);
 

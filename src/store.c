@@ -296,3 +296,10 @@ store_lead(struct store *st)
 		return (true);
 	return (st->ops->lead(st));
 }
+
+void
+store_on_records(struct store *st, void (*cb)(void *), void *arg)
+{
+	if (st != NULL && st->ops->on_records != NULL)
+		st->ops->on_records(st, cb, arg);
+}

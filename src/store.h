@@ -1,9 +1,11 @@
 /*
  * store.h: the attack log's storage interface. A backend is a small table
- * of functions (struct store_ops) chosen by name at start-up: "sqlite"
- * (store_sqlite.c, the default for one host) and, later, "postgresql" for
- * several MX hosts sharing one log. Callers only see struct store and the
- * store_*() wrappers below.
+ * of functions (struct store_ops) chosen by the store's location
+ * (store.c): "sqlite" (store_sqlite.c, a file: the default for one host)
+ * and "postgresql" (store_pg.c, a postgresql:// URI: several MX hosts
+ * sharing one log, grants and bans). Callers only see struct store and
+ * the store_*() wrappers below. The record and its vocabulary are
+ * attack.h's; nothing here depends on the attack log's writer.
  *
  * Writers: the engine's attack log writer thread (attacklog.c), the only
  * thread that inserts and purges. Readers: `pillory log`, `pillory stats`,
@@ -217,6 +219,14 @@ struct store_ops {
 	 * so that another host takes over when this one stops.
 	 */
 	bool		 (*lead)(struct store *st);
+	/*
+	 * Optional (NULL: only this host writes records). Call cb(arg) from
+	 * another thread whenever any host committed records (the page's
+	 * trigger); cb must be cheap and thread-safe. cb NULL detaches: no
+	 * call is running or starts after it returns.
+	 */
+	void		 (*on_records)(struct store *st, void (*cb)(void *),
+			    void *arg);
 };
 
 /* Every handle starts with this; backends embed it first. */
@@ -231,7 +241,7 @@ extern const struct store_ops store_pg_ops;
 
 struct config;
 
-/* The backend called name ("sqlite", "postgresql"), or NULL when there is none. */
+/* The backend called name ("sqlite", "postgresql"); NULL when none is. */
 const struct store_ops *store_backend(const char *name);
 
 /*
@@ -318,6 +328,8 @@ int store_ban_delete(struct store *st, const struct ban_net *net,
     uint64_t *deleted_out);
 int store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
     void *arg);
+/* See store_ops.on_records; nothing for a backend without one. */
+void store_on_records(struct store *st, void (*cb)(void *), void *arg);
 /* See store_ops.lead; true for a backend without one. */
 bool store_lead(struct store *st);
 /* See store_ops.generation; 0 for a backend without one. */

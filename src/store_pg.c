@@ -10,9 +10,15 @@
  * (TLS to the server is libpq's).
  *
  * Every value is a parameter ($1, $2 ...) of a statement, never pasted into
- * SQL; the hot statements of an insert batch are prepared once per
- * connection. The only SQL text built at run time is store_pg_query()'s,
- * from constant fragments.
+ * SQL; the look-ups are prepared once per connection, and an insert batch
+ * sends its records as array parameters (a handful of statements per
+ * batch, see below). The only SQL text built at run time is
+ * store_pg_query()'s and the daily counts', from constant fragments.
+ *
+ * Threads: the attack log writer and the engine's event loop each have
+ * their own handle; the engine's handle also runs a listener thread with
+ * a connection of its own (struct pg_view: grants and bans in memory, kept
+ * by LISTEN/NOTIFY). A lost connection is retried at most once a second.
  *
  * Schema (version in schema_version, upgraded by store_pg_migrate() one
  * step at a time, each step in the transaction of its version bump, under
@@ -29,11 +35,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -143,6 +149,8 @@ static const struct {
 
 /* The NOTIFY channel of grant and ban changes. */
 #define STORE_PG_CHANNEL	"pillory_shared"
+/* The NOTIFY channel of committed records (the page's trigger). */
+#define STORE_PG_RECORDS	"pillory_records"
 /* The view's listener reconnects this often while the store is down. */
 #define STORE_PG_RETRY_MS	500
 
@@ -171,6 +179,8 @@ struct pg_view {
 	size_t		 ngrants;
 	struct ban_entry *bans;
 	size_t		 nbans;
+	void		(*on_records)(void *);
+	void		*on_records_arg;
 };
 
 struct store_pg {
@@ -1116,8 +1126,11 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		pg_cols_free(&upd);
 		pg_cols_free(&ins);
 	}
+	/* Every host's page writer learns of them at COMMIT. */
 	if (pg_daysum_write(sp, "daily_counts", days, ndays) != 0 ||
 	    pg_daysum_write(sp, "daily_withdrawn", wdays, nwdays) != 0 ||
+	    (nfresh > 0 && store_pg_do(sp, -1, "NOTIFY " STORE_PG_RECORDS, 0,
+	    NULL) != 0) ||
 	    store_pg_do(sp, -1, "COMMIT", 0, NULL) != 0)
 		goto fail;
 	ret = 0;
@@ -1712,7 +1725,7 @@ pg_view_main(void *arg)
 	PGconn		*conn = NULL;
 	PGnotify	*n;
 	PGresult	*res;
-	bool		 changed, was_down = false;
+	bool		 changed, records, was_down = false;
 
 	for (;;) {
 		if (conn == NULL) {
@@ -1720,7 +1733,8 @@ pg_view_main(void *arg)
 			res = NULL;
 			if (PQstatus(conn) != CONNECTION_OK ||
 			    PQresultStatus(res = PQexec(conn, "LISTEN "
-			    STORE_PG_CHANNEL)) != PGRES_COMMAND_OK ||
+			    STORE_PG_CHANNEL "; LISTEN " STORE_PG_RECORDS)) !=
+			    PGRES_COMMAND_OK ||
 			    pg_view_sync(v, conn) != 0) {
 				PQclear(res);
 				if (!was_down) {
@@ -1758,10 +1772,19 @@ pg_view_main(void *arg)
 			conn = NULL;
 			continue;
 		}
-		changed = false;
+		changed = records = false;
 		while ((n = PQnotifies(conn)) != NULL) {
-			changed = true;
+			if (strcmp(n->relname, STORE_PG_RECORDS) == 0)
+				records = true;
+			else
+				changed = true;
 			PQfreemem(n);
+		}
+		if (records) {
+			pthread_mutex_lock(&v->mu);
+			if (v->on_records != NULL)
+				v->on_records(v->on_records_arg);
+			pthread_mutex_unlock(&v->mu);
 		}
 		if (changed && pg_view_sync(v, conn) != 0) {
 			PQfinish(conn);
@@ -1852,6 +1875,22 @@ store_pg_generation(struct store *st)
 	gen = sp->view->gen;
 	pthread_mutex_unlock(&sp->view->mu);
 	return (gen);
+}
+
+static void
+store_pg_on_records(struct store *st, void (*cb)(void *), void *arg)
+{
+	struct store_pg	*sp = store_pg(st);
+
+	if (sp->view == NULL) {
+		if (cb == NULL)
+			return;
+		sp->view = store_pg_view_start(sp->url);
+	}
+	pthread_mutex_lock(&sp->view->mu);
+	sp->view->on_records = cb;
+	sp->view->on_records_arg = arg;
+	pthread_mutex_unlock(&sp->view->mu);
 }
 
 /* Tell every host's view that grants or bans changed. */
@@ -2134,4 +2173,5 @@ const struct store_ops store_pg_ops = {
 	.ban_list = store_pg_ban_list,
 	.generation = store_pg_generation,
 	.lead = store_pg_lead,
+	.on_records = store_pg_on_records,
 };

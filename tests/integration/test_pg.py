@@ -422,6 +422,10 @@ def test_one_host_writes_the_page(hosts):
     time.sleep(0.5)
     assert not page(b).exists()
     assert "another host writes the page" not in a.log()
+    # Records on b alone reach a's page: a hears of them by NOTIFY.
+    proxied_relay(b, "198.51.100.63", 1)
+    assert wait_for(lambda: "198.51.100.63" in page(a).read_text(), 10)
+    assert not page(b).exists()
     # a stops: b takes over at its next change.
     assert a.stop() == 0
     proxied_relay(b, "198.51.100.62", 1)
