@@ -14,7 +14,7 @@
 
 CC	?= cc
 PKGS	= libevent_core libevent_extra libevent_openssl libevent_pthreads \
-	  libcares sqlite3 libssl libcrypto libcrypt libsystemd libpsl
+	  libcares sqlite3 libssl libcrypto libcrypt libsystemd libpsl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -20,6 +20,7 @@
 #include "dns.h"
 #include "log.h"
 #include "text.h"
+#include "xalloc.h"
 
 struct attacklog_hold {
 	struct attacklog	*al;
@@ -100,8 +101,7 @@ attacklog_hold_new(struct attacklog *al, struct dns *dns,
 {
 	struct attacklog_hold	*h;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		FATAL("out of memory");
+	h = xcalloc(1, sizeof(*h));
 	h->al = al;
 	h->cb = cb;
 	h->cbarg = arg;
@@ -146,9 +146,7 @@ attacklog_hold_record(struct attacklog_hold *h,
 		ncap = h->capheld == 0 ? 4 : h->capheld * 2;
 		if (ncap > ATTACKLOG_HOLD_MAX)
 			ncap = ATTACKLOG_HOLD_MAX;
-		grown = reallocarray(h->held, ncap, sizeof(*grown));
-		if (grown == NULL)
-			FATAL("out of memory");
+		grown = xreallocarray(h->held, ncap, sizeof(*grown));
 		h->held = grown;
 		h->capheld = ncap;
 	}

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "ban.h"
 #include "log.h"
 #include "text.h"
@@ -707,9 +707,9 @@ ban_export(enum ban_export_format fmt, const struct ban_entry *e, size_t n,
 		fprintf(fp, "{\"count\":%zu,\"bans\":[", n);
 		for (i = 0; i < n; i++) {
 			if (!ban_net_format(&e[i].net, text, sizeof(text)) ||
-			    !attacklog_format_time(e[i].start_us, false, t1,
+			    !attack_format_time(e[i].start_us, false, t1,
 			    sizeof(t1)) ||
-			    !attacklog_format_time(e[i].expires_us, false, t2,
+			    !attack_format_time(e[i].expires_us, false, t2,
 			    sizeof(t2)))
 				continue;
 			fprintf(fp, "%s\n{\"network\":\"%s\",\"start\":\"%s\","

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "ban.h"
 #include "cmd.h"
 #include "config.h"
@@ -24,6 +24,7 @@
 #include "defense.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 #define BANS_USAGE \
 	"usage: pillory [-c FILE] bans [list | add NET [DURATION] | " \
@@ -53,10 +54,7 @@ collect(const struct ban_entry *e, void *arg)
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
-		if ((p = reallocarray(l->items, l->cap, sizeof(*p))) == NULL) {
-			fprintf(stderr, "pillory bans: out of memory\n");
-			exit(1);
-		}
+		p = xreallocarray(l->items, l->cap, sizeof(*p));
 		l->items = p;
 	}
 	l->items[l->n++] = *e;
@@ -91,7 +89,7 @@ print_list(const struct bans_list *l, bool json)
 	printf("%-44s %-26s %5s %s\n", "NETWORK", "UNTIL", "BAN", "BY");
 	for (i = 0; i < l->n; i++) {
 		if (!ban_net_format(&l->items[i].net, net, sizeof(net)) ||
-		    !attacklog_format_time(l->items[i].expires_us, false, until,
+		    !attack_format_time(l->items[i].expires_us, false, until,
 		    sizeof(until)))
 			continue;
 		printf("%-44s %-26s %5u %s\n", net, until, l->items[i].level,
@@ -179,7 +177,7 @@ cmd_bans(const struct config *cfg, int argc, char **argv)
 		    "30m, 2h or 7d\n", args[2]);
 		return 2;
 	}
-	if ((st = attacklog_store_open(cfg, false, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, false, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory bans: %s\n", err);
 		return 1;
 	}

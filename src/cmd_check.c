@@ -14,12 +14,25 @@
 #include "cmd.h"
 #include "config.h"
 #include "passwd_file.h"
+#include "store.h"
 #include "verify.h"
 
 struct check_counts {
 	unsigned	errors;
 	unsigned	warnings;
 };
+
+static void
+check_store_report(int error, const char *msg, void *arg)
+{
+	struct check_counts	*c = arg;
+
+	if (error)
+		c->errors++;
+	else
+		c->warnings++;
+	fprintf(stderr, "%s\n", msg);
+}
 
 static void
 check_report(enum verify_level level, const char *msg, void *arg)
@@ -49,6 +62,7 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	}
 	verify_state_dir(cfg, check_report, &c);
 	verify_tls(cfg, check_report, &c);
+	store_check(cfg, check_store_report, &c);
 	if (*cfg->passwd_file != '\0') {
 		if ((users = passwd_file_load(cfg->passwd_file, err,
 		    sizeof(err))) == NULL) {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "cmd.h"
 #include "config.h"
 #include "grants.h"
@@ -50,14 +50,14 @@ cmd_grants(const struct config *cfg, int argc, char **argv)
 		    "[list | revoke IP]\n");
 		return 2;
 	}
-	if ((st = attacklog_store_open(cfg, false, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, false, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory grants: %s\n", err);
 		return 1;
 	}
 	if (list) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		printf("%-40s %-40s %s\n", "ADDRESS", "USER", "EXPIRES");
-		if (st->ops->grant_list(st, (int64_t)ts.tv_sec * 1000000 +
+		if (store_grant_list(st, (int64_t)ts.tv_sec * 1000000 +
 		    ts.tv_nsec / 1000, print_grant, NULL) != 0)
 			fprintf(stderr, "pillory grants: %s\n",
 			    st->ops->errmsg(st));
@@ -79,7 +79,7 @@ cmd_grants(const struct config *cfg, int argc, char **argv)
 	}
 	grants_key((struct sockaddr *)&ss,
 	    (unsigned)cfg->pop_before_smtp_v6_prefix, key, sizeof(key));
-	if (st->ops->grant_revoke(st, key, &n) != 0) {
+	if (store_grant_revoke(st, key, &n) != 0) {
 		fprintf(stderr, "pillory grants: %s\n", st->ops->errmsg(st));
 		goto done;
 	}

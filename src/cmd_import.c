@@ -320,7 +320,7 @@ cmd_import(const struct config *cfg, int argc, char **argv)
 	 * (it gives state_dir to [server] user when it starts). */
 	if (*cfg->attacklog_db == '\0')
 		(void)mkdir(cfg->state_dir, 0700);
-	if ((ic.st = attacklog_store_open(cfg, false, err,
+	if ((ic.st = store_open_config(cfg, false, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory import: %s\n", err);
 		return 1;

@@ -4,8 +4,8 @@
  * Runs in the CLI process, as the admin. Opens the store read-only, so it
  * works while the daemon writes (WAL). Its arguments come from the admin;
  * the records it prints are attacker-controlled text and go out through
- * attacklog_format_line() (control characters escaped) or
- * attacklog_format_json() (JSON-escaped), one record per line.
+ * attack_format_line() (control characters escaped) or
+ * attack_format_json() (JSON-escaped), one record per line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "asn.h"
-#include "attacklog.h"
+#include "attack.h"
 #include "attrib.h"
 #include "cmd.h"
 #include "config.h"
@@ -45,7 +45,7 @@ static const struct log_option {
 	    "only records since TIME: RFC 3339, YYYY-MM-DD or a duration "
 	    "ago (30m, 2h, 7d)" },
 	[LOG_OPT_MASK] = { "mask", NULL,
-	    "mask recipient local parts as " ATTACKLOG_MASK },
+	    "mask recipient local parts as " ATTACK_MASK },
 	[LOG_OPT_HELP] = { "help", NULL, "this text" },
 };
 
@@ -134,7 +134,7 @@ log_apply(struct log_args *a, enum log_opt opt, const char *val)
 		a->q.kind = kind;
 		break;
 	case LOG_OPT_SINCE:
-		if (!attacklog_parse_time(val, log_now_us(), &a->q.since_us)) {
+		if (!attack_parse_time(val, log_now_us(), &a->q.since_us)) {
 			fprintf(stderr, "pillory log: --since: \"%s\" is not "
 			    "RFC 3339, YYYY-MM-DD or a duration (2h, 7d)\n",
 			    val);
@@ -234,13 +234,13 @@ static int
 log_print(const struct attack_record *rec, void *arg)
 {
 	const struct log_args	*a = arg;
-	char			 line[ATTACKLOG_JSON_MAX];
+	char			 line[ATTACK_JSON_MAX];
 	bool			 ok;
 
 	if (a->json)
-		ok = attacklog_format_json(rec, a->mask, line, sizeof(line));
+		ok = attack_format_json(rec, a->mask, line, sizeof(line));
 	else
-		ok = attacklog_format_line(rec, a->mask, line, sizeof(line));
+		ok = attack_format_line(rec, a->mask, line, sizeof(line));
 	/* The buffer holds the longest record; anything else is a bug. */
 	if (!ok) {
 		fprintf(stderr, "pillory log: record at %lld does not "
@@ -275,7 +275,7 @@ cmd_log(const struct config *cfg, int argc, char **argv)
 		/* The records still print; only their AS is unknown. */
 		fprintf(stderr, "pillory log: warning: %s; no AS "
 		    "attribution\n", err);
-	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory log: %s\n", err);
 		asn_db_free(a.asn);
 		return (1);

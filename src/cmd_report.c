@@ -24,7 +24,7 @@
 
 #include "asn.h"
 #include "atomic_file.h"
-#include "attacklog.h"
+#include "attack.h"
 #include "attrib.h"
 #include "cmd.h"
 #include "config.h"
@@ -261,7 +261,7 @@ cmd_report(const struct config *cfg, int argc, char **argv)
 	    sizeof(err))) == NULL)
 		fprintf(stderr, "pillory report: warning: %s; no AS "
 		    "attribution\n", err);
-	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory report: %s\n", err);
 		goto done;
 	}

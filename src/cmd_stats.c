@@ -7,7 +7,7 @@
  * Runs in the CLI process and reads the store read-only while the daemon
  * writes. Addresses, names and senders are attacker-controlled: the text
  * form escapes control characters (log_sanitize()), the JSON form goes
- * through attacklog_json_escape().
+ * through attack_json_escape().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "asn.h"
-#include "attacklog.h"
+#include "attack.h"
 #include "attrib.h"
 #include "cmd.h"
 #include "config.h"
@@ -158,7 +158,7 @@ stats_text(const struct stats *s)
 {
 	const struct store_incident	*in;
 	char				 a[64], b[64];
-	char				 safe[ATTACKLOG_SENDERS_LEN * 4];
+	char				 safe[ATTACK_SENDERS_LEN * 4];
 	char				 safe2[(DOMAIN_MAX + 1) * 4];
 	size_t				 i;
 	int				 k;
@@ -230,10 +230,10 @@ stats_text(const struct stats *s)
 static void
 json_str(const char *str)
 {
-	char	buf[ATTACKLOG_SENDERS_LEN * 6 + 3];
+	char	buf[ATTACK_SENDERS_LEN * 6 + 3];
 
-	if (!attacklog_json_escape(str, buf, sizeof(buf)))
-		(void)attacklog_json_escape("", buf, sizeof(buf));
+	if (!attack_json_escape(str, buf, sizeof(buf)))
+		(void)attack_json_escape("", buf, sizeof(buf));
 	fputs(buf, stdout);
 }
 
@@ -350,10 +350,10 @@ stats_json(const struct stats *s)
 		json_str(in->client_ip);
 		printf(",\"client_name\":");
 		json_str(in->client_name);
-		if (!attacklog_format_time(in->first_us, false, t, sizeof(t)))
+		if (!attack_format_time(in->first_us, false, t, sizeof(t)))
 			t[0] = '\0';
 		printf(",\"first\":\"%s\"", t);
-		if (!attacklog_format_time(in->last_us, false, t, sizeof(t)))
+		if (!attack_format_time(in->last_us, false, t, sizeof(t)))
 			t[0] = '\0';
 		printf(",\"last\":\"%s\",\"count\":%llu,\"kinds\":[", t,
 		    (unsigned long long)in->count);
@@ -394,7 +394,7 @@ cmd_stats(const struct config *cfg, int argc, char **argv)
 			return (2);
 		}
 	}
-	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory stats: %s\n", err);
 		return (1);
 	}

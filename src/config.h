@@ -106,6 +106,9 @@ struct config {
 	/* [attacklog] */
 	char			*attacklog_db;
 	uint64_t		 retention;
+	/* [store] */
+	char			*store_url;
+	char			*store_node;
 	/* [defense] */
 	uint64_t		 defense_ban_after;
 	uint64_t		 defense_ban_window;

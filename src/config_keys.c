@@ -312,6 +312,17 @@ const struct config_key config_keys[] = {
 	  .help = "iptoasn.com ip2asn TSV naming each attacker's AS and "
 	    "country (empty: off)" },
 
+	{ .section = "store", .name = "url",
+	  .type = CONFIG_STRING, .def = "",
+	  .offset = offsetof(struct config, store_url),
+	  .help = "shared store of several MX hosts: a postgresql:// URI "
+	    "(libpq; sslmode applies); empty: SQLite at [attacklog] db" },
+	{ .section = "store", .name = "node",
+	  .type = CONFIG_STRING, .def = "",
+	  .offset = offsetof(struct config, store_node),
+	  .help = "this host's name in attack records (empty: the host "
+	    "name)" },
+
 	{ .section = "defense", .name = "ban_after",
 	  .type = CONFIG_UINT, .def = "20",
 	  .minimum = 0, .maximum = 100000,

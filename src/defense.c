@@ -63,6 +63,7 @@ struct defense {
 	uint64_t		 counter_window;
 	struct event		*timer;
 	size_t			 live;		/* live bans at the last tick */
+	uint64_t		 store_gen;	/* store_generation() loaded */
 	bool			 dirty;		/* blocklist to rewrite */
 	struct ban_entry	*pending;	/* bans not in the store yet */
 	void			(*on_change)(void *);
@@ -183,6 +184,13 @@ defense_tick(evutil_socket_t fd, short what, void *arg)
 	ban_table_expire(d->bans, now - keep_us(d->eng->cfg));
 	ban_table_expire(d->logins, now);
 	defense_flush(d);
+	/* Bans another MX host made or lifted (shared store): reload from
+	 * the store's in-memory view, no network wait. */
+	if (store_generation(d->eng->store) != d->store_gen) {
+		d->store_gen = store_generation(d->eng->store);
+		if (defense_load(d) == 0 && d->on_change != NULL)
+			d->on_change(d->on_change_arg);
+	}
 	/* A ban ending changes the blocklist too. */
 	list = ban_table_list(d->bans, now, &n);
 	free(list);

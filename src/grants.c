@@ -71,7 +71,7 @@ grants_add(struct engine *eng, const struct sockaddr *sa, const char *user)
 	    !grants_key(sa, (unsigned)cfg->pop_before_smtp_v6_prefix, key,
 	    sizeof(key)))
 		return;
-	if (eng->store->ops->grant_put(eng->store, key, user, now_us() +
+	if (store_grant_put(eng->store, key, user, now_us() +
 	    (int64_t)cfg->pop_before_smtp * 1000000) != 0) {
 		log_err("grant %s for %s: %s", key, user,
 		    eng->store->ops->errmsg(eng->store));
@@ -93,7 +93,7 @@ grants_check(struct engine *eng, const struct sockaddr *sa, char *user_out)
 	    !grants_key(sa, (unsigned)cfg->pop_before_smtp_v6_prefix, key,
 	    sizeof(key)))
 		return false;
-	rc = eng->store->ops->grant_get(eng->store, key, now_us(), user,
+	rc = store_grant_get(eng->store, key, now_us(), user,
 	    sizeof(user), NULL);
 	if (rc == -1) {
 		/* Fail closed: no proof, no relay. */

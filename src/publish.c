@@ -80,6 +80,7 @@ publish_conf_free(struct publish_conf *pc)
 	free(pc->dir);
 	free(pc->hostname);
 	free(pc->db);
+	free(pc->store_url);
 	free(pc->state_dir);
 	for (size_t i = 0; i < pc->domains.count; i++)
 		free(pc->domains.names[i]);
@@ -198,7 +199,7 @@ publish_mask_ours(const struct publish_conf *pc, char *addr, size_t len)
 	if (pc == NULL || addr[0] == '\0' || !publish_address_is_ours(pc, addr))
 		return;
 	at = strrchr(addr, '@');
-	if (text_printf(masked, sizeof(masked), "%s%s", ATTACKLOG_MASK, at))
+	if (text_printf(masked, sizeof(masked), "%s%s", ATTACK_MASK, at))
 		(void)text_copy(addr, masked, len);
 }
 
@@ -206,7 +207,7 @@ publish_mask_ours(const struct publish_conf *pc, char *addr, size_t len)
 void
 publish_mask_senders(const struct publish_conf *pc, char *list, size_t len)
 {
-	char		 out[ATTACKLOG_SENDERS_LEN], one[ADDRESS_MAX + 16];
+	char		 out[ATTACK_SENDERS_LEN], one[ADDRESS_MAX + 16];
 	const char	*p, *comma;
 	size_t		 n;
 
@@ -219,7 +220,7 @@ publish_mask_senders(const struct publish_conf *pc, char *list, size_t len)
 			memcpy(one, p, n);
 			one[n] = '\0';
 			publish_mask_ours(pc, one, sizeof(one));
-			(void)attacklog_senders_add(out, sizeof(out), one);
+			(void)attack_senders_add(out, sizeof(out), one);
 		}
 		if (*comma == '\0')
 			break;
@@ -248,6 +249,7 @@ publish_conf_new(const struct config *cfg, const struct publish_tables *tables,
 	pc->delay_s = cfg->publish_delay;
 	pc->hostname = publish_strdup(cfg->hostname);
 	pc->db = publish_strdup(cfg->attacklog_db);
+	pc->store_url = publish_strdup(cfg->store_url);
 	pc->state_dir = publish_strdup(cfg->state_dir);
 	if (!publish_dir_path(cfg, dir, sizeof(dir), err, errlen))
 		goto fail;
@@ -311,8 +313,9 @@ publish_store_open(const struct publish_conf *pc, char *err, size_t errlen)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.attacklog_db = pc->db;
+	cfg.store_url = pc->store_url;
 	cfg.state_dir = pc->state_dir;
-	return (attacklog_store_open(&cfg, true, err, errlen));
+	return (store_open_config(&cfg, true, err, errlen));
 }
 /*
  * The generation, enabled.
@@ -682,7 +685,13 @@ publisher_main(void *arg)
 			pub->st = NULL;
 		}
 		last_day = publisher_utc_day();
-		if (publish_generate(conf, &pub->st, first, &res, err,
+		/* Several MX hosts on one store: one writes the page at a
+		 * time; another takes over when it stops. */
+		if (pub->st == NULL)
+			pub->st = publish_store_open(conf, err, sizeof(err));
+		if (pub->st != NULL && !store_lead(pub->st))
+			log_debug("publish: another host writes the page");
+		else if (publish_generate(conf, &pub->st, first, &res, err,
 		    sizeof(err)) != 0)
 			log_err("publish: %s", err);
 		else

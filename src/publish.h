@@ -70,7 +70,7 @@ bool publish_dir_path(const struct config *cfg, char *out, size_t outlen,
 /*
  * The public form of rec into out: the login user and the session id
  * dropped always, the recipient's local part (up to the last '@')
- * replaced by ATTACKLOG_MASK when mask, and always for forged-local
+ * replaced by ATTACK_MASK when mask, and always for forged-local
  * records (their recipient is one of our users). Every other field is
  * kept (and escaped later, by the emitter).
  */

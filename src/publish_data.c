@@ -38,8 +38,8 @@ publish_public_record(const struct attack_record *rec, bool mask,
 	if (mask && out->to[0] != '\0') {
 		at = strrchr(out->to, '@');
 		if (!text_printf(masked, sizeof(masked), "%s%s",
-		    ATTACKLOG_MASK, at != NULL ? at : ""))
-			(void)text_copy(masked, ATTACKLOG_MASK,
+		    ATTACK_MASK, at != NULL ? at : ""))
+			(void)text_copy(masked, ATTACK_MASK,
 			    sizeof(masked));
 		(void)text_copy(out->to, masked, sizeof(out->to));
 	}
@@ -63,7 +63,7 @@ publish_data_collect(const struct attack_record *rec, void *arg)
 {
 	struct publish_lines	*pl = arg;
 	struct publish_line	*l;
-	char			 line[ATTACKLOG_LINE_MAX];
+	char			 line[ATTACK_LINE_MAX];
 	size_t			 ncap;
 
 	if (pl->n == pl->cap) {
@@ -77,7 +77,7 @@ publish_data_collect(const struct attack_record *rec, void *arg)
 	/* Our users and aliases never appear, as sender or recipient. */
 	publish_mask_ours(pl->pc, l->rec.from, sizeof(l->rec.from));
 	publish_mask_ours(pl->pc, l->rec.to, sizeof(l->rec.to));
-	if (!attacklog_format_line(&l->rec, pl->mask, line, sizeof(line)))
+	if (!attack_format_line(&l->rec, pl->mask, line, sizeof(line)))
 		(void)text_copy(line, "?", sizeof(line));
 	l->text = publish_strdup(line);
 	(void)attrib_of(pl->asn, l->rec.client_ip, l->rec.client_name,

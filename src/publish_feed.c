@@ -22,7 +22,7 @@ publish_feed_atom_time(struct emit *e, int64_t t_us)
 {
 	char	iso[48];
 
-	if (!attacklog_format_time(t_us, false, iso, sizeof(iso)))
+	if (!attack_format_time(t_us, false, iso, sizeof(iso)))
 		(void)text_copy(iso, "1970-01-01T00:00:00Z", sizeof(iso));
 	emit_text(e, iso);
 }
@@ -166,7 +166,7 @@ publish_feed_json_time(struct emit *e, int64_t t_us)
 {
 	char	iso[48];
 
-	if (!attacklog_format_time(t_us, false, iso, sizeof(iso)))
+	if (!attack_format_time(t_us, false, iso, sizeof(iso)))
 		iso[0] = '\0';
 	emit_json(e, iso);
 }

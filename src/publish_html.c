@@ -89,7 +89,7 @@ publish_html_time(struct emit *e, const struct i18n_lang *lang, int64_t t_us,
 	time_t	t = (time_t)(t_us / 1000000);
 	struct tm tm;
 
-	if (!attacklog_format_time(t_us, false, iso, sizeof(iso)))
+	if (!attack_format_time(t_us, false, iso, sizeof(iso)))
 		iso[0] = '\0';
 	if (time_only && localtime_r(&t, &tm) != NULL)
 		(void)text_printf(shown, sizeof(shown), "%02d:%02d",

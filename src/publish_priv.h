@@ -39,6 +39,7 @@ struct publish_conf {
 	uint64_t		 delay_s;
 	char			*hostname;
 	char			*db;		/* [attacklog] db, may be "" */
+	char			*store_url;	/* [store] url, may be "" */
 	char			*state_dir;
 	uint32_t		 kinds;		/* [publish] kinds as a mask */
 	/* Who is ours: never shown unmasked (publish_address_is_ours()). */

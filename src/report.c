@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "attrib.h"
 #include "emit.h"
 #include "log.h"
@@ -66,7 +66,7 @@ report_text(struct emit *e, const struct report_input *r)
 {
 	const struct store_incident	*in = r->in;
 	struct attack_record		 pub;
-	char				 a[ATTACKLOG_LINE_MAX], b[64], c[64];
+	char				 a[ATTACK_LINE_MAX], b[64], c[64];
 	char				 net[ATTRIB_TEXT_MAX];
 	size_t				 i;
 
@@ -112,7 +112,7 @@ report_text(struct emit *e, const struct report_input *r)
 	emit_raw(e, "(our local time):\n\n");
 	for (i = 0; i < r->nrecs; i++) {
 		publish_public_record(&r->recs[i], r->mask, &pub);
-		if (!attacklog_format_line(&pub, r->mask, a, sizeof(a)))
+		if (!attack_format_line(&pub, r->mask, a, sizeof(a)))
 			continue;
 		/* Lines stay under the 998 octets of RFC 5322 2.1.1. */
 		if (strlen(a) > 990) {

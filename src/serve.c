@@ -610,11 +610,15 @@ serve_run(struct config *cfg_in)
 			}
 		}
 	}
-	if ((engine.store = attacklog_store_open(engine.cfg, false, err,
+	if ((engine.store = store_open_config(engine.cfg, false, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "pillory: store: %s\n", err);
 		return 1;
 	}
+	/* A shared store: start its view of grants and bans now, and
+	 * regenerate the page on other hosts' records too. */
+	(void)store_generation(engine.store);
+	store_on_records(engine.store, publisher_notify_cb, publisher);
 	engine.dns = dns_new(engine.base, dns_server_list(engine.cfg, servers,
 	    sizeof(servers)), 0, err, sizeof(err));
 	if (engine.dns == NULL) {
@@ -657,6 +661,7 @@ serve_run(struct config *cfg_in)
 	defense_free(engine.defense);
 	httpd_free(httpd);
 	attacklog_close(engine.alog);
+	store_on_records(engine.store, NULL, NULL);
 	publisher_stop(publisher);
 	dns_free(engine.dns);
 	event_free(reload_ev);

@@ -1,9 +1,11 @@
 /*
  * store.h: the attack log's storage interface. A backend is a small table
- * of functions (struct store_ops) chosen by name at start-up: "sqlite"
- * (store_sqlite.c, the default for one host) and, later, "postgresql" for
- * several MX hosts sharing one log. Callers only see struct store and the
- * store_*() wrappers below.
+ * of functions (struct store_ops) chosen by the store's location
+ * (store.c): "sqlite" (store_sqlite.c, a file: the default for one host)
+ * and "postgresql" (store_pg.c, a postgresql:// URI: several MX hosts
+ * sharing one log, grants and bans). Callers only see struct store and
+ * the store_*() wrappers below. The record and its vocabulary are
+ * attack.h's; nothing here depends on the attack log's writer.
  *
  * Writers: the engine's attack log writer thread (attacklog.c), the only
  * thread that inserts and purges. Readers: `pillory log`, `pillory stats`,
@@ -19,7 +21,7 @@
  * - daily counts per UTC day and kind, incremented on insert and never
  *   purged, so totals keep growing after old records are gone;
  * - incidents: bursts from one client address, maintained at insert time
- *   with attacklog_incident_joins() (a gap under 30 minutes joins the
+ *   with attack_incident_joins() (a gap under 30 minutes joins the
  *   newest incident of that address), purged with the attacks.
  *
  * - withdrawn records (struct attack_record): a login from the client's
@@ -47,7 +49,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "ban.h"
 
 /* A YYYY-MM-DD day and its NUL. */
@@ -102,7 +104,7 @@ struct store_incident {
 	uint64_t	 count;
 	uint32_t	 kinds;		/* bit (1 << enum attack_kind) */
 	bool		 targeted;	/* spoofed-relay or forged-local seen */
-	char		 senders[ATTACKLOG_SENDERS_LEN]; /* "a@x,b@y" */
+	char		 senders[ATTACK_SENDERS_LEN]; /* "a@x,b@y" */
 };
 
 /*
@@ -180,7 +182,7 @@ struct store_ops {
 	int		 (*grant_list)(struct store *st, int64_t now_us,
 			    store_grant_cb cb, void *arg);
 	/*
-	 * A login from key (attacklog_login_key()) at time_us: remember it
+	 * A login from key (attack_login_key()) at time_us: remember it
 	 * (later inserts within window_us of it are withdrawn) and withdraw
 	 * the records of key within window_us before or after it.
 	 * *withdrawn_out (may be NULL) gets how many were withdrawn now.
@@ -208,6 +210,29 @@ struct store_ops {
 	 * it was already there, -1 on error.
 	 */
 	int		 (*import_mark)(struct store *st, const char *key);
+	/*
+	 * Optional (NULL: a store only this host writes). A counter that
+	 * moves whenever grants or bans changed in the shared store, by any
+	 * host; never blocks. The first call starts st's in-memory view of
+	 * grants and bans: from then on grant_get() and ban_list() on st
+	 * answer from memory (the last known state while the store is
+	 * unreachable) and never wait on the network.
+	 */
+	uint64_t	 (*generation)(struct store *st);
+	/*
+	 * Optional (NULL: always true). True when st's host is the one that
+	 * writes the public page: a lock held while st's connection lives,
+	 * so that another host takes over when this one stops.
+	 */
+	bool		 (*lead)(struct store *st);
+	/*
+	 * Optional (NULL: only this host writes records). Call cb(arg) from
+	 * another thread whenever any host committed records (the page's
+	 * trigger); cb must be cheap and thread-safe. cb NULL detaches: no
+	 * call is running or starts after it returns.
+	 */
+	void		 (*on_records)(struct store *st, void (*cb)(void *),
+			    void *arg);
 };
 
 /* Every handle starts with this; backends embed it first. */
@@ -218,152 +243,106 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
-/* The backend called name ("sqlite"), or NULL when there is none. */
-static inline const struct store_ops *
-store_backend(const char *name)
-{
-	static const struct store_ops *const backends[] = {
-		&store_sqlite_ops,
-	};
-	size_t	i;
+struct config;
 
-	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-		if (strcmp(backends[i]->name, name) == 0)
-			return (backends[i]);
-	}
-	return (NULL);
-}
+/* The backend called name ("sqlite", "postgresql"); NULL when none is. */
+const struct store_ops *store_backend(const char *name);
+
+/*
+ * The backend for a store location: "postgresql" for a postgresql:// or
+ * postgres:// URL, else "sqlite" (a file path). Pure.
+ */
+const char *store_backend_of_url(const char *url);
 
 /*
  * Open the store at path with the backend called name. NULL with a message
  * in err when the backend is unknown or the store cannot be opened; the
  * caller closes the result with store_close().
  */
-static inline struct store *
-store_open(const char *name, const char *path, bool readonly, char *err,
-    size_t errlen)
-{
-	const struct store_ops	*ops;
+struct store *store_open(const char *name, const char *path, bool readonly,
+    char *err, size_t errlen);
 
-	if ((ops = store_backend(name)) == NULL) {
-		snprintf(err, errlen, "unknown attack log backend \"%s\"",
-		    name);
-		return (NULL);
-	}
-	return (ops->open(path, readonly, err, errlen));
-}
+/* Open the store at url with the backend store_backend_of_url() names. */
+struct store *store_open_url(const char *url, bool readonly, char *err,
+    size_t errlen);
+
+/*
+ * The SQLite store file for cfg: cfg->attacklog_db when set, else
+ * STATE_DIR/attacklog.db. False (with a message in err) when neither is
+ * set or the path does not fit in outlen.
+ */
+bool store_db_path(const struct config *cfg, char *out, size_t outlen,
+    char *err, size_t errlen);
+
+/*
+ * Open the store for cfg with its backend; `pillory log`, `stats` and the
+ * publisher open it readonly. NULL with a message in err on failure.
+ */
+struct store *store_open_config(const struct config *cfg, bool readonly,
+    char *err, size_t errlen);
+
+/*
+ * True when url is a URI with a password in it ("scheme://user:pw@host")
+ * or a "password=" parameter. Pure.
+ */
+bool store_url_has_password(const char *url);
+
+/*
+ * `pillory check` of [store]: url names PostgreSQL when set; a password in
+ * it wants a config file that is not world-readable (a warning).
+ */
+struct config;
+void store_check(const struct config *cfg,
+    void (*report)(int error, const char *msg, void *arg), void *arg);
 
 /* Close st (NULL is fine); finishes nothing in flight, frees everything. */
-static inline void
-store_close(struct store *st)
-{
-	if (st != NULL)
-		st->ops->close(st);
-}
-
+void store_close(struct store *st);
 /* Message for the last failed operation on st. */
-static inline const char *
-store_errmsg(struct store *st)
-{
-	return (st->ops->errmsg(st));
-}
-
+const char *store_errmsg(struct store *st);
 /* Give st the public view (or, with f->active false, the admin's). */
-static inline void
-store_set_filter(struct store *st, const struct store_filter *f)
-{
-	st->filter = *f;
-}
-
+void store_set_filter(struct store *st, const struct store_filter *f);
 /* Inserts on st look for a login this close to each record. */
-static inline void
-store_set_withdraw_window(struct store *st, int64_t window_us)
-{
-	st->withdraw_window_us = window_us;
-}
-
-static inline int
-store_login(struct store *st, const char *key, int64_t time_us,
-    int64_t window_us, uint64_t *withdrawn_out)
-{
-	return (st->ops->login(st, key, time_us, window_us, withdrawn_out));
-}
+void store_set_withdraw_window(struct store *st, int64_t window_us);
 
 /* See struct store_ops; these forward to the backend. */
-static inline int
-store_insert_batch(struct store *st, const struct attack_record *recs,
-    size_t n)
-{
-	return (st->ops->insert_batch(st, recs, n));
-}
-
-static inline int
-store_purge(struct store *st, int64_t before_us, uint64_t *deleted_out)
-{
-	return (st->ops->purge(st, before_us, deleted_out));
-}
-
-static inline int
-store_query(struct store *st, const struct store_query *q,
-    store_record_cb cb, void *arg)
-{
-	return (st->ops->query(st, q, cb, arg));
-}
-
-static inline int
-store_totals(struct store *st, struct store_totals *out)
-{
-	return (st->ops->totals(st, out));
-}
-
-static inline int
-store_daily(struct store *st, int64_t now_us, size_t ndays,
-    struct store_day *out)
-{
-	return (st->ops->daily(st, now_us, ndays, out));
-}
-
-static inline int
-store_top(struct store *st, struct store_top *addrs, size_t naddrs,
+int store_login(struct store *st, const char *key, int64_t time_us,
+    int64_t window_us, uint64_t *withdrawn_out);
+int store_insert_batch(struct store *st, const struct attack_record *recs,
+    size_t n);
+int store_purge(struct store *st, int64_t before_us, uint64_t *deleted_out);
+int store_query(struct store *st, const struct store_query *q,
+    store_record_cb cb, void *arg);
+int store_totals(struct store *st, struct store_totals *out);
+int store_daily(struct store *st, int64_t now_us, size_t ndays,
+    struct store_day *out);
+int store_top(struct store *st, struct store_top *addrs, size_t naddrs,
     size_t *naddrs_out, struct store_top *nets, size_t nnets,
-    size_t *nnets_out)
-{
-	return (st->ops->top(st, addrs, naddrs, naddrs_out, nets, nnets,
-	    nnets_out));
-}
-
-static inline int
-store_incidents(struct store *st, struct store_incident *out, size_t max,
-    size_t *n_out)
-{
-	return (st->ops->incidents(st, out, max, n_out));
-}
-
-static inline int
-store_ban_put(struct store *st, const struct ban_entry *e, size_t n,
-    int64_t keep_us)
-{
-	return (st->ops->ban_put(st, e, n, keep_us));
-}
-
-static inline int
-store_ban_delete(struct store *st, const struct ban_net *net,
-    uint64_t *deleted_out)
-{
-	return (st->ops->ban_delete(st, net, deleted_out));
-}
-
-static inline int
-store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb, void *arg)
-{
-	return (st->ops->ban_list(st, since_us, cb, arg));
-}
-
-static inline int
-store_incident_get(struct store *st, int64_t id, struct store_incident *out)
-{
-	return (st->ops->incident_get(st, id, out));
-}
+    size_t *nnets_out);
+int store_incidents(struct store *st, struct store_incident *out, size_t max,
+    size_t *n_out);
+int store_incident_get(struct store *st, int64_t id,
+    struct store_incident *out);
+int store_ban_put(struct store *st, const struct ban_entry *e, size_t n,
+    int64_t keep_us);
+int store_ban_delete(struct store *st, const struct ban_net *net,
+    uint64_t *deleted_out);
+int store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
+    void *arg);
+/* See store_ops.on_records; nothing for a backend without one. */
+void store_on_records(struct store *st, void (*cb)(void *), void *arg);
+/* See store_ops.lead; true for a backend without one. */
+bool store_lead(struct store *st);
+/* See store_ops.generation; 0 for a backend without one. */
+uint64_t store_generation(struct store *st);
+int store_grant_put(struct store *st, const char *network, const char *user,
+    int64_t expires_us);
+int store_grant_get(struct store *st, const char *network, int64_t now_us,
+    char *user_out, size_t userlen, int64_t *expires_out);
+int store_grant_revoke(struct store *st, const char *network,
+    uint64_t *deleted_out);
+int store_grant_list(struct store *st, int64_t now_us, store_grant_cb cb,
+    void *arg);
 
 #endif

@@ -26,10 +26,11 @@
  *   grants(network, user, expires_us)
  *   version 3: attacks.withdrawn (0/1); daily_withdrawn(day, kind, count),
  *       the withdrawn part of daily_counts, never purged either;
- *       logins(network: attacklog_login_key(), last_us)
+ *       logins(network: attack_login_key(), last_us)
  *   version 4: bans(network "a.b.c.d/32" or "v6/64", start_us,
  *       expires_us, level, manual): kept a while after expiry so repeat
  *       bans double
+ *   version 5: attacks.node, the MX host that recorded it ([store] node)
  */
 #include <sys/stat.h>
 
@@ -43,10 +44,11 @@
 
 #include <sqlite3.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "log.h"
 #include "store.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* How long a connection waits for another one's lock. */
 #define STORE_SQLITE_BUSY_MS	5000
@@ -119,6 +121,9 @@ static const char *const store_sqlite_migrations[] = {
 	"  manual INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX bans_expires ON bans (expires_us);"
 	"PRAGMA user_version = 4;",
+	/* 5: the MX host that recorded each attack ([store] node). */
+	("ALTER TABLE attacks ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+	"PRAGMA user_version = 5;"),
 };
 #define STORE_SQLITE_VERSION \
 	((int)(sizeof(store_sqlite_migrations) / \
@@ -126,7 +131,7 @@ static const char *const store_sqlite_migrations[] = {
 
 #define ATTACK_COLUMNS \
 	"id, time_us, kind, client_ip, client_name, helo, mail_from, " \
-	"rcpt_to, login_user, session, reply, port, withdrawn"
+	"rcpt_to, login_user, session, reply, port, withdrawn, node"
 
 #define INCIDENT_COLUMNS \
 	"id, client_ip, client_name, first_us, last_us, count, kinds, " \
@@ -159,8 +164,8 @@ static const char *const store_sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_INSERT_ATTACK] =
 	    "INSERT INTO attacks (time_us, kind, client_ip, client_name, "
 	    "helo, mail_from, rcpt_to, login_user, session, reply, port, "
-	    "withdrawn) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    "withdrawn, node) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[STMT_ADD_DAY] =
 	    "INSERT INTO daily_counts (day, kind, count) VALUES (?1, ?2, ?3) "
 	    "ON CONFLICT (day, kind) DO UPDATE SET count = count + ?3",
@@ -354,10 +359,7 @@ store_sqlite_open(const char *path, bool readonly, char *err, size_t errlen)
 	sqlite3_stmt		*stmt = NULL;
 	int			 flags, version, i;
 
-	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return (NULL);
-	}
+	ss = xcalloc(1, sizeof(*ss));
 	ss->base.ops = &store_sqlite_ops;
 	ss->readonly = readonly;
 	/* One connection per thread: no need for SQLite's own mutex. */
@@ -598,7 +600,7 @@ incident_sender(const struct attack_record *rec)
 
 /*
  * Fold rec into the newest incident of its address when
- * attacklog_incident_joins() says so, else start a new incident.
+ * attack_incident_joins() says so, else start a new incident.
  */
 static int
 store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
@@ -622,7 +624,7 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 		store_sqlite_read_incident(stmt, &in);
 	sqlite3_reset(stmt);
 
-	if (found && attacklog_incident_joins(in.first_us, in.last_us,
+	if (found && attack_incident_joins(in.first_us, in.last_us,
 	    rec->time_us)) {
 		which = STMT_UPDATE_INCIDENT;
 		if (rec->time_us < in.first_us)
@@ -646,7 +648,7 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 	in.kinds |= kind_bit((int)rec->kind);
 	in.targeted = in.targeted || attack_kind_is_targeted(rec->kind);
 	if ((sender = incident_sender(rec)) != NULL)
-		(void)attacklog_senders_add(in.senders, sizeof(in.senders),
+		(void)attack_senders_add(in.senders, sizeof(in.senders),
 		    sender);
 
 	stmt = ss->stmt[which];
@@ -669,7 +671,7 @@ store_sqlite_login_near(struct store_sqlite *ss,
 	int64_t		 w = ss->base.withdraw_window_us;
 	int		 rc;
 
-	if (w <= 0 || !attacklog_login_key(rec->client_ip, key, sizeof(key)))
+	if (w <= 0 || !attack_login_key(rec->client_ip, key, sizeof(key)))
 		return (0);
 	bind_text(stmt, 1, key);
 	sqlite3_bind_int64(stmt, 2, rec->time_us - w);
@@ -701,6 +703,7 @@ store_sqlite_insert_one(struct store_sqlite *ss,
 	bind_text(stmt, 10, rec->reply);
 	sqlite3_bind_int(stmt, 11, rec->port);
 	sqlite3_bind_int(stmt, 12, withdrawn);
+	bind_text(stmt, 13, rec->node);
 	if (store_sqlite_exec(ss, STMT_INSERT_ATTACK) != 0)
 		return (-1);
 	return (store_sqlite_incident(ss, rec));
@@ -842,6 +845,7 @@ store_sqlite_read_record(sqlite3_stmt *stmt, struct attack_record *rec)
 	column_text(stmt, 10, rec->reply, sizeof(rec->reply));
 	rec->port = sqlite3_column_int(stmt, 11);
 	rec->withdrawn = sqlite3_column_int(stmt, 12) != 0;
+	column_text(stmt, 13, rec->node, sizeof(rec->node));
 }
 
 static int
@@ -1047,10 +1051,10 @@ store_sqlite_daily(struct store *st, int64_t now_us, size_t ndays,
  * Top lists. One pass over the (client_ip, time_us) index gives the count
  * per address in address order; the top addresses are kept in a small
  * sorted array, and the counts are summed per network in a hash table
- * keyed by the binary network (attacklog_network_key()).
+ * keyed by the binary network (attack_network_key()).
  */
 struct nethash_entry {
-	struct attacklog_netkey	 key;
+	struct attack_netkey	 key;
 	bool			 used;
 	uint64_t		 count;
 };
@@ -1062,7 +1066,7 @@ struct nethash {
 };
 
 static size_t
-nethash_slot(const struct nethash *h, const struct attacklog_netkey *key)
+nethash_slot(const struct nethash *h, const struct attack_netkey *key)
 {
 	const uint8_t	*p = (const uint8_t *)key;
 	uint64_t	 x = 1469598103934665603ULL;	/* FNV-1a */
@@ -1076,7 +1080,7 @@ nethash_slot(const struct nethash *h, const struct attacklog_netkey *key)
 }
 
 static int
-nethash_add(struct nethash *h, const struct attacklog_netkey *key,
+nethash_add(struct nethash *h, const struct attack_netkey *key,
     uint64_t count)
 {
 	struct nethash_entry	*old;
@@ -1149,7 +1153,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 	struct store_sqlite	*ss = store_sqlite(st);
 	sqlite3_stmt		*stmt = NULL;
 	struct nethash		 h = { NULL, 0, 0 };
-	struct attacklog_netkey	 key;
+	struct attack_netkey	 key;
 	char			 ip[IPADDR_TEXT_MAX], net[STORE_NETWORK_MAX];
 	uint64_t		 count;
 	size_t			 i;
@@ -1169,7 +1173,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		column_text(stmt, 0, ip, sizeof(ip));
 		count = (uint64_t)sqlite3_column_int64(stmt, 1);
 		top_insert(addrs, naddrs, naddrs_out, ip, count);
-		if (nnets > 0 && attacklog_network_key(ip, &key) &&
+		if (nnets > 0 && attack_network_key(ip, &key) &&
 		    nethash_add(&h, &key, count) != 0) {
 			store_sqlite_fail_msg(ss, "top networks: out of "
 			    "memory");
@@ -1186,7 +1190,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		/* Format only what could make the list. */
 		if (*nnets_out == nnets && h.e[i].count < nets[nnets - 1].count)
 			continue;
-		if (attacklog_network_format(&h.e[i].key, net, sizeof(net)))
+		if (attack_network_format(&h.e[i].key, net, sizeof(net)))
 			top_insert(nets, nnets, nnets_out, net, h.e[i].count);
 	}
 	ret = 0;
@@ -1238,7 +1242,7 @@ store_sqlite_incident_public(struct store_sqlite *ss,
 			(void)text_copy(in->client_name, rec.client_name,
 			    sizeof(in->client_name));
 		if ((sender = incident_sender(&rec)) != NULL)
-			(void)attacklog_senders_add(in->senders,
+			(void)attack_senders_add(in->senders,
 			    sizeof(in->senders), sender);
 	}
 	sqlite3_finalize(stmt);
@@ -1362,7 +1366,7 @@ store_sqlite_login(struct store *st, const char *key, int64_t time_us,
 		sqlite3_bind_int64(sel, 2, time_us + window_us);
 		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 			column_text(sel, 3, ip, sizeof(ip));
-			if (!attacklog_login_key(ip, rkey, sizeof(rkey)) ||
+			if (!attack_login_key(ip, rkey, sizeof(rkey)) ||
 			    strcmp(rkey, key) != 0)
 				continue;
 			sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));

@@ -41,7 +41,8 @@
 
 #include "addr.h"
 #include "aliases.h"
-#include "attacklog.h"
+#include "attack.h"
+#include "store.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -660,7 +661,7 @@ tighten_attacklog(const struct config *cfg)
 	struct stat		 st;
 	size_t			 i;
 
-	if (!attacklog_db_path(cfg, db, sizeof(db), err, sizeof(err)))
+	if (!store_db_path(cfg, db, sizeof(db), err, sizeof(err)))
 		return;
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		if (!text_printf(path, sizeof(path), "%s%s", db, sfx[i]) ||

@@ -53,7 +53,7 @@ phases(const struct config *cfg)
 	int64_t				now;
 	int				rc = 0;
 
-	if ((st = attacklog_store_open(cfg, true, err, sizeof(err))) == NULL) {
+	if ((st = store_open_config(cfg, true, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "driver: %s\n", err);
 		return (-1);
 	}

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "store.h"
 
 #define GEN_BATCH	10000

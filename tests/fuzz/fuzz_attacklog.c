@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -51,10 +51,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct attack_record	 rec;
-	struct attacklog_netkey	 nk;
+	struct attack_netkey	 nk;
 	char			*buf, *f[8], key[IPADDR_TEXT_MAX + 4];
 	char			 key2[IPADDR_TEXT_MAX + 4], br[IPADDR_TEXT_MAX + 4];
-	char			 line[ATTACKLOG_LINE_MAX], json[ATTACKLOG_JSON_MAX];
+	char			 line[ATTACK_LINE_MAX], json[ATTACK_JSON_MAX];
 	const char		*bad;
 	uint32_t		 mask;
 	int64_t			 t;
@@ -66,16 +66,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	n = fields(data, size, buf, f, 8);
 
-	(void)attacklog_parse_time(f[0], 1015569170LL * 1000000, &t);
-	(void)attacklog_network_key(f[0], &nk);
-	if (attacklog_login_key(f[0], key, sizeof(key))) {
+	(void)attack_parse_time(f[0], 1015569170LL * 1000000, &t);
+	(void)attack_network_key(f[0], &nk);
+	if (attack_login_key(f[0], key, sizeof(key))) {
 		len = strlen(key);
 		check(len > 0);
 		if (strchr(key, ':') != NULL)
 			check(len > 3 && strcmp(key + len - 3, "/64") == 0);
 		if (f[0][0] != '[' && strlen(f[0]) < IPADDR_TEXT_MAX &&
 		    text_printf(br, sizeof(br), "[%s]", f[0])) {
-			check(attacklog_login_key(br, key2, sizeof(key2)));
+			check(attack_login_key(br, key2, sizeof(key2)));
 			check(strcmp(key, key2) == 0);
 		}
 	}
@@ -95,12 +95,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)text_copy(rec.user, n > 5 ? f[5] : "", sizeof(rec.user));
 	(void)text_copy(rec.reply, n > 6 ? f[6] : "", sizeof(rec.reply));
 	for (i = 0; i < 2; i++) {
-		if (attacklog_format_line(&rec, i == 1, line, sizeof(line))) {
+		if (attack_format_line(&rec, i == 1, line, sizeof(line))) {
 			for (len = 0; line[len] != '\0'; len++)
 				check((unsigned char)line[len] >= 0x20 &&
 				    line[len] != 0x7f);
 		}
-		if (attacklog_format_json(&rec, i == 1, json, sizeof(json))) {
+		if (attack_format_json(&rec, i == 1, json, sizeof(json))) {
 			check(strchr(json, '\n') == NULL);
 			check(strchr(json, '<') == NULL);
 			check((strstr(json, "\"withdrawn\":true") != NULL) ==

@@ -1,10 +1,8 @@
 /*
- * test_attacklog.c: cmocka unit tests for attacklog.c: kind names, the
- * site's text line (the seed's 18 attempts, masked and not), the JSON
- * form and its escaping, --since parsing, and the engine: the queue and
- * its writer thread (10,000 records from the caller's thread, all on disk
- * after close; retention purges), then `pillory log` and `pillory stats`
- * over what it wrote. Times are checked with TZ=UTC (and a +09:00 zone).
+ * test_attacklog.c: cmocka unit tests for attacklog.c, the engine: the
+ * queue and its writer thread (10,000 records from the caller's thread,
+ * all on disk after close; retention purges), then `pillory log` and
+ * `pillory stats` over what it wrote. Times are checked with TZ=UTC (and a +09:00 zone).
  */
 #include <sys/stat.h>
 
@@ -96,237 +94,6 @@ seed_record(int i)
 	return (r);
 }
 
-static void
-test_kind_names(void **state)
-{
-	static const char *const names[] = { "relay", "spoofed-relay",
-	    "forged-local", "auth-fail", "protocol", "banned", "blocklisted" };
-	int	i;
-
-	(void)state;
-	for (i = 0; i < ATTACK_KIND_COUNT; i++) {
-		assert_string_equal(attack_kind_name(i), names[i]);
-		assert_int_equal(attack_kind_from_name(names[i]), i);
-	}
-	assert_int_equal(attack_kind_from_name("Relay"), -1);
-	assert_int_equal(attack_kind_from_name(""), -1);
-	assert_int_equal(attack_kind_from_name("spoofed"), -1);
-	assert_string_equal(attack_kind_name(ATTACK_KIND_COUNT), "unknown");
-	assert_true(attack_kind_is_targeted(ATTACK_SPOOFED_RELAY));
-	assert_true(attack_kind_is_targeted(ATTACK_FORGED_LOCAL));
-	assert_false(attack_kind_is_targeted(ATTACK_RELAY));
-	assert_false(attack_kind_is_targeted(ATTACK_AUTH_FAIL));
-}
-
-static void
-test_format_line_seed(void **state)
-{
-	struct attack_record	r = seed_record(0);
-	char			line[ATTACKLOG_LINE_MAX];
-
-	(void)state;
-	set_tz("UTC");
-	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	assert_string_equal(line, "Mar  8 06:32:50  unknown "
-	    "[211.219.235.140] from=<bbbb@gabacho-net.jp> "
-	    "to=<empal-victim@empal.com>");
-	assert_true(attacklog_format_line(&r, true, line, sizeof(line)));
-	assert_string_equal(line, "Mar  8 06:32:50  unknown "
-	    "[211.219.235.140] from=<bbbb@gabacho-net.jp> "
-	    "to=<******@empal.com>");
-	/* Six asterisks whatever the length; '@' inside quotes is local. */
-	snprintf(r.to, sizeof(r.to), "a@empal.com");
-	assert_true(attacklog_format_line(&r, true, line, sizeof(line)));
-	assert_non_null(strstr(line, " to=<******@empal.com>"));
-	snprintf(r.to, sizeof(r.to), "\"x@y\"@empal.com");
-	assert_true(attacklog_format_line(&r, true, line, sizeof(line)));
-	assert_non_null(strstr(line, " to=<******@empal.com>"));
-
-	/* Local time: TZ applies. */
-	set_tz("JST-9");
-	r = seed_record(17);
-	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	assert_string_equal(line, "Mar  8 15:34:26  unknown "
-	    "[211.219.235.140] from=<abcc@gabacho-net.jp> "
-	    "to=<empal-victim@empal.com>");
-	/* Two-digit days have no padding space. */
-	r.time_us += 10LL * 86400 * 1000000;
-	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	assert_true(strncmp(line, "Mar 18 15:34:26  unknown", 24) == 0);
-	set_tz("UTC");
-
-	/* Too small a buffer is reported, never overrun. */
-	assert_false(attacklog_format_line(&r, false, line, 20));
-	assert_true(strlen(line) < 20);
-}
-
-static void
-test_format_line_other_kinds(void **state)
-{
-	struct attack_record	r;
-	char			line[ATTACKLOG_LINE_MAX];
-
-	(void)state;
-	set_tz("UTC");
-	memset(&r, 0, sizeof(r));
-	r.time_us = SEED_US;
-	r.kind = ATTACK_AUTH_FAIL;
-	snprintf(r.client_ip, sizeof(r.client_ip), "192.0.2.1");
-	snprintf(r.client_name, sizeof(r.client_name), "host.example.test");
-	snprintf(r.user, sizeof(r.user), "bob@example.test");
-	snprintf(r.reply, sizeof(r.reply), "535 5.7.8 authentication failed");
-	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	assert_string_equal(line, "Mar  8 06:32:50  host.example.test "
-	    "[192.0.2.1] auth-fail user=<bob@example.test> "
-	    "reply=\"535 5.7.8 authentication failed\"");
-	assert_true(attacklog_format_line(&r, true, line, sizeof(line)));
-	assert_non_null(strstr(line, " user=<******> "));
-
-	memset(&r, 0, sizeof(r));
-	r.time_us = SEED_US;
-	r.kind = ATTACK_PROTOCOL;
-	snprintf(r.client_ip, sizeof(r.client_ip), "2001:db8::5");
-	snprintf(r.client_name, sizeof(r.client_name), "unknown");
-	snprintf(r.helo, sizeof(r.helo), "x\x1b[2J");
-	snprintf(r.reply, sizeof(r.reply), "554 5.5.2 bare LF\\");
-	r.client_name[0] = '\0';
-	assert_true(attacklog_format_line(&r, false, line, sizeof(line)));
-	/* Control characters and '\' never reach the terminal raw; no
-	 * name yet reads "unknown". */
-	assert_string_equal(line, "Mar  8 06:32:50  unknown [2001:db8::5] "
-	    "protocol helo=<x\\x1b[2J> reply=\"554 5.5.2 bare LF\\x5c\"");
-}
-
-static void
-test_format_json(void **state)
-{
-	struct attack_record	r = seed_record(0);
-	char			out[ATTACKLOG_JSON_MAX];
-
-	(void)state;
-	set_tz("UTC");
-	r.time_us += 123456;
-	assert_true(attacklog_format_json(&r, true, out, sizeof(out)));
-	assert_string_equal(out, "{\"time\":\"2002-03-08T06:32:50.123456"
-	    "+00:00\",\"kind\":\"spoofed-relay\",\"client_ip\":"
-	    "\"211.219.235.140\",\"client_name\":\"unknown\",\"helo\":"
-	    "\"gabacho-net.jp\",\"from\":\"bbbb@gabacho-net.jp\",\"to\":"
-	    "\"******@empal.com\",\"port\":25,\"session\":"
-	    "\"000000000000abc0\",\"reply\":\"554 5.7.1 "
-	    "\\u003cempal-victim@empal.com\\u003e: Relay access denied\","
-	    "\"user\":\"\"}");
-	set_tz("JST-9");
-	assert_true(attacklog_format_json(&r, false, out, sizeof(out)));
-	assert_true(starts_with(out, "{\"time\":\"2002-03-08T15:32:50.123456"
-	    "+09:00\","));
-	assert_non_null(strstr(out, "\"to\":\"empal-victim@empal.com\""));
-	set_tz("UTC");
-	assert_false(attacklog_format_json(&r, false, out, 100));
-}
-
-/* A withdrawn record: marked at the end of its line and in its JSON. */
-static void
-test_format_withdrawn(void **state)
-{
-	struct attack_record	r = seed_record(0);
-	char			out[ATTACKLOG_JSON_MAX];
-
-	(void)state;
-	set_tz("UTC");
-	r.withdrawn = true;
-	assert_true(attacklog_format_line(&r, true, out, sizeof(out)));
-	assert_string_equal(out, "Mar  8 06:32:50  unknown [211.219.235.140] "
-	    "from=<bbbb@gabacho-net.jp> to=<******@empal.com> withdrawn");
-	assert_true(attacklog_format_json(&r, true, out, sizeof(out)));
-	assert_non_null(strstr(out, ",\"withdrawn\":true}"));
-	r.kind = ATTACK_AUTH_FAIL;
-	assert_true(attacklog_format_line(&r, false, out, sizeof(out)));
-	assert_true(strlen(out) > 10 &&
-	    strcmp(out + strlen(out) - 10, " withdrawn") == 0);
-	r.withdrawn = false;
-	assert_true(attacklog_format_json(&r, true, out, sizeof(out)));
-	assert_null(strstr(out, "withdrawn"));
-}
-
-static void
-test_json_escape(void **state)
-{
-	char	out[128];
-
-	(void)state;
-	assert_true(attacklog_json_escape("a\"b\\c", out, sizeof(out)));
-	assert_string_equal(out, "\"a\\\"b\\\\c\"");
-	assert_true(attacklog_json_escape("\x01\n\x7f<&>", out, sizeof(out)));
-	assert_string_equal(out,
-	    "\"\\u0001\\u000a\\u007f\\u003c\\u0026\\u003e\"");
-	/* Valid UTF-8 passes, invalid bytes become U+FFFD. */
-	assert_true(attacklog_json_escape("\xe3\x82\xb9\xff\xc0\xaf.",
-	    out, sizeof(out)));
-	assert_string_equal(out, "\"\xe3\x82\xb9\\ufffd\\ufffd\\ufffd.\"");
-	/* A truncated sequence at the end. */
-	assert_true(attacklog_json_escape("x\xe3\x82", out, sizeof(out)));
-	assert_string_equal(out, "\"x\\ufffd\\ufffd\"");
-	assert_false(attacklog_json_escape("abcdef", out, 8));
-	assert_true(attacklog_json_escape("abcde", out, 8));
-}
-
-static void
-test_parse_time(void **state)
-{
-	const int64_t	now = SEED_US;
-	int64_t		t;
-
-	(void)state;
-	set_tz("UTC");
-	assert_true(attacklog_parse_time("2002-03-08T06:32:50Z", now, &t));
-	assert_int_equal(t, SEED_US);
-	assert_true(attacklog_parse_time("2002-03-08t06:32:50.25z", now, &t));
-	assert_int_equal(t, SEED_US + 250000);
-	assert_true(attacklog_parse_time("2002-03-08T15:32:50+09:00", now,
-	    &t));
-	assert_int_equal(t, SEED_US);
-	assert_true(attacklog_parse_time("2002-03-07 21:32:50-09:00", now,
-	    &t));
-	assert_int_equal(t, SEED_US);
-	assert_true(attacklog_parse_time("2002-03-08", now, &t));
-	assert_int_equal(t, (SEED_S - (6 * 3600 + 32 * 60 + 50)) * 1000000);
-	/* Without an offset: local time. */
-	set_tz("JST-9");
-	assert_true(attacklog_parse_time("2002-03-08T15:32:50", now, &t));
-	assert_int_equal(t, SEED_US);
-	assert_true(attacklog_parse_time("2002-03-08", now, &t));
-	assert_int_equal(t, (SEED_S - (15 * 3600 + 32 * 60 + 50)) * 1000000);
-	set_tz("UTC");
-
-	assert_true(attacklog_parse_time("2h", now, &t));
-	assert_int_equal(t, now - 7200LL * 1000000);
-	assert_true(attacklog_parse_time("7d", now, &t));
-	assert_int_equal(t, now - 7LL * 86400 * 1000000);
-	assert_true(attacklog_parse_time("30m", now, &t));
-	assert_int_equal(t, now - 1800LL * 1000000);
-	assert_true(attacklog_parse_time("45s", now, &t));
-	assert_true(attacklog_parse_time("1w", now, &t));
-	assert_int_equal(t, now - 7LL * 86400 * 1000000);
-
-	assert_false(attacklog_parse_time("", now, &t));
-	assert_false(attacklog_parse_time("2", now, &t));
-	assert_false(attacklog_parse_time("2x", now, &t));
-	assert_false(attacklog_parse_time("h", now, &t));
-	assert_false(attacklog_parse_time("-2h", now, &t));
-	assert_false(attacklog_parse_time("2hh", now, &t));
-	assert_false(attacklog_parse_time("99999999999999999999d", now, &t));
-	assert_false(attacklog_parse_time("2002-02-30", now, &t));
-	assert_false(attacklog_parse_time("2002-13-01", now, &t));
-	assert_false(attacklog_parse_time("2002-3-8", now, &t));
-	assert_false(attacklog_parse_time("2002-03-08T25:00:00Z", now, &t));
-	assert_false(attacklog_parse_time("2002-03-08T06:32Z", now, &t));
-	assert_false(attacklog_parse_time("2002-03-08T06:32:50+0900", now,
-	    &t));
-	assert_false(attacklog_parse_time("2002-03-08T06:32:50.Z", now, &t));
-	assert_false(attacklog_parse_time("2002-03-08T06:32:50Zjunk", now,
-	    &t));
-	assert_false(attacklog_parse_time("yesterday", now, &t));
-}
 
 /*
  * Engine tests: a config built by hand, as the brief of the CLI allows
@@ -406,7 +173,7 @@ stored(struct fixture *f)
 	char			 err[256];
 	uint64_t		 n = 0;
 
-	st = attacklog_store_open(&f->cfg, true, err, sizeof(err));
+	st = store_open_config(&f->cfg, true, err, sizeof(err));
 	if (st == NULL)
 		fail_msg("%s", err);
 	memset(&q, 0, sizeof(q));
@@ -433,17 +200,17 @@ test_db_path(void **state)
 	struct config	 cfg;
 	char		 out[256], err[128];
 
-	assert_true(attacklog_db_path(&f->cfg, out, sizeof(out), err,
+	assert_true(store_db_path(&f->cfg, out, sizeof(out), err,
 	    sizeof(err)));
 	assert_string_equal(out, f->path);
 	cfg = f->cfg;
 	cfg.attacklog_db = (char *)"/elsewhere/log.db";
-	assert_true(attacklog_db_path(&cfg, out, sizeof(out), err,
+	assert_true(store_db_path(&cfg, out, sizeof(out), err,
 	    sizeof(err)));
 	assert_string_equal(out, "/elsewhere/log.db");
-	assert_false(attacklog_db_path(&cfg, out, 8, err, sizeof(err)));
+	assert_false(store_db_path(&cfg, out, 8, err, sizeof(err)));
 	memset(&cfg, 0, sizeof(cfg));
-	assert_false(attacklog_db_path(&cfg, out, sizeof(out), err,
+	assert_false(store_db_path(&cfg, out, sizeof(out), err,
 	    sizeof(err)));
 	assert_null(attacklog_open(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "state_dir"));
@@ -567,7 +334,7 @@ test_engine_retention(void **state)
 	attacklog_close(al);
 	assert_int_equal(stored(f), 1);
 
-	st = attacklog_store_open(&f->cfg, true, err, sizeof(err));
+	st = store_open_config(&f->cfg, true, err, sizeof(err));
 	assert_non_null(st);
 	assert_int_equal(store_totals(st, &t), 0);
 	assert_int_equal(t.total, 3);
@@ -804,13 +571,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kind_names),
-		cmocka_unit_test(test_format_line_seed),
-		cmocka_unit_test(test_format_line_other_kinds),
-		cmocka_unit_test(test_format_json),
-		cmocka_unit_test(test_format_withdrawn),
-		cmocka_unit_test(test_json_escape),
-		cmocka_unit_test(test_parse_time),
 		cmocka_unit_test_setup_teardown(test_db_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_10000, setup,
 		    teardown),

@@ -180,7 +180,7 @@ static void
 test_public_record(void **state)
 {
 	struct attack_record	r, p;
-	char			line[ATTACKLOG_LINE_MAX];
+	char			line[ATTACK_LINE_MAX];
 
 	(void)state;
 	setenv("TZ", "JST-9", 1);
@@ -194,7 +194,7 @@ test_public_record(void **state)
 	assert_string_equal(p.session, "");
 	assert_string_equal(p.from, "bbbb@gabacho-net.jp");
 	assert_string_equal(p.client_ip, "211.219.235.140");
-	assert_true(attacklog_format_line(&p, true, line, sizeof(line)));
+	assert_true(attack_format_line(&p, true, line, sizeof(line)));
 	/* The seed's line, masked. */
 	assert_string_equal(line, "Mar  8 06:32:50  unknown [211.219.235.140] "
 	    "from=<bbbb@gabacho-net.jp> to=<******@empal.com>");

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "attacklog.h"
+#include "attack.h"
 #include "attrib.h"
 #include "report.h"
 #include "store.h"

@@ -23,6 +23,7 @@
 
 #include "attacklog.h"
 #include "store.h"
+#include "store_spool.h"
 
 #define MIN_US		(60LL * 1000000)
 #define DAY_US		(86400LL * 1000000)
@@ -175,10 +176,192 @@ test_backend_by_name(void **state)
 
 	(void)state;
 	assert_ptr_equal(store_backend("sqlite"), &store_sqlite_ops);
-	assert_null(store_backend("postgresql"));
+	assert_ptr_equal(store_backend("postgresql"), &store_pg_ops);
 	assert_null(store_open("nosuch", "/nonexistent", true, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "nosuch"));
+}
+
+/* The backend follows the store's location: a URL names PostgreSQL. */
+static void
+test_backend_of_url(void **state)
+{
+	(void)state;
+	assert_string_equal(store_backend_of_url(""), "sqlite");
+	assert_string_equal(store_backend_of_url("/var/lib/pillory/a.db"),
+	    "sqlite");
+	assert_string_equal(store_backend_of_url(
+	    "postgresql://u:p@db.example/pillory?sslmode=verify-full"),
+	    "postgresql");
+	assert_string_equal(store_backend_of_url("postgres://db/pillory"),
+	    "postgresql");
+	/* Scheme names are exact: a file may be called "postgresql:x". */
+	assert_string_equal(store_backend_of_url("postgresql:x"), "sqlite");
+	assert_string_equal(store_backend_of_url("mysql://db/x"), "sqlite");
+}
+
+/* A password in the URI (user:pw@ or password=) is seen, and only that. */
+static void
+test_url_password(void **state)
+{
+	(void)state;
+	assert_true(store_url_has_password("postgresql://u:pw@db/x"));
+	assert_true(store_url_has_password(
+	    "postgres://db/x?sslmode=require&password=pw"));
+	assert_true(store_url_has_password("postgresql://db/x?password=pw"));
+	assert_false(store_url_has_password("postgresql://u@db/x"));
+	assert_false(store_url_has_password("postgresql://db:5432/x"));
+	assert_false(store_url_has_password(
+	    "postgresql://u@[2001:db8::1]:5432/x?sslmode=verify-full"));
+	assert_false(store_url_has_password("/var/lib/pillory/u:pw@x.db"));
+}
+
+/* The spool line of a record round-trips, whatever its text. */
+static void
+test_spool_format(void **state)
+{
+	struct attack_record	 r, back;
+	char			 line[STORE_SPOOL_LINE_MAX];
+	const char		*why;
+	size_t			 len;
+
+	(void)state;
+	r = rec_make(1015569170000000LL, ATTACK_SPOOFED_RELAY,
+	    "211.219.235.140", "bbbb@gabacho-net.jp", "victim@empal.com");
+	snprintf(r.node, sizeof(r.node), "mx-a");
+	snprintf(r.uid, sizeof(r.uid), "mx-a:17:1");
+	snprintf(r.helo, sizeof(r.helo), "tab\there\\ nl\n cr\r");
+	r.withdrawn = true;
+	assert_true(store_spool_format(&r, line, sizeof(line)));
+	assert_true(strncmp(line, "P1\tmx-a:17:1\t1015569170000000\t1\t25\t1\t"
+	    "211.219.235.140\tunknown\ttab\\there\\\\ nl\\n cr\\r\t",
+	    60) == 0);
+	len = strlen(line);
+	assert_int_equal(line[len - 1], '\n');
+	assert_null(memchr(line, '\n', len - 1));
+	assert_true(store_spool_parse(line, len - 1, &back, &why));
+	assert_memory_equal(&r, &back, sizeof(r));
+	/* Too small a buffer is refused, never overrun. */
+	assert_false(store_spool_format(&r, line, 40));
+}
+
+/* Malformed spool lines are refused with a reason, never half-read. */
+static void
+test_spool_parse_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"P1",
+		"P2\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\tx1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t99\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t70000\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t2\tip\tn\th\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\\q\tf\tt\tu\ts\tr\tnode",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\tnode\textra",
+		"P1\tu\t1\t0\t25\t0\tip\tn\th\tf\tt\tu\ts\tr\\",
+	};
+	struct attack_record	 r;
+	char			 longip[256];
+	const char		*why;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_false(store_spool_parse(bad[i], strlen(bad[i]), &r,
+		    &why));
+		assert_non_null(why);
+	}
+	/* A field longer than the record's is refused, not cut. */
+	memset(longip, '1', sizeof(longip) - 1);
+	longip[sizeof(longip) - 1] = '\0';
+	{
+		char	line[1024];
+
+		snprintf(line, sizeof(line), "P1\tu\t1\t0\t25\t0\t%s\tn\th"
+		    "\tf\tt\tu\ts\tr\tnode", longip);
+		assert_false(store_spool_parse(line, strlen(line), &r, &why));
+	}
+}
+
+static int
+spool_count_cb(const struct attack_record *recs, size_t n, void *arg)
+{
+	uint64_t	*total = arg;
+
+	(void)recs;
+	*total += n;
+	return (*total > 5000 ? -1 : 0);
+}
+
+/* Append, replay, a failed replay keeps the records, a full spool refuses. */
+static void
+test_spool_files(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_spool	*sp;
+	struct attack_record	 r[3];
+	char			 dir[200], err[256], p[300];
+	uint64_t		 total = 0, done;
+	FILE			*fp;
+
+	snprintf(dir, sizeof(dir), "%s/spool", f->dir);
+	assert_non_null(sp = store_spool_open(dir, 4096, err, sizeof(err)));
+	r[0] = rec_make(1, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	r[1] = rec_make(2, ATTACK_RELAY, "192.0.2.2", "a@x", "b@y");
+	r[2] = rec_make(3, ATTACK_RELAY, "192.0.2.3", "a@x", "b@y");
+	assert_int_equal(store_spool_append(sp, r, 3, err, sizeof(err)), 0);
+	assert_true(store_spool_bytes(sp) > 0);
+	/* A torn last line (a crash mid-append) is skipped. */
+	snprintf(p, sizeof(p), "%s/records", dir);
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("P1\tu\t1", fp);
+	fclose(fp);
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), 0);
+	assert_int_equal(total, 3);
+	assert_int_equal(done, 3);
+	assert_int_equal(store_spool_bytes(sp), 0);
+	/* Full: refused whole, with a message. */
+	while (store_spool_append(sp, r, 3, err, sizeof(err)) == 0)
+		;
+	assert_non_null(strstr(err, "spool full"));
+	/* A callback that fails leaves everything for the next replay. */
+	total = 5000;
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), -1);
+	assert_true(store_spool_bytes(sp) > 0);
+	total = 0;
+	assert_int_equal(store_spool_replay(sp, spool_count_cb, &total,
+	    &done), 0);
+	assert_true(total > 3);
+	store_spool_close(sp);
+	snprintf(p, sizeof(p), "%s/records", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/replaying", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+/* A record keeps the node that wrote it. */
+static void
+test_node_round_trip(void **state)
+{
+	struct fixture		*f = *state;
+	struct attack_record	 r[2];
+	struct collect		 c;
+
+	open_rw(f);
+	r[0] = rec_make(1000000, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	r[1] = rec_make(2000000, ATTACK_RELAY, "192.0.2.1", "a@x", "b@y");
+	snprintf(r[0].node, sizeof(r[0].node), "mx1.example");
+	snprintf(r[1].node, sizeof(r[1].node), "mx2.example");
+	assert_int_equal(store_insert_batch(f->st, r, 2), 0);
+	query(f->st, -1, 0, 0, NULL, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.recs[0].node, "mx1.example");
+	assert_string_equal(c.recs[1].node, "mx2.example");
 }
 
 static void
@@ -195,7 +378,7 @@ test_migrate_empty_file(void **state)
 	open_rw(f);
 	store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(user_version(f->path), 4);
+	assert_int_equal(user_version(f->path), 5);
 
 	/* Opening again is a no-op, read-only works. */
 	open_rw(f);
@@ -483,51 +666,51 @@ test_purge_chunks(void **state)
 static void
 test_incident_joins_pure(void **state)
 {
-	const int64_t	gap = ATTACKLOG_INCIDENT_GAP_US;
+	const int64_t	gap = ATTACK_INCIDENT_GAP_US;
 
 	(void)state;
 	assert_int_equal(gap, 30LL * 60 * 1000000);
 	/* After the last record. */
-	assert_true(attacklog_incident_joins(1000, 2000, 2000));
-	assert_true(attacklog_incident_joins(1000, 2000, 2000 + gap - 1));
-	assert_false(attacklog_incident_joins(1000, 2000, 2000 + gap));
-	assert_false(attacklog_incident_joins(1000, 2000, 2000 + 10 * gap));
+	assert_true(attack_incident_joins(1000, 2000, 2000));
+	assert_true(attack_incident_joins(1000, 2000, 2000 + gap - 1));
+	assert_false(attack_incident_joins(1000, 2000, 2000 + gap));
+	assert_false(attack_incident_joins(1000, 2000, 2000 + 10 * gap));
 	/* Inside, and late arrivals just before the start. */
-	assert_true(attacklog_incident_joins(1000, 2000, 1500));
-	assert_true(attacklog_incident_joins(gap, gap + 5, 1));
-	assert_false(attacklog_incident_joins(gap, gap + 5, 0));
+	assert_true(attack_incident_joins(1000, 2000, 1500));
+	assert_true(attack_incident_joins(gap, gap + 5, 1));
+	assert_false(attack_incident_joins(gap, gap + 5, 0));
 }
 
 static void
 test_senders_pure(void **state)
 {
-	char	list[ATTACKLOG_SENDERS_LEN] = "";
+	char	list[ATTACK_SENDERS_LEN] = "";
 	char	small[16] = "";
 	char	s[32];
 	int	i;
 
 	(void)state;
-	assert_true(attacklog_senders_add(list, sizeof(list), "a@x"));
-	assert_false(attacklog_senders_add(list, sizeof(list), "a@x"));
-	assert_true(attacklog_senders_add(list, sizeof(list), "ab@x"));
-	assert_false(attacklog_senders_add(list, sizeof(list), "ab@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "a@x"));
+	assert_false(attack_senders_add(list, sizeof(list), "a@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "ab@x"));
+	assert_false(attack_senders_add(list, sizeof(list), "ab@x"));
 	/* A prefix of an entry is a different sender. */
-	assert_true(attacklog_senders_add(list, sizeof(list), "b@x"));
-	assert_true(attacklog_senders_add(list, sizeof(list), ""));
-	assert_true(attacklog_senders_add(list, sizeof(list), "\"a,b\"@x"));
+	assert_true(attack_senders_add(list, sizeof(list), "b@x"));
+	assert_true(attack_senders_add(list, sizeof(list), ""));
+	assert_true(attack_senders_add(list, sizeof(list), "\"a,b\"@x"));
 	assert_string_equal(list, "a@x,ab@x,b@x,<>,\"a;b\"@x");
 	for (i = 0; i < 30; i++) {
 		snprintf(s, sizeof(s), "s%d@x", i);
-		(void)attacklog_senders_add(list, sizeof(list), s);
+		(void)attack_senders_add(list, sizeof(list), s);
 	}
 	/* 20 at most: the 5 above and s0..s14. */
 	assert_non_null(strstr(list, ",s14@x"));
 	assert_null(strstr(list, "s15@x"));
 
 	/* Bounded in bytes too. */
-	assert_true(attacklog_senders_add(small, sizeof(small), "abcdef@x"));
-	assert_false(attacklog_senders_add(small, sizeof(small), "ghijkl@x"));
-	assert_true(attacklog_senders_add(small, sizeof(small), "g@x"));
+	assert_true(attack_senders_add(small, sizeof(small), "abcdef@x"));
+	assert_false(attack_senders_add(small, sizeof(small), "ghijkl@x"));
+	assert_true(attack_senders_add(small, sizeof(small), "g@x"));
 	assert_string_equal(small, "abcdef@x,g@x");
 }
 
@@ -546,14 +729,14 @@ test_incidents_grouping(void **state)
 	r = rec_make(SEED_US, ATTACK_RELAY, "192.0.2.1", "a@spam.test",
 	    "v@victim.test");
 	insert1(st, &r);
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US - 1000000;
+	r.time_us += ATTACK_INCIDENT_GAP_US - 1000000;
 	insert1(st, &r);
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US - 1000000;
+	r.time_us += ATTACK_INCIDENT_GAP_US - 1000000;
 	r.kind = ATTACK_SPOOFED_RELAY;
 	snprintf(r.from, sizeof(r.from), "bbbb@gabacho-net.jp");
 	insert1(st, &r);
 	/* Exactly 30 minutes later: a new incident. */
-	r.time_us += ATTACKLOG_INCIDENT_GAP_US;
+	r.time_us += ATTACK_INCIDENT_GAP_US;
 	r.kind = ATTACK_RELAY;
 	snprintf(r.from, sizeof(r.from), "c@spam.test");
 	insert1(st, &r);
@@ -574,7 +757,7 @@ test_incidents_grouping(void **state)
 	assert_true(in[1].targeted);
 	assert_int_equal(in[1].first_us, SEED_US);
 	assert_int_equal(in[1].last_us,
-	    SEED_US + 2 * (ATTACKLOG_INCIDENT_GAP_US - 1000000));
+	    SEED_US + 2 * (ATTACK_INCIDENT_GAP_US - 1000000));
 	assert_int_equal(in[1].kinds, (1u << ATTACK_RELAY) |
 	    (1u << ATTACK_SPOOFED_RELAY));
 	assert_string_equal(in[1].senders, "a@spam.test,bbbb@gabacho-net.jp");
@@ -591,7 +774,7 @@ test_incidents_grouping(void **state)
 	assert_int_equal(store_incident_get(st, 999999, &one), 1);
 
 	/* Senders stay distinct and bounded within one incident. */
-	r = rec_make(SEED_US + 10 * ATTACKLOG_INCIDENT_GAP_US,
+	r = rec_make(SEED_US + 10 * ATTACK_INCIDENT_GAP_US,
 	    ATTACK_FORGED_LOCAL, "198.51.100.7", "", "user@gabacho-net.jp");
 	for (i = 0; i < 30; i++) {
 		snprintf(from, sizeof(from), "s%d@gabacho-net.jp", i % 25);
@@ -610,7 +793,7 @@ test_incidents_grouping(void **state)
 
 		for (p = in[0].senders; *p != '\0'; p++)
 			commas += (*p == ',');
-		assert_int_equal(commas + 1, ATTACKLOG_SENDERS_MAX);
+		assert_int_equal(commas + 1, ATTACK_SENDERS_MAX);
 	}
 	assert_non_null(strstr(in[0].senders, "s0@gabacho-net.jp,"));
 	assert_null(strstr(in[0].senders, "s20@"));
@@ -689,18 +872,18 @@ test_network_of(void **state)
 	char	out[STORE_NETWORK_MAX];
 
 	(void)state;
-	assert_true(attacklog_network_of("211.219.235.140", out,
+	assert_true(attack_network_of("211.219.235.140", out,
 	    sizeof(out)));
 	assert_string_equal(out, "211.219.235.0/24");
-	assert_true(attacklog_network_of("::ffff:10.1.2.3", out, sizeof(out)));
+	assert_true(attack_network_of("::ffff:10.1.2.3", out, sizeof(out)));
 	assert_string_equal(out, "10.1.2.0/24");
-	assert_true(attacklog_network_of("2001:db8:abcd:12::1", out,
+	assert_true(attack_network_of("2001:db8:abcd:12::1", out,
 	    sizeof(out)));
 	assert_string_equal(out, "2001:db8:abcd::/48");
-	assert_true(attacklog_network_of("[fe80::1%eth0]", out, sizeof(out)));
+	assert_true(attack_network_of("[fe80::1%eth0]", out, sizeof(out)));
 	assert_string_equal(out, "fe80::/48");
-	assert_false(attacklog_network_of("unknown", out, sizeof(out)));
-	assert_false(attacklog_network_of("1.2.3.4", out, 8));
+	assert_false(attack_network_of("unknown", out, sizeof(out)));
+	assert_false(attack_network_of("1.2.3.4", out, 8));
 }
 
 static int
@@ -878,11 +1061,13 @@ test_migrate_v2(void **state)
 	    "'a@empal.com', '', 's', 'r', 25);"
 	    "PRAGMA user_version = 2;");
 	open_rw(f);
-	assert_int_equal(user_version(f->path), 4);
+	assert_int_equal(user_version(f->path), 5);
 	query(f->st, -1, 0, 0, NULL, &c);
 	assert_int_equal(c.n, 1);
 	assert_false(c.recs[0].withdrawn);
 	assert_string_equal(c.recs[0].from, "bbbb@gabacho-net.jp");
+	/* Version 5: records from before it name no node. */
+	assert_string_equal(c.recs[0].node, "");
 }
 
 /* The key a login proves: IPv4 as is, IPv6 by /64. */
@@ -892,18 +1077,18 @@ test_login_key(void **state)
 	char	k[IPADDR_TEXT_MAX + 4];
 
 	(void)state;
-	assert_true(attacklog_login_key("192.0.2.1", k, sizeof(k)));
+	assert_true(attack_login_key("192.0.2.1", k, sizeof(k)));
 	assert_string_equal(k, "192.0.2.1");
-	assert_true(attacklog_login_key("::ffff:192.0.2.1", k, sizeof(k)));
+	assert_true(attack_login_key("::ffff:192.0.2.1", k, sizeof(k)));
 	assert_string_equal(k, "192.0.2.1");
-	assert_true(attacklog_login_key("[2001:db8:1:2:aa::1]", k,
+	assert_true(attack_login_key("[2001:db8:1:2:aa::1]", k,
 	    sizeof(k)));
 	assert_string_equal(k, "2001:db8:1:2::/64");
-	assert_true(attacklog_login_key("fe80::1%eth0", k, sizeof(k)));
+	assert_true(attack_login_key("fe80::1%eth0", k, sizeof(k)));
 	assert_string_equal(k, "fe80::/64");
-	assert_false(attacklog_login_key("not-an-ip", k, sizeof(k)));
-	assert_false(attacklog_login_key("[::1", k, sizeof(k)));
-	assert_false(attacklog_login_key("2001:db8::1", k, 8));
+	assert_false(attack_login_key("not-an-ip", k, sizeof(k)));
+	assert_false(attack_login_key("[::1", k, sizeof(k)));
+	assert_false(attack_login_key("2001:db8::1", k, 8));
 }
 
 /* [publish] kinds: names to a mask; an unknown name is refused. */
@@ -1000,6 +1185,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_by_name),
+		cmocka_unit_test(test_backend_of_url),
+		cmocka_unit_test(test_url_password),
+		cmocka_unit_test(test_spool_format),
+		cmocka_unit_test(test_spool_parse_refuses),
+		cmocka_unit_test_setup_teardown(test_spool_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_node_round_trip, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_refuses, setup,
