@@ -22,7 +22,6 @@ from postfix_instance import Postfix, available, private_dir
 pytestmark = pytest.mark.skipif(not available(),
                                 reason="needs postfix and root")
 
-SEED = Path("/work/shared/seed/000_efb83453596ba018.txt")
 # The 18 attempts of the 2002 attack, as the seed logged them (recipient
 # local parts were masked there; any will do).
 SENDERS = ["bbbb", "good", "abc", "aabb", "aacd", "abcd", "hello", "day",
@@ -316,3 +315,26 @@ def test_slow_reader_gets_every_answer(make_pillory):
     sender.join(30)
     assert got == want
     s.close()
+
+
+def test_banned_client_gets_reject(make_pillory):
+    """A network banned with `pillory bans add` is refused through Postfix's
+    policy check at once; other clients still get DUNNO, and a banned
+    client's requests are not recorded again."""
+    p = policy_pillory(make_pillory)
+    r = p.cli("bans", "add", "198.51.100.0/24", "1h")
+    assert r.returncode == 0, r.stderr
+    s = socket.create_connection(("127.0.0.1", p.policy_port), timeout=10)
+    deadline = time.time() + 5
+    while True:
+        s.sendall(policy_request(addr="198.51.100.7"))
+        answer = read_answer(s)
+        if answer.startswith(b"action=REJECT") or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert answer.startswith(b"action=REJECT 5.7.1"), answer
+    s.sendall(policy_request(addr="203.0.113.9"))
+    assert read_answer(s) == b"action=DUNNO\n\n"
+    s.close()
+    r = p.cli("bans", "remove", "198.51.100.0/24")
+    assert r.returncode == 0, r.stderr
