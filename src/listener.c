@@ -22,8 +22,6 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
-#include "pop3.h"
-#include "smtp_session.h"
 #include "text.h"
 
 #define IP_BUCKETS	65536
@@ -120,26 +118,6 @@ listener_ip_release(const struct sockaddr *sa)
 	}
 }
 
-const char *
-listener_role_name(enum listener_role role)
-{
-	switch (role) {
-	case LISTENER_MX:
-		return "mx";
-	case LISTENER_SUBMISSION:
-		return "submission";
-	case LISTENER_SMTPS:
-		return "smtps";
-	case LISTENER_POP3:
-		return "pop3";
-	case LISTENER_POP3S:
-		return "pop3s";
-	case LISTENER_ROLE_COUNT:
-		break;
-	}
-	return "?";
-}
-
 static bool
 is_proxy(const struct config *cfg, const struct config_endpoint *ep)
 {
@@ -233,27 +211,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	if (eng->stopping || eng->sessions >= eng->cfg->max_connections) {
 		/* Over the total limit: say so in one write and hang up;
 		 * no session is built for it. */
-		if (l->role == LISTENER_POP3 || l->role == LISTENER_POP3S)
-			text_printf(msg, sizeof(msg), "-ERR [SYS/TEMP] too many "
-			    "connections; try again later\r\n");
-		else
-			text_printf(msg, sizeof(msg), "421 4.7.0 %s Error: too "
-			    "many connections; try again later\r\n",
-			    eng->cfg->hostname);
+		l->def->busy(eng->cfg, msg, sizeof(msg) - 2);
+		text_append(msg, "\r\n", sizeof(msg));
 		(void)!write(fd, msg, strlen(msg));
 		close(fd);
 		return;
 	}
-	switch (l->role) {
-	case LISTENER_POP3:
-	case LISTENER_POP3S:
-		pop3_session_start(eng, l, fd, sa, (socklen_t)len,
-		    l->role == LISTENER_POP3S);
-		break;
-	default:
-		smtp_session_start(eng, l, fd, sa, (socklen_t)len);
-		break;
-	}
+	l->def->accept(eng, l, fd, sa, (socklen_t)len);
 }
 
 static void
@@ -315,7 +279,8 @@ accept_error_cb(struct evconnlistener *evl, void *arg)
 }
 
 void
-listener_start(struct listeners *ls, struct engine *eng)
+listener_start(struct listeners *ls, struct engine *eng,
+    const struct listener_role_def roles[LISTENER_ROLE_COUNT])
 {
 	size_t	i;
 
@@ -323,6 +288,9 @@ listener_start(struct listeners *ls, struct engine *eng)
 		struct listener *l = &ls->items[i];
 
 		l->eng = eng;
+		l->def = &roles[l->role];
+		if (l->def->accept == NULL)
+			FATAL("listener role without an accept function");
 		/* Backlog 0: the socket already listens with our backlog
 		 * (-1 would make libevent listen() again with 128). */
 		l->evl = evconnlistener_new(eng->base, accept_cb, l,
@@ -332,7 +300,7 @@ listener_start(struct listeners *ls, struct engine *eng)
 		evconnlistener_set_error_cb(l->evl, accept_error_cb);
 		listener_pause_init(&l->pause, eng->base, l->evl, l->text);
 		log_info("listening on %s (%s%s)", l->text,
-		    listener_role_name(l->role), l->proxy ? ", PROXY" : "");
+		    l->def->name, l->proxy ? ", PROXY" : "");
 	}
 }
 

@@ -1,8 +1,9 @@
 /*
  * listener.h: the listening sockets. The parent binds them as root
  * (listener_bind_all), the engine accepts on them (listener_start),
- * enforces the connection limits and hands each connection to its
- * protocol's session. Per-address counts are kept here.
+ * enforces the total connection limit and hands each connection to the
+ * accept function of its role, from a table the caller (serve.c) hands
+ * in: this file knows no protocol. Per-address counts are kept here.
  */
 #ifndef LISTENER_H
 #define LISTENER_H
@@ -16,6 +17,7 @@
 
 struct engine;
 struct config;
+struct listener;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -47,8 +49,22 @@ enum listener_role {
 	LISTENER_ROLE_COUNT
 };
 
+/* What a role does with its connections; serve.c has the table. */
+struct listener_role_def {
+	const char	*name;		/* in log lines: "mx", "pop3s" */
+	bool		 implicit_tls;	/* TLS from the first byte */
+	/* The one line (without CRLF) that refuses a connection over
+	 * [smtp] max_connections. */
+	void		(*busy)(const struct config *cfg, char *out,
+			    size_t size);
+	/* Take over fd; the role's session owns and closes it. */
+	void		(*accept)(struct engine *eng, struct listener *l,
+			    int fd, const struct sockaddr *sa, socklen_t len);
+};
+
 struct listener {
 	enum listener_role	 role;
+	const struct listener_role_def *def;
 	bool			 proxy;		/* PROXY header required */
 	int			 fd;
 	int			 port;
@@ -68,11 +84,11 @@ struct listeners {
 /* Bind every listener of cfg; on error print the cause and return -1. */
 int listener_bind_all(const struct config *cfg, struct listeners *out,
     char *err, size_t errlen);
-/* Start accepting on the engine's loop. */
-void listener_start(struct listeners *ls, struct engine *eng);
+/* Start accepting on the engine's loop; roles[r] serves role r. */
+void listener_start(struct listeners *ls, struct engine *eng,
+    const struct listener_role_def roles[LISTENER_ROLE_COUNT]);
 /* Stop accepting and close the sockets. */
 void listener_close_all(struct listeners *ls);
-const char *listener_role_name(enum listener_role role);
 
 /* Count one more session from sa; false when it is over the per-address
  * limit (the caller answers 421 and closes without calling release). */

@@ -52,6 +52,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "grants.h"
+#include "conn.h"
 #include "listener.h"
 #include "line_input.h"
 #include "log.h"
@@ -73,9 +74,6 @@
 #define POP3_ERRORS_MAX		10
 /* Failed logins in one session before it is closed. */
 #define POP3_AUTH_FAILURES_MAX	3
-/* While closing after STLS: how often to look whether the socket's
- * bufferevent under the TLS filter has sent the last reply. */
-#define POP3_LINGER_TICK_US	10000
 #define POP3_PATH_MAX		4096
 /* RFC 2449 4: a response line is at most 512 octets with CRLF. */
 #define POP3_REPLY_MAX		510
@@ -112,32 +110,15 @@ enum pop3_send {
 };
 
 struct pop3_session {
-	char			 sid[SESSION_ID_MAX];
-	struct engine		*eng;
-	struct listener		*listener;
-	struct bufferevent	*bev;
+	struct conn		 conn;		/* peer, socket, name, close */
 	enum pop3_state		 state;
-	struct sockaddr_storage	 peer;
-	socklen_t		 peer_len;
-	char			 peer_ip[IPADDR_TEXT_MAX];
-	char			 client_name[DOMAIN_MAX + 1];
-	struct attacklog_hold	*hold;		/* name look-up, held records */
-	bool			 ip_counted;
-	bool			 trusted;
-	bool			 tls;
-	char			 tls_info[96];
 	bool			 skip_line;	/* discarding a too long line */
-	bool			 dead;		/* connection gone */
 	bool			 logged_in;
 	/* Re-entrancy: libevent may call our callbacks from inside an
-	 * evbuffer_add (bufferevent_openssl writes at once). busy holds
-	 * the session alive while any of our code runs; in_process keeps
-	 * pop3_process() from nesting. */
-	unsigned		 busy;
+	 * evbuffer_add (bufferevent_openssl writes at once); in_process
+	 * keeps pop3_process() from nesting. The session is never freed
+	 * under our feet: conn.h frees it from a timer. */
 	bool			 in_process;
-	bool			 free_pending;
-	struct event		*linger;	/* closing: socket to drain */
-	uint64_t		 linger_ticks;
 	unsigned		 errors;
 	unsigned		 auth_failures;
 	/* USER's argument, then the user logging in or logged in. */
@@ -155,8 +136,6 @@ struct pop3_session {
 };
 
 static void pop3_process(struct pop3_session *);
-static void pop3_close(struct pop3_session *, const char *);
-static void pop3_event_cb(struct bufferevent *, short, void *);
 
 /* CLOSING is final: a handler that goes on after a nested close (the
  * peer vanished during a write) cannot leave it. */
@@ -165,7 +144,7 @@ pop3_enter_state(struct pop3_session *s, enum pop3_state next)
 {
 	if (s->state == POP3_STATE_CLOSING)
 		return;
-	log_debug("%s state %s -> %s", s->sid, pop3_state_names[s->state],
+	log_debug("%s state %s -> %s", s->conn.sid, pop3_state_names[s->state],
 	    pop3_state_names[next]);
 	s->state = next;
 }
@@ -173,38 +152,28 @@ pop3_enter_state(struct pop3_session *s, enum pop3_state next)
 static const struct config *
 cfg_of(const struct pop3_session *s)
 {
-	return s->eng->cfg;
+	return s->conn.eng->cfg;
 }
 
 static const struct sockaddr *
 peer_of(const struct pop3_session *s)
 {
-	return (const struct sockaddr *)&s->peer;
+	return (const struct sockaddr *)&s->conn.peer;
 }
 
 static void
 reply(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* One response line and its CRLF in one evbuffer_add: on a TLS
- * bufferevent every add is written (one TLS record) at once. */
+/* One response line and its CRLF in one write (conn.h). */
 static void
 reply(struct pop3_session *s, const char *fmt, ...)
 {
-	char	line[POP3_REPLY_MAX + 2];
 	va_list	ap;
-	int	n;
 
-	if (s->dead || s->bev == NULL)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	conn_vreply(&s->conn, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2)
-		FATAL("reply longer than POP3_REPLY_MAX");
-	line[n++] = '\r';
-	line[n++] = '\n';
-	evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n);
 }
 
 /* Text an attacker chose, made safe for one log line. */
@@ -228,175 +197,60 @@ record_attack(struct pop3_session *s, enum attack_kind kind,
     const char *user, const char *reply_text)
 {
 	struct attack_record	 rec;
-	struct timespec		 ts;
 
-	if (s->eng->alog == NULL)
-		return;
 	/* Our own users' slips are refused, never recorded as attacks. */
-	if (kind == ATTACK_PROTOCOL && (s->trusted || s->logged_in))
+	if (kind == ATTACK_PROTOCOL && (s->conn.trusted || s->logged_in))
 		return;
-	memset(&rec, 0, sizeof(rec));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	rec.kind = kind;
-	text_copy(rec.client_ip, s->peer_ip, sizeof(rec.client_ip));
-	text_copy(rec.client_name, s->client_name, sizeof(rec.client_name));
+	conn_record_init(&s->conn, &rec, kind, reply_text);
 	if (user != NULL)
 		text_copy(rec.user, user, sizeof(rec.user));
-	text_copy(rec.session, s->sid, sizeof(rec.session));
-	text_copy(rec.reply, reply_text, sizeof(rec.reply));
-	rec.port = s->listener->port;
 	/* A trusted client's mistyped password is never published. */
-	rec.withdrawn = s->trusted;
-	/* The record waits for the client's name, the session does not. */
-	if (s->hold != NULL)
-		(void)attacklog_hold_record(s->hold, &rec);
-	else
-		(void)attacklog_record(s->eng->alog, &rec);
+	rec.withdrawn = s->conn.trusted;
+	(void)conn_record_put(&s->conn, &rec);
 }
 
 /* ---- closing ---------------------------------------------------------- */
 
+/* The connection is gone (conn.h): the last of the session. */
 static void
-pop3_free(struct pop3_session *s)
+pop3_free(void *arg)
 {
+	struct pop3_session	*s = arg;
+
 	log_info("%s disconnect ip=%s user=%s retrieved=%u deleted=%u "
-	    "errors=%u", s->sid, s->peer_ip, s->logged_in ? s->user : "-",
-	    s->retrieved, s->deleted, s->errors);
-	attacklog_hold_release(s->hold);
+	    "errors=%u", s->conn.sid, s->conn.peer_ip,
+	    s->logged_in ? s->user : "-", s->retrieved, s->deleted,
+	    s->errors);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
-	if (s->linger != NULL)
-		event_free(s->linger);
 	mailbox_reader_close(s->reader);
 	mailbox_close(s->mb);
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
-	if (s->ip_counted)
-		listener_ip_release(peer_of(s));
-	s->eng->sessions--;
 	explicit_bzero(s->user, sizeof(s->user));
 	free(s);
 }
 
-static void
-pop3_hold(struct pop3_session *s)
-{
-	s->busy++;
-}
-
-/* End of a hold; frees a session closed meanwhile. */
-static void
-pop3_release(struct pop3_session *s)
-{
-	if (--s->busy == 0 && s->free_pending)
-		pop3_free(s);
-}
-
-/* Free now, or when the last hold ends. */
-static void
-pop3_free_soon(struct pop3_session *s)
-{
-	s->free_pending = true;
-	if (s->busy == 0)
-		pop3_free(s);
-}
-
 /*
- * Octets not yet handed to the kernel: ours and, after STLS, those of the
- * socket's bufferevent under the TLS filter (the filter empties ours into
- * it at once, so ours alone says nothing about what was sent).
+ * conn_close() began (conn.h). The mailbox is released now, not after the
+ * last reply has left, so that a client that reconnects right after QUIT
+ * finds it free.
  */
-static size_t
-pop3_output_pending(const struct pop3_session *s)
-{
-	struct bufferevent	*under = bufferevent_get_underlying(s->bev);
-	size_t			 n;
-
-	n = evbuffer_get_length(bufferevent_get_output(s->bev));
-	if (under != NULL)
-		n += evbuffer_get_length(bufferevent_get_output(under));
-	return n;
-}
-
-static void pop3_linger(struct pop3_session *);
-
-/* The filter's underlying bufferevent tells us nothing when it has
- * drained, so look again shortly; give up after the write timeout. */
 static void
-pop3_linger_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pop3_session	*s = arg;
-	uint64_t		 max;
-
-	(void)fd;
-	(void)what;
-	max = cfg_of(s)->pop3_timeout * (1000000 / POP3_LINGER_TICK_US);
-	if (pop3_output_pending(s) == 0 || ++s->linger_ticks > max) {
-		pop3_free_soon(s);
-		return;
-	}
-	pop3_linger(s);
-}
-
-static void
-pop3_linger(struct pop3_session *s)
-{
-	struct timeval	tv = { 0, POP3_LINGER_TICK_US };
-
-	if (s->linger == NULL &&
-	    (s->linger = evtimer_new(s->eng->base, pop3_linger_cb, s)) == NULL)
-		FATAL("evtimer_new");
-	evtimer_add(s->linger, &tv);
-}
-
-static void
-pop3_write_drained(struct bufferevent *bev, void *arg)
+pop3_closing(void *arg)
 {
 	struct pop3_session	*s = arg;
 
-	(void)bev;
-	if (pop3_output_pending(s) > 0) {
-		pop3_linger(s);
-		return;
-	}
-	pop3_free_soon(s);
+	pop3_enter_state(s, POP3_STATE_CLOSING);
+	mailbox_reader_close(s->reader);
+	s->reader = NULL;
+	mailbox_close(s->mb);
+	s->mb = NULL;
 }
 
-/*
- * Stop reading; free once the last reply is out (or at once). The
- * mailbox is released now, not after the drain, so that a client that
- * reconnects right after QUIT finds it free. While a hold is on, the
- * free waits for pop3_release(). Calling it twice is harmless.
- */
+/* Stop reading; the session is freed once the last reply is out. */
 static void
 pop3_close(struct pop3_session *s, const char *why)
 {
-	log_debug("%s closing: %s", s->sid, why);
-	if (s->state != POP3_STATE_CLOSING)
-		pop3_enter_state(s, POP3_STATE_CLOSING);
-	mailbox_reader_close(s->reader);
-	s->reader = NULL;
-	if (s->mb != NULL) {
-		mailbox_close(s->mb);
-		s->mb = NULL;
-	}
-	if (s->bev == NULL || s->dead || pop3_output_pending(s) == 0) {
-		pop3_free_soon(s);
-		return;
-	}
-	/* bufferevent_enable() on TLS may write and call the drained
-	 * callback at once. */
-	pop3_hold(s);
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, pop3_write_drained, pop3_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	/* A write timeout turned writing off; the last words still go. */
-	bufferevent_enable(s->bev, EV_WRITE);
-	if (!s->free_pending &&
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		pop3_linger(s);	/* only the filter's socket has some */
-	pop3_release(s);
+	conn_close(&s->conn, why);
 }
 
 /* Count a bad command; past POP3_ERRORS_MAX the session ends. */
@@ -406,7 +260,7 @@ pop3_error(struct pop3_session *s)
 	if (++s->errors < POP3_ERRORS_MAX)
 		return false;
 	reply(s, "-ERR Too many bad commands, closing connection.");
-	log_info("%s too many errors ip=%s", s->sid, s->peer_ip);
+	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
 	record_attack(s, ATTACK_PROTOCOL, NULL,
 	    "-ERR Too many bad commands");
 	pop3_close(s, "too many errors");
@@ -420,13 +274,14 @@ pop3_error(struct pop3_session *s)
 static bool
 plaintext_allowed(const struct pop3_session *s)
 {
-	return s->tls || s->trusted || cfg_of(s)->pop3_allow_plaintext;
+	return s->conn.tls || s->conn.trusted ||
+	    cfg_of(s)->pop3_allow_plaintext;
 }
 
 static bool
 stls_offered(const struct pop3_session *s)
 {
-	return s->eng->tls != NULL && !s->tls;
+	return s->conn.eng->tls != NULL && !s->conn.tls;
 }
 
 /* RFC 2449 6: one capability per line; the CAPA command walks this. */
@@ -475,32 +330,33 @@ pop3_login_ok(struct pop3_session *s)
 
 	if (!mailbox_path(s, path, sizeof(path))) {
 		log_warn("%s login ip=%s user=%s: no usable mailbox name",
-		    s->sid, s->peer_ip, s->user);
+		    s->conn.sid, s->conn.peer_ip, s->user);
 		reply(s, "-ERR [SYS/PERM] Mailbox unavailable.");
 		goto back;
 	}
 	if (mailbox_open(path, &s->mb) == -1) {
 		if (errno == EBUSY) {
 			log_info("%s login ip=%s user=%s: mailbox in use",
-			    s->sid, s->peer_ip, s->user);
+			    s->conn.sid, s->conn.peer_ip, s->user);
 			/* RFC 2449 8.1.1 */
 			reply(s, "-ERR [IN-USE] mailbox locked");
 		} else {
-			log_warn("%s login ip=%s user=%s: open %s: %s", s->sid,
-			    s->peer_ip, s->user, path, strerror(errno));
+			log_warn("%s login ip=%s user=%s: open %s: %s",
+			    s->conn.sid,
+			    s->conn.peer_ip, s->user, path, strerror(errno));
 			reply(s, "-ERR [SYS/TEMP] Unable to open the "
 			    "mailbox.");
 		}
 		goto back;
 	}
-	grants_add(s->eng, peer_of(s), s->user);
+	grants_add(s->conn.eng, peer_of(s), s->user);
 	/* A login proves the address: its records leave the page. */
-	attacklog_login(s->eng->alog, s->peer_ip, now_us());
+	attacklog_login(s->conn.eng->alog, s->conn.peer_ip, now_us());
 	mailbox_stat(s->mb, &count, &octets);
 	log_info("%s login ip=%s user=%s method=%s messages=%zu octets=%llu%s"
-	    "%s", s->sid, s->peer_ip, s->user, s->method, count,
-	    (unsigned long long)octets, s->tls ? " tls=" : "",
-	    s->tls ? s->tls_info : "");
+	    "%s", s->conn.sid, s->conn.peer_ip, s->user, s->method, count,
+	    (unsigned long long)octets, s->conn.tls ? " tls=" : "",
+	    s->conn.tls ? s->conn.tls_info : "");
 	s->logged_in = true;
 	pop3_enter_state(s, POP3_STATE_TRANSACTION);
 	reply(s, "+OK Logged in.");
@@ -517,34 +373,33 @@ pop3_auth_done(enum auth_result result, void *arg)
 	char			 b[ADDRESS_MAX * 4 + 1];
 
 	s->auth_req = NULL;
-	pop3_hold(s);
 	switch (result) {
 	case AUTH_OK:
 		pop3_login_ok(s);
 		break;
 	case AUTH_FAIL:
 		reply(s, POP3_ERR_AUTH_FAILED);
-		log_info("%s auth failed ip=%s user=%s method=%s", s->sid,
-		    s->peer_ip, safe(s->user, b, sizeof(b)), s->method);
+		log_info("%s auth failed ip=%s user=%s method=%s", s->conn.sid,
+		    s->conn.peer_ip, safe(s->user, b, sizeof(b)), s->method);
 		record_attack(s, ATTACK_AUTH_FAIL, s->user,
 		    POP3_ERR_AUTH_FAILED);
 		s->user[0] = '\0';
 		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
 		if (++s->auth_failures >= POP3_AUTH_FAILURES_MAX) {
-			log_info("%s too many failed logins ip=%s", s->sid,
-			    s->peer_ip);
+			log_info("%s too many failed logins ip=%s", s->conn.sid,
+			    s->conn.peer_ip);
 			pop3_close(s, "too many failed logins");
 		}
 		break;
 	case AUTH_TEMPFAIL:
 		reply(s, "-ERR [SYS/TEMP] Temporary authentication failure.");
-		log_warn("%s auth unavailable ip=%s", s->sid, s->peer_ip);
+		log_warn("%s auth unavailable ip=%s", s->conn.sid,
+		    s->conn.peer_ip);
 		s->user[0] = '\0';
 		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
 		break;
 	}
 	pop3_process(s);
-	pop3_release(s);
 }
 
 /*
@@ -556,13 +411,13 @@ static void
 pop3_login(struct pop3_session *s, const char *method, const char *user,
     const char *password)
 {
-	if (auth_is_blocked(s->eng->auth, peer_of(s))) {
+	if (auth_is_blocked(s->conn.eng->auth, peer_of(s))) {
 		reply(s, "-ERR [SYS/TEMP] too many failures, try later");
-		log_info("%s auth blocked ip=%s", s->sid, s->peer_ip);
+		log_info("%s auth blocked ip=%s", s->conn.sid, s->conn.peer_ip);
 		pop3_close(s, "auth blocked");
 		return;
 	}
-	if (s->eng->auth == NULL) {
+	if (s->conn.eng->auth == NULL) {
 		reply(s, "-ERR [SYS/TEMP] Authentication unavailable.");
 		s->user[0] = '\0';
 		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
@@ -572,7 +427,8 @@ pop3_login(struct pop3_session *s, const char *method, const char *user,
 	text_lower(s->user);
 	s->method = method;
 	pop3_enter_state(s, POP3_STATE_AUTHWAIT);
-	s->auth_req = auth_verify(s->eng->auth, s->user, password, peer_of(s),
+	s->auth_req = auth_verify(s->conn.eng->auth, s->user, password,
+	    peer_of(s),
 	    pop3_auth_done, s);
 }
 
@@ -585,8 +441,8 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	if (sasl_plain_decode(b64, len, user, pass) == -1) {
 		reply(s, "-ERR [AUTH] Invalid PLAIN response.");
 		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
-		if (s->eng->auth != NULL)
-			auth_note_failure(s->eng->auth, peer_of(s));
+		if (s->conn.eng->auth != NULL)
+			auth_note_failure(s->conn.eng->auth, peer_of(s));
 		pop3_error(s);
 		return;
 	}
@@ -635,14 +491,12 @@ cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 	reply(s, "%s", text);
 }
 
-static void pop3_setup_bev(struct pop3_session *);
-
 static void
 cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	(void)cmd;
 	if (!stls_offered(s)) {
-		reply(s, s->tls ? "-ERR TLS already active." :
+		reply(s, s->conn.tls ? "-ERR TLS already active." :
 		    "-ERR TLS not available.");
 		pop3_error(s);
 		return;
@@ -650,10 +504,8 @@ cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
 	reply(s, "+OK Begin TLS negotiation");
 	/* RFC 2595 4: forget USER, and the commands the client pipelined
 	 * behind STLS (tls_starttls drops them: CVE-2011-0411). */
-	s->bev = tls_starttls(s->bev, s->eng->tls);
-	s->tls = true;
+	conn_starttls(&s->conn);
 	s->user[0] = '\0';
-	pop3_setup_bev(s);
 }
 
 static void
@@ -761,7 +613,7 @@ cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 		reply(s, "+OK Logging out.");
 	else {
 		log_warn("%s quit ip=%s user=%s: some deletions failed",
-		    s->sid, s->peer_ip, s->user);
+		    s->conn.sid, s->conn.peer_ip, s->user);
 		reply(s, "-ERR [SYS/TEMP] Some deleted messages not removed.");
 	}
 	pop3_close(s, "quit");
@@ -797,7 +649,7 @@ start_sending(struct pop3_session *s, enum pop3_send what)
 	s->send_next = 1;
 	/* No commands (and no idle timeout) while the response goes out;
 	 * the write timeout still catches a client that stops reading. */
-	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_disable(s->conn.bev, EV_READ);
 	pop3_enter_state(s, POP3_STATE_SENDING);
 }
 
@@ -849,7 +701,8 @@ static void
 send_message(struct pop3_session *s, unsigned n, bool top, unsigned lines)
 {
 	if ((s->reader = mailbox_reader_open(s->mb, n, top, lines)) == NULL) {
-		log_warn("%s %s %u user=%s: %s", s->sid, top ? "top" : "retr",
+		log_warn("%s %s %u user=%s: %s", s->conn.sid,
+		    top ? "top" : "retr",
 		    n, s->user, strerror(errno));
 		reply(s, "-ERR [SYS/TEMP] Message %u is not available.", n);
 		return;
@@ -983,7 +836,8 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 		return;
 	case POP3_PARSE_BARE_EOL:
 		reply(s, "-ERR Bare CR or LF in command.");
-		log_info("%s bare CR/LF in command ip=%s", s->sid, s->peer_ip);
+		log_info("%s bare CR/LF in command ip=%s", s->conn.sid,
+		    s->conn.peer_ip);
 		pop3_error(s);
 		return;
 	case POP3_PARSE_8BIT:
@@ -1004,7 +858,7 @@ pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 		return;
 	}
 	d = command_desc(cmd.verb);
-	log_debug("%s command %s", s->sid, pop3_verb_name(cmd.verb));
+	log_debug("%s command %s", s->conn.sid, pop3_verb_name(cmd.verb));
 	if ((d->states & (1u << s->state)) == 0) {
 		reply(s, s->state == POP3_STATE_AUTHORIZATION ?
 		    "-ERR Not logged in." :
@@ -1024,7 +878,8 @@ pop3_line_step(struct pop3_session *s)
 	char	line[POP3_LINE_MAX + 1];
 	size_t	len;
 
-	switch (line_input_take(bufferevent_get_input(s->bev), POP3_LINE_MAX,
+	switch (line_input_take(bufferevent_get_input(s->conn.bev),
+	    POP3_LINE_MAX,
 	    &s->skip_line, line, &len)) {
 	case LINE_MORE:
 		return false;
@@ -1084,7 +939,7 @@ list_batch(struct pop3_session *s, struct evbuffer *out, size_t count)
 static bool
 pop3_send_step(struct pop3_session *s)
 {
-	struct evbuffer	*out = bufferevent_get_output(s->bev);
+	struct evbuffer	*out = bufferevent_get_output(s->conn.bev);
 	size_t		 count = mailbox_count(s->mb);
 	int		 rc;
 
@@ -1100,7 +955,8 @@ pop3_send_step(struct pop3_session *s)
 		if (rc == -1) {
 			/* The "+OK" is out: the only honest end is to cut
 			 * the connection (RFC 1939 has no way back). */
-			log_warn("%s read error user=%s: %s", s->sid, s->user,
+			log_warn("%s read error user=%s: %s", s->conn.sid,
+			    s->user,
 			    strerror(errno));
 			pop3_close(s, "message read error");
 			return false;
@@ -1118,7 +974,7 @@ pop3_send_step(struct pop3_session *s)
 		break;
 	}
 	pop3_enter_state(s, POP3_STATE_TRANSACTION);
-	bufferevent_enable(s->bev, EV_READ);
+	bufferevent_enable(s->conn.bev, EV_READ);
 	return true;
 }
 
@@ -1133,8 +989,7 @@ pop3_process(struct pop3_session *s)
 	if (s->in_process)
 		return;
 	s->in_process = true;
-	pop3_hold(s);
-	while (more && !s->dead) {
+	while (more && !s->conn.dead) {
 		switch (s->state) {
 		case POP3_STATE_SENDING:
 			more = pop3_send_step(s);
@@ -1145,11 +1000,11 @@ pop3_process(struct pop3_session *s)
 			/* Pipelined commands wait while output is backed
 			 * up (RFC 2449 6.6 lets us). */
 			if (evbuffer_get_length(bufferevent_get_output(
-			    s->bev)) >= POP3_OUTPUT_HIGH) {
+			    s->conn.bev)) >= POP3_OUTPUT_HIGH) {
 				/* Reading off too until the write callback:
 				 * a TLS bufferevent keeps calling back with
 				 * input it cannot pass on, and spins. */
-				bufferevent_disable(s->bev, EV_READ);
+				bufferevent_disable(s->conn.bev, EV_READ);
 				more = false;
 				break;
 			}
@@ -1163,152 +1018,92 @@ pop3_process(struct pop3_session *s)
 		}
 	}
 	s->in_process = false;
-	pop3_release(s);
 }
 
 static void
-pop3_read_cb(struct bufferevent *bev, void *arg)
+pop3_input(void *arg)
 {
-	(void)bev;
 	pop3_process(arg);
 }
 
 /* Output fell to POP3_OUTPUT_LOW: produce more, or take waiting
  * commands. */
 static void
-pop3_write_cb(struct bufferevent *bev, void *arg)
+pop3_output_low(void *arg)
 {
 	struct pop3_session	*s = arg;
 
-	(void)bev;
 	if (s->state == POP3_STATE_AUTHORIZATION ||
 	    s->state == POP3_STATE_SASL || s->state == POP3_STATE_TRANSACTION)
-		bufferevent_enable(s->bev, EV_READ);
+		bufferevent_enable(s->conn.bev, EV_READ);
 	pop3_process(s);
 }
 
 static void
-pop3_event_cb(struct bufferevent *bev, short what, void *arg)
+pop3_timeout(void *arg)
 {
 	struct pop3_session	*s = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
-		log_info("%s tls ip=%s %s", s->sid, s->peer_ip, s->tls_info);
-		return;
-	}
-	pop3_hold(s);
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->state != POP3_STATE_CLOSING) {
-			log_info("%s timeout ip=%s state=%s", s->sid,
-			    s->peer_ip, pop3_state_names[s->state]);
-			reply(s, "-ERR Disconnected for inactivity.");
-		}
-		/* libevent turned off the direction that timed out; a
-		 * client that does not read is not waited for. */
-		s->dead = s->state == POP3_STATE_CLOSING ||
-		    (what & BEV_EVENT_WRITING) != 0;
-		pop3_close(s, "timeout");
-	} else {
-		/* EOF or error: nobody is listening any more. */
-		s->dead = true;
-		pop3_close(s, (what & BEV_EVENT_EOF) ? "eof" : "error");
-	}
-	pop3_release(s);
+	log_info("%s timeout ip=%s state=%s", s->conn.sid, s->conn.peer_ip,
+	    pop3_state_names[s->state]);
+	reply(s, "-ERR Disconnected for inactivity.");
 }
 
-static void
-pop3_setup_bev(struct pop3_session *s)
-{
-	struct timeval		 tv = { (time_t)cfg_of(s)->pop3_timeout, 0 };
-	struct bufferevent	*under;
-
-	bufferevent_setcb(s->bev, pop3_read_cb, pop3_write_cb, pop3_event_cb,
-	    s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_INPUT_HIGH_WATER);
-	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_LOW, 0);
-	/* RFC 1939 3: at least 10 minutes of inactivity (config.c keeps
-	 * [pop3] timeout there or above). */
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+static const struct conn_proto pop3_proto = {
+	.name = "pop3",
+	.input_high = POP3_INPUT_HIGH_WATER,
+	.output_low = POP3_OUTPUT_LOW,
 	/* After STLS the TLS filter moves our output into the socket's
-	 * bufferevent at once and without limit unless that one has a high
-	 * watermark: without it a RETR would read the whole file. */
-	if ((under = bufferevent_get_underlying(s->bev)) != NULL)
-		bufferevent_setwatermark(under, EV_WRITE, 0, POP3_OUTPUT_HIGH);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
+	 * bufferevent at once: without this bound a RETR would read the
+	 * whole file. */
+	.under_output_high = POP3_OUTPUT_HIGH,
+	.reply_max = POP3_REPLY_MAX,
+	.input = pop3_input,
+	.output_low_cb = pop3_output_low,
+	.timeout = pop3_timeout,
+	.closing = pop3_closing,
+	.name_cb = NULL,	/* only attack records want it */
+	.free = pop3_free,
+};
 
+/* conn_start_fn (conn.h). */
 static void
-peer_text(struct pop3_session *s)
-{
-	text_ip((struct sockaddr *)&s->peer, s->peer_ip, sizeof(s->peer_ip));
-}
-
-static void
-dns_done(const char *name, void *arg)
-{
-	struct pop3_session	*s = arg;
-
-	text_copy(s->client_name, name, sizeof(s->client_name));
-	log_debug("%s client name %s", s->sid, name);
-}
-
-/*
- * pop3_session_start: see pop3.h. A POP3S listener without a TLS context
- * is a bug of the caller (config.c refuses pop3s without [tls]).
- */
-void
 pop3_session_start(struct engine *eng, struct listener *l,
-    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len,
-    bool implicit_tls)
+    evutil_socket_t fd, const struct conn_peer *peer)
 {
 	struct pop3_session	*s;
 
 	if (l->proxy)
 		FATAL("PROXY protocol on a POP3 listener");
-	if (implicit_tls && eng->tls == NULL)
-		FATAL("implicit TLS without a TLS context");
-	if (len > sizeof(s->peer))
-		FATAL("peer address too long");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		FATAL("out of memory");
-	s->eng = eng;
-	s->listener = l;
-	eng->sessions++;
-	text_printf(s->sid, sizeof(s->sid), "%016llx",
-	    (unsigned long long)++eng->next_session_id);
-	memcpy(&s->peer, peer, len);
-	s->peer_len = len;
 	s->method = "-";
-	text_copy(s->client_name, "unknown", sizeof(s->client_name));
-	peer_text(s);
-	if (implicit_tls) {
-		/* RFC 8314 3.3: TLS from the first byte (995). */
-		s->bev = tls_accept(eng->base, fd, eng->tls);
-		s->tls = true;
-	} else
-		s->bev = bufferevent_socket_new(eng->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		FATAL("bufferevent_socket_new");
-	pop3_setup_bev(s);
-	if (!listener_ip_acquire(eng, peer_of(s))) {
-		log_info("%s refused ip=%s: too many connections from it",
-		    s->sid, s->peer_ip);
+	/* RFC 1939 3: at least 10 minutes of inactivity (config.c keeps
+	 * [pop3] timeout there or above). */
+	conn_init(&s->conn, &pop3_proto, s, eng, l, fd, peer,
+	    (int)eng->cfg->pop3_timeout, (int)eng->cfg->pop3_timeout);
+	if (!conn_admit(&s->conn)) {
 		reply(s, "-ERR [SYS/TEMP] Too many connections from your "
 		    "address.");
 		pop3_close(s, "per-address limit");
 		return;
 	}
-	s->ip_counted = true;
-	s->trusted = config_cidrs_contain(&cfg_of(s)->trusted_networks,
-	    peer_of(s));
-	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
-	    s->peer_ip, l->port, listener_role_name(l->role),
-	    implicit_tls ? " tls=yes" : "", s->trusted ? " trusted=yes" : "");
-	/* The name is only needed for attack records (auth-fail). */
-	s->hold = attacklog_hold_new(eng->alog, eng->dns, peer_of(s),
-	    dns_done, s);
+	conn_log_connect(&s->conn);
+	conn_lookup_name(&s->conn);
 	reply(s, POP3_GREETING);
+}
+
+void
+pop3_session_accept(struct engine *eng, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t len)
+{
+	conn_accept(eng, l, fd, sa, len, pop3_session_start);
+}
+
+void
+pop3_session_busy(const struct config *cfg, char *out, size_t size)
+{
+	(void)cfg;
+	text_copy(out, "-ERR [SYS/TEMP] too many connections; try again "
+	    "later", size);
 }

@@ -12,18 +12,21 @@
 
 #include <event2/util.h>
 
+struct config;
 struct engine;
 struct listener;
 
 /*
- * Take over an accepted connection fd from listener l (LISTENER_POP3, or
- * LISTENER_POP3S with implicit_tls, which needs eng->tls); the session
- * owns and closes fd, counts itself in eng->sessions and applies the
- * per-address limit (listener_ip_acquire). PROXY headers are not read:
- * l->proxy must be false.
+ * A listener's accept function (listener.h), for LISTENER_POP3 and
+ * LISTENER_POP3S (implicit TLS, which needs eng->tls): the session owns
+ * and closes fd, counts itself in eng->sessions and applies the
+ * per-address limit (conn.h). PROXY headers are not read: l->proxy must be
+ * false.
  */
-void pop3_session_start(struct engine *eng, struct listener *l,
-    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len,
-    bool implicit_tls);
+void pop3_session_accept(struct engine *eng, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t len);
+
+/* The line refusing a connection over max_connections (listener.h). */
+void pop3_session_busy(const struct config *cfg, char *out, size_t size);
 
 #endif

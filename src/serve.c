@@ -43,9 +43,11 @@
 #include "log.h"
 #include "passwd_file.h"
 #include "policyd.h"
+#include "pop3.h"
 #include "proctitle.h"
 #include "queue.h"
 #include "serve.h"
+#include "smtp_session.h"
 #include "spool.h"
 #include "store.h"
 #include "submit.h"
@@ -55,6 +57,20 @@
 
 static struct engine	engine;
 static struct listeners	listeners;
+
+/* What each listening role runs; the listener itself knows no protocol. */
+static const struct listener_role_def listener_roles[LISTENER_ROLE_COUNT] = {
+	[LISTENER_MX] = { .name = "mx", .busy = smtp_session_busy,
+	    .accept = smtp_session_accept },
+	[LISTENER_SUBMISSION] = { .name = "submission", .busy = smtp_session_busy,
+	    .accept = smtp_session_accept },
+	[LISTENER_SMTPS] = { .name = "smtps", .implicit_tls = true,
+	    .busy = smtp_session_busy, .accept = smtp_session_accept },
+	[LISTENER_POP3] = { .name = "pop3", .busy = pop3_session_busy,
+	    .accept = pop3_session_accept },
+	[LISTENER_POP3S] = { .name = "pop3s", .implicit_tls = true,
+	    .busy = pop3_session_busy, .accept = pop3_session_accept },
+};
 static pid_t		auth_pid = -1;
 static int		exit_code;
 static struct publisher	*publisher;
@@ -644,7 +660,7 @@ serve_run(struct config *cfg_in)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			FATAL("evsignal_new");
 	}
-	listener_start(&listeners, &engine);
+	listener_start(&listeners, &engine, listener_roles);
 	policyd = policyd_start(&engine, &policy_socks);
 	log_info("pillory %s ready: %s, %zu domains, %zu users", PILLORY_VERSION,
 	    engine.cfg->hostname, engine.cfg->domains.count,

@@ -4,17 +4,18 @@
  * codes, RFC 3848 Received "with" keywords). Runs in the unprivileged
  * engine; every byte it reads is untrusted.
  *
- *   PROXY --header--> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
+ *   (conn) NEW --> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
  *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
  *   RCPT --DATA, client name not known yet--> NAMEWAIT --name|timeout--> DATA
  *   COMMIT --durable--> IDLE            RSET/HELO/EHLO: MAIL|RCPT -> IDLE
  *   IDLE --AUTH--> [SASL --line-->] AUTHWAIT --answer--> IDLE
  *   HELO|IDLE --STARTTLS, handshake--> HELO (everything before is forgotten)
  *   any --QUIT, error limit, timeout, early talk, peer gone--> CLOSING
- *   PROXY|(accept) --client banned, 554 greeting--> BANNED --QUIT--> CLOSING
+ *   NEW --client banned, 554 greeting--> BANNED --QUIT--> CLOSING
  *
- * PROXY is only entered on listeners named in [smtp] proxy_protocol;
- * GREET_PAUSE only when greet_pause > 0. BANNED answers only QUIT (221);
+ * (conn) is the connection layer (conn.h): it reads any PROXY header and
+ * hands over the client's address. GREET_PAUSE only when greet_pause > 0.
+ * BANNED answers only QUIT (221);
  * anything else gets 503 and counts as an error. One transition function,
  * smtp_enter_state(), logs every change at debug level.
  *
@@ -51,6 +52,7 @@
 #include "engine.h"
 #include "grants.h"
 #include "line_input.h"
+#include "conn.h"
 #include "listener.h"
 #include "log.h"
 #include "passwd_file.h"
@@ -82,7 +84,7 @@
 #define SMTP_TARPIT_US		50000
 
 enum smtp_state {
-	SMTP_STATE_PROXY = 0,
+	SMTP_STATE_NEW = 0,	/* admitting the client */
 	SMTP_STATE_GREET_PAUSE,
 	SMTP_STATE_HELO,
 	SMTP_STATE_IDLE,
@@ -98,7 +100,7 @@ enum smtp_state {
 };
 
 static const char *const smtp_state_names[] = {
-	"PROXY", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
+	"NEW", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
 	"COMMIT", "SASL", "AUTHWAIT", "BANNED", "CLOSING", "NAMEWAIT",
 };
 
@@ -140,25 +142,10 @@ struct smtp_txn {
 };
 
 struct smtp_session {
-	char			 sid[SESSION_ID_MAX];
-	struct engine		*eng;
-	struct listener		*listener;
-	struct bufferevent	*bev;
+	struct conn		 conn;		/* peer, socket, name, close */
 	enum smtp_state		 state;
-	struct sockaddr_storage	 peer;
-	socklen_t		 peer_len;
-	char			 peer_ip[IPADDR_TEXT_MAX];
-	char			 client_name[DOMAIN_MAX + 1];
-	struct attacklog_hold	*hold;		/* name look-up, held records */
-	bool			 ip_counted;
-	bool			 trusted;
-	bool			 proxy_unknown;	/* PROXY UNKNOWN or v2 LOCAL */
 	bool			 esmtp;
 	bool			 skip_line;	/* discarding an over-long line */
-	bool			 commit_pending;
-	bool			 dead;		/* connection gone */
-	bool			 tls;		/* TLS is up (or starting) */
-	char			 tls_info[96];	/* "TLSv1.3 CIPHER" */
 	bool			 authenticated;
 	char			 auth_user[ADDRESS_MAX + 1];
 	struct auth_req		*auth_req;
@@ -170,11 +157,9 @@ struct smtp_session {
 	bool			 read_paused;	/* EV_READ off while stuck */
 	bool			 in_process;
 	unsigned		 messages;
-	struct event		*timer;		/* greet pause, PROXY timeout */
-	struct event		*close_timer;	/* set once closing */
+	struct event		*timer;		/* greet pause, name wait */
 	struct event		*tarpit_timer;	/* reading paused */
 	bool			 tarpit;
-	unsigned		 close_polls;
 	struct smtp_txn		*txn;
 	/* DNSBL ([defense] dnsbl): pending request, the zone that lists
 	 * the client once known, and whether RCPT waits for the answer. */
@@ -186,15 +171,13 @@ struct smtp_session {
 
 static void smtp_process(struct smtp_session *);
 static void smtp_data_start(struct smtp_session *);
-static void smtp_proxy_timeout(evutil_socket_t, short, void *);
-static void smtp_close(struct smtp_session *, const char *);
+static void smtp_timer_cb(evutil_socket_t, short, void *);
 static void smtp_greet(struct smtp_session *);
-static void smtp_event_cb(struct bufferevent *, short, void *);
 
 static void
 smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 {
-	log_debug("%s state %s -> %s", s->sid, smtp_state_names[s->state],
+	log_debug("%s state %s -> %s", s->conn.sid, smtp_state_names[s->state],
 	    smtp_state_names[next]);
 	s->state = next;
 }
@@ -202,7 +185,7 @@ smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 static const struct config *
 cfg_of(const struct smtp_session *s)
 {
-	return s->eng->cfg;
+	return s->conn.eng->cfg;
 }
 
 static void
@@ -212,16 +195,18 @@ reply(struct smtp_session *s, const char *fmt, ...)
 static void
 reply(struct smtp_session *s, const char *fmt, ...)
 {
-	struct evbuffer	*out;
-	va_list		 ap;
+	va_list	ap;
 
-	if (s->dead)
-		return;
-	out = bufferevent_get_output(s->bev);
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	conn_vreply(&s->conn, fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Stop reading; the session is freed once the last reply is out. */
+static void
+smtp_close(struct smtp_session *s, const char *why)
+{
+	conn_close(&s->conn, why);
 }
 
 /* Text an attacker chose, made safe for one log line. */
@@ -245,24 +230,18 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
     const char *to, const char *user, const char *reply_text)
 {
 	struct attack_record	 rec;
-	struct timespec		 ts;
 
-	if (s->eng->alog == NULL)
+	if (s->conn.eng->alog == NULL)
 		return;
 	/* A trusted or authenticated client's slip (a bare LF from a
 	 * broken mailer) is refused, but it is no attack. */
-	if (kind == ATTACK_PROTOCOL && (s->trusted || s->authenticated)) {
-		log_info("%s not recorded: %s from a %s client", s->sid,
+	if (kind == ATTACK_PROTOCOL && (s->conn.trusted || s->authenticated)) {
+		log_info("%s not recorded: %s from a %s client", s->conn.sid,
 		    reply_text, s->authenticated ? "authenticated" :
 		    "trusted");
 		return;
 	}
-	memset(&rec, 0, sizeof(rec));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec.time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	rec.kind = kind;
-	text_copy(rec.client_ip, s->peer_ip, sizeof(rec.client_ip));
-	text_copy(rec.client_name, s->client_name, sizeof(rec.client_name));
+	conn_record_init(&s->conn, &rec, kind, reply_text);
 	text_copy(rec.helo, s->helo, sizeof(rec.helo));
 	if (s->txn != NULL)
 		text_copy(rec.from, s->txn->from_text, sizeof(rec.from));
@@ -270,20 +249,16 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 		text_copy(rec.to, to, sizeof(rec.to));
 	if (user != NULL)
 		text_copy(rec.user, user, sizeof(rec.user));
-	text_copy(rec.session, s->sid, sizeof(rec.session));
-	text_copy(rec.reply, reply_text, sizeof(rec.reply));
-	rec.port = s->listener->port;
 	/* Our own users are never published (README, the public page). */
-	rec.withdrawn = s->trusted || s->authenticated;
+	rec.withdrawn = s->conn.trusted || s->authenticated;
 	/* Past the backlog mark the writer is behind: slow this client so
-	 * that a flood is recorded rather than dropped. The record waits
-	 * for the client's name when the look-up is still running. */
-	if (s->hold != NULL ? attacklog_hold_record(s->hold, &rec) :
-	    attacklog_record(s->eng->alog, &rec))
+	 * that a flood is recorded rather than dropped. */
+	if (conn_record_put(&s->conn, &rec))
 		s->tarpit = true;
-	if (s->eng->defense != NULL)
-		defense_note(s->eng->defense, (struct sockaddr *)&s->peer, kind,
-		    s->trusted || s->authenticated);
+	if (s->conn.eng->defense != NULL)
+		defense_note(s->conn.eng->defense,
+		    (struct sockaddr *)&s->conn.peer, kind,
+		    s->conn.trusted || s->authenticated);
 }
 
 static void
@@ -380,87 +355,33 @@ add_remote(struct smtp_txn *t, const char *addr)
 
 /* ---- closing ---------------------------------------------------------- */
 
+/* conn_close() began (conn.h). */
 static void
-smtp_free(struct smtp_session *s)
+smtp_closing(void *arg)
 {
+	struct smtp_session	*s = arg;
+
+	smtp_enter_state(s, SMTP_STATE_CLOSING);
+}
+
+/* The connection is gone (conn.h): the last of the session. */
+static void
+smtp_free(void *arg)
+{
+	struct smtp_session	*s = arg;
+
 	if (!s->banned)
-		log_info("%s disconnect ip=%s messages=%u errors=%u", s->sid,
-		    s->peer_ip, s->messages, s->errors);
-	/* Records still waiting for the name are written when it comes. */
-	attacklog_hold_release(s->hold);
+		log_info("%s disconnect ip=%s messages=%u errors=%u",
+		    s->conn.sid, s->conn.peer_ip, s->messages, s->errors);
 	defense_dnsbl_cancel(s->dnsbl_req);
 	if (s->auth_req != NULL)
 		auth_cancel(s->auth_req);
 	if (s->timer != NULL)
 		event_free(s->timer);
-	if (s->close_timer != NULL)
-		event_free(s->close_timer);
 	if (s->tarpit_timer != NULL)
 		event_free(s->tarpit_timer);
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
-	if (s->ip_counted)
-		listener_ip_release((struct sockaddr *)&s->peer);
 	txn_reset(s);
-	s->eng->sessions--;
 	free(s);
-}
-
-/*
- * Free the session once its last reply has left: both the session's
- * output and, for a TLS filter, the output of the socket underneath. Runs
- * from its own timer, never inside input processing, so no caller ever
- * touches a freed session.
- */
-static void
-smtp_close_poll(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session	*s = arg;
-	struct bufferevent	*under;
-	struct timeval		 tv = { 0, 10000 };
-
-	(void)fd;
-	(void)what;
-	if (!s->dead && s->bev != NULL &&
-	    ++s->close_polls < SMTP_WRITE_TIMEOUT * 100) {
-		under = bufferevent_get_underlying(s->bev);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
-		    (under != NULL &&
-		    evbuffer_get_length(bufferevent_get_output(under)) > 0)) {
-			evtimer_add(s->close_timer, &tv);
-			return;
-		}
-	}
-	smtp_free(s);
-}
-
-/* Stop reading; the session is freed once the last reply is out. */
-static void
-smtp_close(struct smtp_session *s, const char *why)
-{
-	log_debug("%s closing: %s", s->sid, why);
-	if (s->state != SMTP_STATE_CLOSING)
-		smtp_enter_state(s, SMTP_STATE_CLOSING);
-	if (s->close_timer != NULL)
-		return;		/* already on its way out */
-	if (s->commit_pending) {
-		/* The spool still holds this session as its callback's
-		 * argument; it frees the session when the commit ends. */
-		s->dead = true;
-		if (s->bev != NULL) {
-			bufferevent_free(s->bev);
-			s->bev = NULL;
-		}
-		return;
-	}
-	if (s->bev != NULL) {
-		bufferevent_disable(s->bev, EV_READ);
-		bufferevent_setcb(s->bev, NULL, NULL, smtp_event_cb, s);
-	}
-	if ((s->close_timer = evtimer_new(s->eng->base, smtp_close_poll,
-	    s)) == NULL)
-		FATAL("evtimer_new");
-	event_active(s->close_timer, EV_TIMEOUT, 0);
 }
 
 /* Count a client error; past max_errors the session ends (421). */
@@ -470,7 +391,7 @@ smtp_error(struct smtp_session *s)
 	if (++s->errors < cfg_of(s)->max_errors)
 		return false;
 	reply(s, "421 4.7.0 %s Error: too many errors", cfg_of(s)->hostname);
-	log_info("%s too many errors ip=%s", s->sid, s->peer_ip);
+	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
 	record_attack(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
 	smtp_close(s, "too many errors");
 	return true;
@@ -481,14 +402,14 @@ smtp_error(struct smtp_session *s)
 static bool
 is_submission(const struct smtp_session *s)
 {
-	return s->listener->role == LISTENER_SUBMISSION ||
-	    s->listener->role == LISTENER_SMTPS;
+	return s->conn.listener->role == LISTENER_SUBMISSION ||
+	    s->conn.listener->role == LISTENER_SMTPS;
 }
 
 static bool
 starttls_offered(const struct smtp_session *s)
 {
-	return s->eng->tls != NULL && !s->tls;
+	return s->conn.eng->tls != NULL && !s->conn.tls;
 }
 
 /* RFC 4954 4: no plaintext passwords over an unprotected link, except
@@ -496,8 +417,8 @@ starttls_offered(const struct smtp_session *s)
 static bool
 auth_offered(const struct smtp_session *s)
 {
-	return s->eng->auth != NULL && (s->tls ||
-	    (s->trusted && cfg_of(s)->trusted_plaintext_auth));
+	return s->conn.eng->auth != NULL && (s->conn.tls ||
+	    (s->conn.trusted && cfg_of(s)->trusted_plaintext_auth));
 }
 
 static void
@@ -519,8 +440,8 @@ cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 		reply(s, "250 %s", cfg->hostname);
 		return;
 	}
-	reply(s, "250-%s Hello %s [%s]", cfg->hostname, s->client_name,
-	    s->peer_ip);
+	reply(s, "250-%s Hello %s [%s]", cfg->hostname, s->conn.client_name,
+	    s->conn.peer_ip);
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %llu", (unsigned long long)cfg->max_message_size);
 	reply(s, "250-8BITMIME");
@@ -561,7 +482,7 @@ sender_owned(const struct smtp_session *s, const char *local,
 
 	if (!addr_lookup_key(local, domain, key))
 		return false;
-	return aliases_sender_owned(s->eng->aliases, key, s->auth_user,
+	return aliases_sender_owned(s->conn.eng->aliases, key, s->auth_user,
 	    owner_is_local, (void *)s);
 }
 
@@ -600,7 +521,7 @@ cmd_mail(struct smtp_session *s, struct span arg)
 	}
 	if (is_submission(s) && !s->authenticated) {
 		/* RFC 6409 4.3 and 8314: submission is for logged-in users. */
-		if (!s->tls)
+		if (!s->conn.tls)
 			reply(s, "530 5.7.0 Must issue a STARTTLS command "
 			    "first");
 		else
@@ -613,7 +534,7 @@ cmd_mail(struct smtp_session *s, struct span arg)
 		smtp_path_format(&path, addr);
 		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
 		    "by user %s", addr, s->auth_user);
-		log_info("%s sender mismatch user=%s from=<%s>", s->sid,
+		log_info("%s sender mismatch user=%s from=<%s>", s->conn.sid,
 		    s->auth_user, safe(addr, buf, sizeof(buf)));
 		smtp_error(s);
 		return;
@@ -632,7 +553,7 @@ cmd_mail(struct smtp_session *s, struct span arg)
 	    addr_domain_is_local(&cfg->domains, path.domain);
 	s->txn = t;
 	smtp_enter_state(s, SMTP_STATE_MAIL);
-	log_debug("%s mail from=<%s>", s->sid,
+	log_debug("%s mail from=<%s>", s->conn.sid,
 	    safe(t->from_text, buf, sizeof(buf)));
 	reply(s, "250 2.1.0 Ok");
 }
@@ -672,8 +593,8 @@ expand_emit(const char *addr, void *arg)
 	}
 	if (!text_copy_span(local, sizeof(local), addr, (size_t)(at - addr)))
 		return;
-	if ((x->s->eng->users != NULL &&
-	    passwd_file_has_user(x->s->eng->users, addr)) ||
+	if ((x->s->conn.eng->users != NULL &&
+	    passwd_file_has_user(x->s->conn.eng->users, addr)) ||
 	    strcmp(local, "postmaster") == 0) {
 		if (!spool_name_is_safe(local))
 			return;
@@ -685,7 +606,7 @@ expand_emit(const char *addr, void *arg)
 	 * is the admin's business. */
 	if (x->alias)
 		log_warn("%s alias target <%s> is neither a user nor remote",
-		    x->s->sid, addr);
+		    x->s->conn.sid, addr);
 }
 
 /* Resolve a local recipient into mailboxes and forwards; false if none.
@@ -701,13 +622,15 @@ resolve_local_as(struct smtp_session *s, const char *local,
 	if (!addr_lookup_key(local, domain, key))
 		return false;
 	x.orig = orig != NULL ? orig : key;
-	if (s->eng->aliases != NULL && aliases_has(s->eng->aliases, key)) {
+	if (s->conn.eng->aliases != NULL && aliases_has(s->conn.eng->aliases,
+	    key)) {
 		x.alias = true;
-		n = aliases_expand(s->eng->aliases, key, domain_is_local_cb,
+		n = aliases_expand(s->conn.eng->aliases, key,
+		    domain_is_local_cb,
 		    expand_emit, &x);
 		if (n < 0)
 			log_warn("%s alias expansion of <%s> over its limits",
-			    s->sid, key);
+			    s->conn.sid, key);
 		return x.delivered > 0;
 	}
 	expand_emit(key, &x);
@@ -750,13 +673,13 @@ srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	    r == SRS_OK ? "User unknown" : r == SRS_EXPIRED ?
 	    "SRS address expired" : "invalid SRS address");
 	log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: Recipient "
-	    "address rejected: SRS %s; from=<%s> to=<%s>", s->sid,
-	    s->client_name, s->peer_ip, safe(addr, b1, sizeof(b1)),
+	    "address rejected: SRS %s; from=<%s> to=<%s>", s->conn.sid,
+	    s->conn.client_name, s->conn.peer_ip, safe(addr, b1, sizeof(b1)),
 	    srs_result_name(r), safe(s->txn->from_text, b2, sizeof(b2)), b1);
 	smtp_error(s);
 	return false;
 ok:
-	log_info("%s srs to=<%s> orig_to=<%s>", s->sid,
+	log_info("%s srs to=<%s> orig_to=<%s>", s->conn.sid,
 	    safe(orig, b2, sizeof(b2)), safe(addr, b1, sizeof(b1)));
 	return true;
 }
@@ -808,7 +731,7 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	smtp_path_format(&path, addr);
 
 	memset(&in, 0, sizeof(in));
-	in.client_trusted = s->trusted;
+	in.client_trusted = s->conn.trusted;
 	in.client_authenticated = s->authenticated;
 	in.sender_null = t->from.is_null;
 	in.sender_local = t->sender_local;
@@ -819,23 +742,26 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
 	/* The grant lookup reads the store: only when it can matter. */
 	if (!in.client_trusted && !in.client_authenticated &&
-	    !s->proxy_unknown &&
+	    !s->conn.proxy_unknown &&
 	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
-		in.client_pop_grant = grants_check(s->eng,
-		    (struct sockaddr *)&s->peer, grant_user);
+		in.client_pop_grant = grants_check(s->conn.eng,
+		    (struct sockaddr *)&s->conn.peer, grant_user);
 	d = relay_decide(&in);
 
 	/* [defense] dnsbl: for relay and local mail alike, so the attempt
 	 * is recorded with its envelope; proven clients are never refused. */
 	if (s->dnsbl_zone[0] != '\0' && !in.client_trusted &&
 	    !in.client_authenticated && !in.client_pop_grant &&
-	    !grants_check(s->eng, (struct sockaddr *)&s->peer, NULL)) {
+	    !grants_check(s->conn.eng, (struct sockaddr *)&s->conn.peer,
+	    NULL)) {
 		text_printf(text, sizeof(text), "554 5.7.1 Service "
-		    "unavailable; client [%s] blocked using %s", s->peer_ip,
+		    "unavailable; client [%s] blocked using %s",
+		    s->conn.peer_ip,
 		    s->dnsbl_zone);
 		reply(s, "%s", text);
 		log_info("%s reject: RCPT from %s[%s]: %s; from=<%s> "
-		    "to=<%s> dnsbl=%s", s->sid, s->client_name, s->peer_ip,
+		    "to=<%s> dnsbl=%s", s->conn.sid, s->conn.client_name,
+		    s->conn.peer_ip,
 		    text, safe(t->from_text, b2, sizeof(b2)),
 		    safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
 		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
@@ -861,8 +787,8 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 			safe(addr, b1, sizeof(b1));
 			log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: "
 			    "Recipient address rejected: User unknown; "
-			    "helo=<%s> from=<%s> to=<%s>", s->sid,
-			    s->client_name, s->peer_ip, b1,
+			    "helo=<%s> from=<%s> to=<%s>", s->conn.sid,
+			    s->conn.client_name, s->conn.peer_ip, b1,
 			    safe(s->helo, b3, sizeof(b3)),
 			    safe(t->from_text, b2, sizeof(b2)), b1);
 			smtp_error(s);
@@ -871,14 +797,14 @@ cmd_rcpt(struct smtp_session *s, struct span arg)
 		break;
 	case RELAY_ALLOW:
 		add_remote(t, addr);
-		log_info("%s relay ip=%s to=<%s> licence=%s%s%s", s->sid,
-		    s->peer_ip, safe(addr, b1, sizeof(b1)),
-		    s->trusted ? "trusted-network" : s->authenticated ?
+		log_info("%s relay ip=%s to=<%s> licence=%s%s%s", s->conn.sid,
+		    s->conn.peer_ip, safe(addr, b1, sizeof(b1)),
+		    s->conn.trusted ? "trusted-network" : s->authenticated ?
 		    "auth" : "pop-before-smtp",
 		    s->authenticated ? " user=" : in.client_pop_grant &&
-		    !s->trusted ? " grant-user=" : "",
+		    !s->conn.trusted ? " grant-user=" : "",
 		    s->authenticated ? s->auth_user : in.client_pop_grant &&
-		    !s->trusted ? grant_user : "");
+		    !s->conn.trusted ? grant_user : "");
 		break;
 	case RELAY_DENY:
 	case RELAY_DENY_LITERAL:
@@ -902,7 +828,8 @@ refused:
 	/* Postfix's wording first (what the client was told), then the
 	 * fields. */
 	log_info("%s reject: RCPT from %s[%s]: %s; helo=<%s> from=<%s> "
-	    "to=<%s> verdict=%s%s%s", s->sid, s->client_name, s->peer_ip,
+	    "to=<%s> verdict=%s%s%s", s->conn.sid, s->conn.client_name,
+	    s->conn.peer_ip,
 	    text, safe(s->helo, b3, sizeof(b3)),
 	    safe(t->from_text, b1, sizeof(b1)), safe(addr, b2, sizeof(b2)),
 	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
@@ -924,14 +851,15 @@ write_received(struct smtp_session *s, struct spool_msg *msg)
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	text_printf(line, sizeof(line), "Received: from %s (%s [%s])",
-	    safe(s->helo, b1, sizeof(b1)), s->client_name, s->peer_ip);
+	    safe(s->helo, b1, sizeof(b1)), s->conn.client_name,
+	    s->conn.peer_ip);
 	spool_msg_line(msg, line, strlen(line));
-	if (s->tls && *s->tls_info != '\0') {
-		char *sp = strchr(s->tls_info, ' ');
+	if (s->conn.tls && *s->conn.tls_info != '\0') {
+		char *sp = strchr(s->conn.tls_info, ' ');
 
 		text_printf(line, sizeof(line), "\t(using %.*s with cipher %s)",
-		    sp ? (int)(sp - s->tls_info) : 0, s->tls_info,
-		    sp ? sp + 1 : s->tls_info);
+		    sp ? (int)(sp - s->conn.tls_info) : 0, s->conn.tls_info,
+		    sp ? sp + 1 : s->conn.tls_info);
 		spool_msg_line(msg, line, strlen(line));
 	}
 	if (s->authenticated && cfg->received_auth_user) {
@@ -942,7 +870,7 @@ write_received(struct smtp_session *s, struct spool_msg *msg)
 	/* RFC 3848 with-protocol types. */
 	text_printf(line, sizeof(line), "\tby %s (pillory) with %s%s%s id %s",
 	    cfg->hostname, s->esmtp ? "ESMTP" : "SMTP",
-	    s->esmtp && s->tls ? "S" : "",
+	    s->esmtp && s->conn.tls ? "S" : "",
 	    s->esmtp && s->authenticated ? "A" : "", spool_msg_id(msg));
 	spool_msg_line(msg, line, strlen(line));
 	if (s->txn->nrcpts == 1)
@@ -963,14 +891,14 @@ cmd_data(struct smtp_session *s, struct span arg)
 		smtp_error(s);
 		return;
 	}
-	if ((t->msg = spool_msg_new(s->eng->spool)) == NULL) {
+	if ((t->msg = spool_msg_new(s->conn.eng->spool)) == NULL) {
 		reply(s, "451 4.3.0 Error: queue file write error");
 		txn_reset(s);
 		smtp_enter_state(s, SMTP_STATE_IDLE);
 		return;
 	}
 	spool_msg_set_sender(t->msg, t->from_text);
-	if (s->hold != NULL && attacklog_hold_name(s->hold) == NULL) {
+	if (s->conn.hold != NULL && attacklog_hold_name(s->conn.hold) == NULL) {
 		/* The Received header names the client: wait for the
 		 * look-up (bounded); the client waits for 354 anyway (RFC
 		 * 2920 3.1). */
@@ -978,8 +906,8 @@ cmd_data(struct smtp_session *s, struct span arg)
 
 		smtp_enter_state(s, SMTP_STATE_NAMEWAIT);
 		if (s->timer == NULL)
-			s->timer = evtimer_new(s->eng->base,
-			    smtp_proxy_timeout, s);
+			s->timer = evtimer_new(s->conn.eng->base,
+			    smtp_timer_cb, s);
 		evtimer_add(s->timer, &tv);
 		return;
 	}
@@ -997,7 +925,7 @@ smtp_data_start(struct smtp_session *s)
 	t->data.in_headers = true;
 	write_received(s, t->msg);
 	smtp_enter_state(s, SMTP_STATE_DATA);
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
 	    (time_t)cfg_of(s)->data_timeout, 0 },
 	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -1049,35 +977,11 @@ cmd_not_implemented(struct smtp_session *s, struct span arg)
 	smtp_error(s);
 }
 
-static void smtp_read_cb(struct bufferevent *, void *);
-static void smtp_write_cb(struct bufferevent *, void *);
-
-/* Callbacks, limits and timeouts of the session's (new) bufferevent. */
-static void
-smtp_setup_bev(struct smtp_session *s)
-{
-	const struct config	*cfg = cfg_of(s);
-	struct timeval		 rd = { (time_t)cfg->command_timeout, 0 };
-	struct timeval		 wr = { SMTP_WRITE_TIMEOUT, 0 };
-	struct bufferevent	*under;
-
-	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb,
-	    s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIGH_WATER);
-	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_LOW, 0);
-	/* After STARTTLS the TLS filter would move our output into the
-	 * socket's bufferevent without limit; bound that one too. */
-	if ((under = bufferevent_get_underlying(s->bev)) != NULL)
-		bufferevent_setwatermark(under, EV_WRITE, 0, SMTP_OUTPUT_HIGH);
-	bufferevent_set_timeouts(s->bev, &rd, &wr);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-}
-
 static void
 cmd_starttls(struct smtp_session *s, struct span arg)
 {
 	if (!starttls_offered(s)) {
-		reply(s, s->tls ? "503 5.5.1 Error: TLS already active" :
+		reply(s, s->conn.tls ? "503 5.5.1 Error: TLS already active" :
 		    "502 5.5.1 Error: command not implemented");
 		smtp_error(s);
 		return;
@@ -1091,12 +995,10 @@ cmd_starttls(struct smtp_session *s, struct span arg)
 	/* RFC 3207 4.2: forget everything learnt before, including any
 	 * commands the client pipelined behind STARTTLS (tls_starttls drops
 	 * them: CVE-2011-0411). */
-	s->bev = tls_starttls(s->bev, s->eng->tls);
-	s->tls = true;
+	conn_starttls(&s->conn);
 	txn_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
-	smtp_setup_bev(s);
 	smtp_enter_state(s, SMTP_STATE_HELO);
 }
 
@@ -1109,7 +1011,7 @@ auth_failed_reply(struct smtp_session *s, const char *user)
 	char	b[ADDRESS_MAX * 4 + 1];
 
 	reply(s, "535 5.7.8 Error: authentication failed");
-	log_info("%s auth failed ip=%s user=%s", s->sid, s->peer_ip,
+	log_info("%s auth failed ip=%s user=%s", s->conn.sid, s->conn.peer_ip,
 	    safe(user, b, sizeof(b)));
 	record_attack_user(s, ATTACK_AUTH_FAIL, NULL, user,
 	    "535 5.7.8 authentication failed");
@@ -1126,12 +1028,13 @@ smtp_auth_done(enum auth_result result, void *arg)
 	case AUTH_OK:
 		s->authenticated = true;
 		/* A login proves the address: its records leave the page. */
-		attacklog_login(s->eng->alog, s->peer_ip, now_us());
-		if (s->eng->defense != NULL)
-			defense_login(s->eng->defense,
-			    (struct sockaddr *)&s->peer);
-		log_info("%s auth ok ip=%s user=%s%s%s", s->sid, s->peer_ip,
-		    s->auth_user, s->tls ? " tls=" : "", s->tls_info);
+		attacklog_login(s->conn.eng->alog, s->conn.peer_ip, now_us());
+		if (s->conn.eng->defense != NULL)
+			defense_login(s->conn.eng->defense,
+			    (struct sockaddr *)&s->conn.peer);
+		log_info("%s auth ok ip=%s user=%s%s%s", s->conn.sid,
+		    s->conn.peer_ip,
+		    s->auth_user, s->conn.tls ? " tls=" : "", s->conn.tls_info);
 		reply(s, "235 2.7.0 Authentication successful");
 		break;
 	case AUTH_FAIL:
@@ -1157,8 +1060,8 @@ smtp_auth_check(struct smtp_session *s, const char *user,
 	text_copy(s->auth_user, user, sizeof(s->auth_user));
 	text_lower(s->auth_user);
 	smtp_enter_state(s, SMTP_STATE_AUTHWAIT);
-	s->auth_req = auth_verify(s->eng->auth, s->auth_user, password,
-	    (struct sockaddr *)&s->peer, smtp_auth_done, s);
+	s->auth_req = auth_verify(s->conn.eng->auth, s->auth_user, password,
+	    (struct sockaddr *)&s->conn.peer, smtp_auth_done, s);
 }
 
 /* A PLAIN response (initial or continuation). */
@@ -1170,7 +1073,8 @@ auth_plain(struct smtp_session *s, const char *b64, size_t len)
 	if (sasl_plain_decode(b64, len, user, pass) == -1) {
 		reply(s, "501 5.5.2 Error: invalid PLAIN response");
 		smtp_enter_state(s, SMTP_STATE_IDLE);
-		auth_note_failure(s->eng->auth, (struct sockaddr *)&s->peer);
+		auth_note_failure(s->conn.eng->auth,
+		    (struct sockaddr *)&s->conn.peer);
 		smtp_error(s);
 		return;
 	}
@@ -1234,7 +1138,7 @@ cmd_auth(struct smtp_session *s, struct span arg)
 	struct span	 mech, ir = { NULL, 0 };
 
 	if (!auth_offered(s)) {
-		if (s->eng->tls != NULL && !s->tls)
+		if (s->conn.eng->tls != NULL && !s->conn.tls)
 			reply(s, "538 5.7.11 Encryption required for "
 			    "requested authentication mechanism");
 		else
@@ -1248,7 +1152,8 @@ cmd_auth(struct smtp_session *s, struct span arg)
 		smtp_error(s);
 		return;
 	}
-	if (auth_is_blocked(s->eng->auth, (struct sockaddr *)&s->peer)) {
+	if (auth_is_blocked(s->conn.eng->auth,
+	    (struct sockaddr *)&s->conn.peer)) {
 		reply(s, "421 4.7.0 %s Error: too many authentication "
 		    "failures; try again later", cfg_of(s)->hostname);
 		smtp_close(s, "auth blocked");
@@ -1387,9 +1292,10 @@ smtp_junk(struct smtp_session *s, enum smtp_verb verb)
 		return false;
 	reply(s, "421 4.7.0 %s Error: too many commands without mail",
 	    cfg_of(s)->hostname);
-	log_info("%s command flood ip=%s commands=%u", s->sid, s->peer_ip,
+	log_info("%s command flood ip=%s commands=%u", s->conn.sid,
+	    s->conn.peer_ip,
 	    s->junk);
-	if (!s->trusted && !s->authenticated)
+	if (!s->conn.trusted && !s->authenticated)
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "421 4.7.0 command flood");
 	smtp_close(s, "command flood");
@@ -1408,7 +1314,8 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 		break;
 	case SMTP_PARSE_BARE_EOL:
 		reply(s, "500 5.5.2 Error: bare <CR> or <LF> in command");
-		log_info("%s bare CR/LF in command ip=%s", s->sid, s->peer_ip);
+		log_info("%s bare CR/LF in command ip=%s", s->conn.sid,
+		    s->conn.peer_ip);
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "500 5.5.2 bare CR or LF in command");
 		smtp_error(s);
@@ -1458,7 +1365,7 @@ drain(struct evbuffer *in, size_t n)
 static bool
 smtp_next_is_rcpt(struct smtp_session *s)
 {
-	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	struct evbuffer	*in = bufferevent_get_input(s->conn.bev);
 	unsigned char	*p;
 
 	if ((s->state != SMTP_STATE_MAIL && s->state != SMTP_STATE_RCPT) ||
@@ -1481,7 +1388,8 @@ smtp_command_step(struct smtp_session *s)
 		s->dnsbl_wait = true;
 		return false;
 	}
-	switch (line_input_take(bufferevent_get_input(s->bev), SMTP_LINE_MAX,
+	switch (line_input_take(bufferevent_get_input(s->conn.bev),
+	    SMTP_LINE_MAX,
 	    &s->skip_line, line, &len)) {
 	case LINE_MORE:
 		return false;
@@ -1515,7 +1423,7 @@ smtp_data_end(struct smtp_session *s)
 	char			 srs[ADDRESS_MAX + 1];
 	char			 b[ADDRESS_MAX * 4 + 1];
 
-	bufferevent_set_timeouts(s->bev, &(struct timeval){
+	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
 	    (time_t)cfg_of(s)->command_timeout, 0 },
 	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
 	if (d->bare_eol) {
@@ -1535,8 +1443,8 @@ smtp_data_end(struct smtp_session *s)
 		refusal = "554 5.4.6 Error: too many hops (mail loop?)";
 	if (refusal != NULL) {
 		reply(s, "%s", refusal);
-		log_info("%s refused ip=%s id=%s reply=\"%s\"", s->sid,
-		    s->peer_ip, spool_msg_id(t->msg), refusal);
+		log_info("%s refused ip=%s id=%s reply=\"%s\"", s->conn.sid,
+		    s->conn.peer_ip, spool_msg_id(t->msg), refusal);
 		txn_reset(s);
 		smtp_enter_state(s, SMTP_STATE_IDLE);
 		return;
@@ -1554,12 +1462,13 @@ smtp_data_end(struct smtp_session *s)
 	if (t->forwarded && srs_forward_sender(cfg_of(s), time(NULL),
 	    t->from_text, srs, sizeof(srs))) {
 		spool_msg_set_queue_sender(t->msg, srs);
-		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->sid,
+		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->conn.sid,
 		    spool_msg_id(t->msg), safe(t->from_text, b, sizeof(b)),
 		    srs);
 	}
 	smtp_enter_state(s, SMTP_STATE_COMMIT);
-	s->commit_pending = true;
+	/* The spool calls us back: a close meanwhile waits for it. */
+	conn_hold(&s->conn);
 	spool_msg_commit(t->msg, smtp_commit_done, s);
 }
 
@@ -1570,13 +1479,12 @@ smtp_commit_done(int status, void *arg)
 	struct smtp_txn		*t = s->txn;
 	char			 b[ADDRESS_MAX * 4 + 1];
 
-	s->commit_pending = false;
 	if (status == 0) {
 		s->messages++;
 		s->junk = 0;
 		log_info("%s queued id=%s ip=%s from=<%s> rcpts=%zu "
-		    "mailboxes=%zu remote=%zu size=%llu", s->sid,
-		    spool_msg_id(t->msg), s->peer_ip,
+		    "mailboxes=%zu remote=%zu size=%llu", s->conn.sid,
+		    spool_msg_id(t->msg), s->conn.peer_ip,
 		    safe(t->from_text, b, sizeof(b)), t->nrcpts,
 		    t->nmailboxes, t->nremotes,
 		    (unsigned long long)t->data.octets);
@@ -1586,10 +1494,8 @@ smtp_commit_done(int status, void *arg)
 		    "try again later");
 	t->msg = NULL;	/* the spool freed it */
 	txn_reset(s);
-	if (s->dead) {
-		smtp_free(s);
+	if (conn_release(&s->conn) || s->conn.closing)
 		return;
-	}
 	smtp_enter_state(s, SMTP_STATE_IDLE);
 	smtp_process(s);
 }
@@ -1627,7 +1533,7 @@ data_line(struct smtp_session *s, const char *line, size_t len)
 static bool
 smtp_data_step(struct smtp_session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer		*in = bufferevent_get_input(s->conn.bev);
 	struct smtp_data	*d = &s->txn->data;
 	struct evbuffer_ptr	 eol;
 	size_t			 eol_len, avail, len;
@@ -1671,41 +1577,32 @@ smtp_data_step(struct smtp_session *s)
 	}
 }
 
+/* The greet pause is over, or the client's name is still unknown at
+ * DATA. */
 static void
-smtp_proxy_timeout(evutil_socket_t fd, short what, void *arg)
+smtp_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session	*s = arg;
 
 	(void)fd;
 	(void)what;
-	if (s->state == SMTP_STATE_PROXY) {
-		log_info("%s PROXY header timeout ip=%s", s->sid, s->peer_ip);
-		smtp_close(s, "proxy timeout");
-		return;
-	}
 	if (s->state == SMTP_STATE_GREET_PAUSE)
 		smtp_greet(s);
 	if (s->state == SMTP_STATE_NAMEWAIT) {
-		log_info("%s client name still unknown at DATA ip=%s", s->sid,
-		    s->peer_ip);
+		log_info("%s client name still unknown at DATA ip=%s",
+		    s->conn.sid, s->conn.peer_ip);
 		smtp_data_start(s);
 		smtp_process(s);
 	}
 }
 
+/* The client's name is known (conn.h). */
 static void
-peer_text(struct smtp_session *s)
-{
-	text_ip((struct sockaddr *)&s->peer, s->peer_ip, sizeof(s->peer_ip));
-}
-
-static void
-dns_done(const char *name, void *arg)
+smtp_name_cb(void *arg, const char *name)
 {
 	struct smtp_session	*s = arg;
 
-	text_copy(s->client_name, name, sizeof(s->client_name));
-	log_debug("%s client name %s", s->sid, name);
+	(void)name;
 	if (s->state == SMTP_STATE_NAMEWAIT) {
 		evtimer_del(s->timer);
 		smtp_data_start(s);
@@ -1721,8 +1618,8 @@ dnsbl_done(const char *zone, void *arg)
 	s->dnsbl_req = NULL;
 	if (zone != NULL) {
 		text_copy(s->dnsbl_zone, zone, sizeof(s->dnsbl_zone));
-		log_info("%s dnsbl ip=%s listed by %s", s->sid, s->peer_ip,
-		    zone);
+		log_info("%s dnsbl ip=%s listed by %s", s->conn.sid,
+		    s->conn.peer_ip, zone);
 	}
 	if (s->dnsbl_wait) {
 		s->dnsbl_wait = false;
@@ -1737,18 +1634,20 @@ smtp_refuse_banned(struct smtp_session *s)
 	const struct ban_entry	*b;
 	char			 net[BAN_NET_TEXT_MAX], text[ATTACK_REPLY_MAX];
 
-	if (s->eng->defense == NULL || (b = defense_banned(s->eng->defense,
-	    (struct sockaddr *)&s->peer, s->trusted)) == NULL)
+	if (s->conn.eng->defense == NULL ||
+	    (b = defense_banned(s->conn.eng->defense,
+	    (struct sockaddr *)&s->conn.peer, s->conn.trusted)) == NULL)
 		return false;
 	ban_net_format(&b->net, net, sizeof(net));
 	text_printf(text, sizeof(text), "554 5.7.1 Service unavailable; "
-	    "client [%s] is banned", s->peer_ip);
+	    "client [%s] is banned", s->conn.peer_ip);
 	s->banned = true;
 	smtp_enter_state(s, SMTP_STATE_BANNED);
 	reply(s, "554 5.7.1 %s Service unavailable; client [%s] is banned "
-	    "for repeated attacks", cfg_of(s)->hostname, s->peer_ip);
-	log_info("%s banned ip=%s port=%d network=%s", s->sid, s->peer_ip,
-	    s->listener->port, net);
+	    "for repeated attacks", cfg_of(s)->hostname, s->conn.peer_ip);
+	log_info("%s banned ip=%s port=%d network=%s", s->conn.sid,
+	    s->conn.peer_ip,
+	    s->conn.listener->port, net);
 	record_attack(s, ATTACK_BANNED, NULL, text);
 	return true;
 }
@@ -1760,44 +1659,27 @@ smtp_client_known(struct smtp_session *s)
 	const struct config	*cfg = cfg_of(s);
 	struct timeval		 tv = { 0, 0 };
 
-	peer_text(s);
-	if (!listener_ip_acquire(s->eng, (struct sockaddr *)&s->peer)) {
-		log_info("%s refused ip=%s: too many connections from it",
-		    s->sid, s->peer_ip);
+	if (!conn_admit(&s->conn)) {
 		reply(s, "421 4.7.0 %s Error: too many connections from your "
 		    "address", cfg->hostname);
 		smtp_close(s, "per-address limit");
 		return;
 	}
-	s->ip_counted = true;
-	/* After PROXY UNKNOWN (or v2 LOCAL) the address is the proxy's own:
-	 * it counts toward the limits, but the client behind it is nobody
-	 * we know, so never a trusted network and never a POP grant. */
-	s->trusted = !s->proxy_unknown &&
-	    config_cidrs_contain(&cfg->trusted_networks,
-	    (struct sockaddr *)&s->peer);
 	/* A banned client gets one log line, not three: a botnet's
 	 * reconnects should not cost more than their refusal. */
 	if (smtp_refuse_banned(s))
 		return;
-	log_info("%s connect ip=%s port=%d listener=%s%s%s", s->sid,
-	    s->peer_ip, s->listener->port,
-	    listener_role_name(s->listener->role),
-	    s->proxy_unknown ? " proxy=unknown" :
-	    s->listener->proxy ? " proxy=yes" : "",
-	    s->trusted ? " trusted=yes" : "");
-	if (!s->trusted && s->eng->defense != NULL)
-		s->dnsbl_req = defense_dnsbl(s->eng->defense,
-		    (struct sockaddr *)&s->peer, dnsbl_done, s);
-	/* The name arrives while the greeting goes out; until then (and on
-	 * any failure) the client is "unknown". */
-	s->hold = attacklog_hold_new(s->eng->alog, s->eng->dns,
-	    (struct sockaddr *)&s->peer, dns_done, s);
+	conn_log_connect(&s->conn);
+	if (!s->conn.trusted && s->conn.eng->defense != NULL)
+		s->dnsbl_req = defense_dnsbl(s->conn.eng->defense,
+		    (struct sockaddr *)&s->conn.peer, dnsbl_done, s);
+	conn_lookup_name(&s->conn);
 	if (cfg->greet_pause > 0) {
 		smtp_enter_state(s, SMTP_STATE_GREET_PAUSE);
-		if (s->timer == NULL)
-			s->timer = evtimer_new(s->eng->base,
-			    smtp_proxy_timeout, s);
+		if (s->timer == NULL &&
+		    (s->timer = evtimer_new(s->conn.eng->base, smtp_timer_cb,
+		    s)) == NULL)
+			FATAL("evtimer_new");
 		tv.tv_sec = (time_t)cfg->greet_pause;
 		evtimer_add(s->timer, &tv);
 		return;
@@ -1808,14 +1690,14 @@ smtp_client_known(struct smtp_session *s)
 static void
 smtp_greet(struct smtp_session *s)
 {
-	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	struct evbuffer	*in = bufferevent_get_input(s->conn.bev);
 
-	if (evbuffer_get_length(in) > 0) {
+	if (evbuffer_get_length(in) > 0 || s->conn.early_talk) {
 		/* RFC 5321 4.3.1: the client waits for the greeting. A
 		 * client that talks first is a spam engine in a hurry. */
 		reply(s, "554 5.5.1 %s Error: talking before the greeting",
 		    cfg_of(s)->hostname);
-		log_info("%s early talker ip=%s", s->sid, s->peer_ip);
+		log_info("%s early talker ip=%s", s->conn.sid, s->conn.peer_ip);
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "554 5.5.1 talking before the greeting");
 		smtp_close(s, "early talker");
@@ -1825,42 +1707,6 @@ smtp_greet(struct smtp_session *s)
 	reply(s, "220 %s ESMTP pillory", cfg_of(s)->hostname);
 }
 
-/* Read the PROXY header; false when more input is needed. */
-static bool
-smtp_proxy_step(struct smtp_session *s)
-{
-	struct evbuffer		*in = bufferevent_get_input(s->bev);
-	size_t			 avail = evbuffer_get_length(in);
-	size_t			 n = avail < PROXY_V2_MAX ? avail : PROXY_V2_MAX;
-	const uint8_t		*p = evbuffer_pullup(in, (ssize_t)n);
-	struct proxy_info	 info;
-
-	switch (proxy_proto_parse(p, n, &info)) {
-	case PROXY_NEED_MORE:
-		if (avail >= PROXY_V2_MAX)
-			goto invalid;
-		return false;
-	case PROXY_INVALID:
-		goto invalid;
-	case PROXY_OK:
-		break;
-	}
-	drain(in, info.consumed);
-	if (!info.use_real) {
-		memcpy(&s->peer, &info.src, info.src_len);
-		s->peer_len = info.src_len;
-	} else
-		s->proxy_unknown = true;
-	evtimer_del(s->timer);
-	smtp_client_known(s);
-	return s->state != SMTP_STATE_CLOSING;
-invalid:
-	peer_text(s);
-	log_info("%s invalid PROXY header from %s", s->sid, s->peer_ip);
-	smtp_close(s, "bad proxy header");
-	return false;
-}
-
 static void
 smtp_tarpit_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -1868,9 +1714,9 @@ smtp_tarpit_done(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->state == SMTP_STATE_CLOSING || s->dead)
+	if (s->state == SMTP_STATE_CLOSING || s->conn.dead)
 		return;
-	bufferevent_enable(s->bev, EV_READ);
+	bufferevent_enable(s->conn.bev, EV_READ);
 	smtp_process(s);
 }
 
@@ -1887,22 +1733,20 @@ smtp_process(struct smtp_session *s)
 	if (s->in_process)
 		return;
 	s->in_process = true;
-	if (s->read_paused && !s->dead && s->state != SMTP_STATE_CLOSING) {
+	if (s->read_paused && !s->conn.dead && s->state != SMTP_STATE_CLOSING) {
 		s->read_paused = false;
-		bufferevent_enable(s->bev, EV_READ);
+		bufferevent_enable(s->conn.bev, EV_READ);
 	}
-	while (more && !s->dead && !s->tarpit) {
+	while (more && !s->conn.dead && !s->tarpit) {
 		if (s->state != SMTP_STATE_CLOSING && evbuffer_get_length(
-		    bufferevent_get_output(s->bev)) >= SMTP_OUTPUT_HIGH) {
+		    bufferevent_get_output(s->conn.bev)) >= SMTP_OUTPUT_HIGH) {
 			/* The client does not read its replies: take no
 			 * more commands until they drain (smtp_write_cb). */
 			s->out_held = true;
 			break;
 		}
 		switch (s->state) {
-		case SMTP_STATE_PROXY:
-			more = smtp_proxy_step(s);
-			break;
+		case SMTP_STATE_NEW:
 		case SMTP_STATE_GREET_PAUSE:
 		case SMTP_STATE_COMMIT:
 		case SMTP_STATE_AUTHWAIT:
@@ -1923,38 +1767,36 @@ smtp_process(struct smtp_session *s)
 	 * watermark alone would do for a plain socket, but a TLS
 	 * bufferevent keeps calling back with the input it cannot pass on,
 	 * and spins. */
-	if (!s->dead && s->state != SMTP_STATE_CLOSING && (s->out_held ||
-	    evbuffer_get_length(bufferevent_get_input(s->bev)) >=
+	if (!s->conn.dead && s->state != SMTP_STATE_CLOSING && (s->out_held ||
+	    evbuffer_get_length(bufferevent_get_input(s->conn.bev)) >=
 	    SMTP_INPUT_HIGH_WATER)) {
 		s->read_paused = true;
-		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_disable(s->conn.bev, EV_READ);
 	}
 	s->in_process = false;
-	if (s->tarpit && !s->dead && s->state != SMTP_STATE_CLOSING) {
+	if (s->tarpit && !s->conn.dead && s->state != SMTP_STATE_CLOSING) {
 		s->tarpit = false;
 		if (s->tarpit_timer == NULL &&
-		    (s->tarpit_timer = evtimer_new(s->eng->base,
+		    (s->tarpit_timer = evtimer_new(s->conn.eng->base,
 		    smtp_tarpit_done, s)) == NULL)
 			FATAL("evtimer_new");
-		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_disable(s->conn.bev, EV_READ);
 		evtimer_add(s->tarpit_timer, &tv);
 	}
 }
 
 static void
-smtp_read_cb(struct bufferevent *bev, void *arg)
+smtp_input(void *arg)
 {
-	(void)bev;
 	smtp_process(arg);
 }
 
 /* Output fell to SMTP_OUTPUT_LOW: take the commands that waited. */
 static void
-smtp_write_cb(struct bufferevent *bev, void *arg)
+smtp_output_low(void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	(void)bev;
 	if (!s->out_held)
 		return;
 	s->out_held = false;
@@ -1962,69 +1804,55 @@ smtp_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-smtp_event_cb(struct bufferevent *bev, short what, void *arg)
+smtp_timeout(void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
-		log_info("%s tls ip=%s %s", s->sid, s->peer_ip, s->tls_info);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->state != SMTP_STATE_CLOSING) {
-			reply(s, "421 4.4.2 %s Error: timeout exceeded",
-			    cfg_of(s)->hostname);
-			log_info("%s timeout ip=%s state=%s", s->sid,
-			    s->peer_ip, smtp_state_names[s->state]);
-		}
-		/* Do not wait on a client that does not read either. */
-		s->dead = s->state == SMTP_STATE_CLOSING ||
-		    (what & BEV_EVENT_WRITING) != 0;
-		smtp_close(s, "timeout");
-		return;
-	}
-	/* EOF or error: nobody is listening any more. */
-	s->dead = true;
-	smtp_close(s, (what & BEV_EVENT_EOF) ? "eof" : "error");
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", cfg_of(s)->hostname);
+	log_info("%s timeout ip=%s state=%s", s->conn.sid, s->conn.peer_ip,
+	    smtp_state_names[s->state]);
 }
 
-void
+static const struct conn_proto smtp_proto = {
+	.name = "smtp",
+	.input_high = SMTP_INPUT_HIGH_WATER,
+	.output_low = SMTP_OUTPUT_LOW,
+	/* After STARTTLS the filter would move our output into the
+	 * socket's bufferevent without limit; bound that one too. */
+	.under_output_high = SMTP_OUTPUT_HIGH,
+	.reply_max = CONN_REPLY_MAX,
+	.input = smtp_input,
+	.output_low_cb = smtp_output_low,
+	.timeout = smtp_timeout,
+	.closing = smtp_closing,
+	.name_cb = smtp_name_cb,
+	.free = smtp_free,
+};
+
+/* conn_start_fn (conn.h): the client's address is known. */
+static void
 smtp_session_start(struct engine *eng, struct listener *l,
-    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len)
+    evutil_socket_t fd, const struct conn_peer *peer)
 {
 	struct smtp_session	*s;
-	const struct config	*cfg = eng->cfg;
-	struct timeval		 tv = { 0, 0 };
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		FATAL("out of memory");
-	s->eng = eng;
-	s->listener = l;
-	eng->sessions++;
-	text_printf(s->sid, sizeof(s->sid), "%016llx",
-	    (unsigned long long)++eng->next_session_id);
-	memcpy(&s->peer, peer, len);
-	s->peer_len = len;
-	peer_text(s);	/* the real address, until a PROXY header says more */
-	text_copy(s->client_name, "unknown", sizeof(s->client_name));
-	if (l->role == LISTENER_SMTPS) {
-		/* RFC 8314: TLS from the first byte. */
-		s->bev = tls_accept(eng->base, fd, eng->tls);
-		s->tls = true;
-	} else
-		s->bev = bufferevent_socket_new(eng->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		FATAL("bufferevent_socket_new");
-	smtp_setup_bev(s);
-	if (l->proxy) {
-		s->state = SMTP_STATE_PROXY;
-		s->timer = evtimer_new(eng->base, smtp_proxy_timeout, s);
-		tv.tv_sec = (time_t)cfg->proxy_timeout;
-		evtimer_add(s->timer, &tv);
-		return;
-	}
+	conn_init(&s->conn, &smtp_proto, s, eng, l, fd, peer,
+	    (int)eng->cfg->command_timeout, SMTP_WRITE_TIMEOUT);
 	smtp_client_known(s);
+}
+
+void
+smtp_session_accept(struct engine *eng, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t len)
+{
+	conn_accept(eng, l, fd, sa, len, smtp_session_start);
+}
+
+void
+smtp_session_busy(const struct config *cfg, char *out, size_t size)
+{
+	text_printf(out, size, "421 4.7.0 %s Error: too many connections; "
+	    "try again later", cfg->hostname);
 }

@@ -9,11 +9,16 @@
 
 #include <event2/util.h>
 
+struct config;
 struct engine;
 struct listener;
 
-/* Take over an accepted connection fd; the session owns and closes it. */
-void smtp_session_start(struct engine *eng, struct listener *l,
-    evutil_socket_t fd, const struct sockaddr *peer, socklen_t len);
+/* A listener's accept function (listener.h): take over fd, read any
+ * PROXY header (conn.h), then run the session; it owns and closes fd. */
+void smtp_session_accept(struct engine *eng, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t len);
+
+/* The line refusing a connection over max_connections (listener.h). */
+void smtp_session_busy(const struct config *cfg, char *out, size_t size);
 
 #endif
