@@ -59,6 +59,7 @@
 #include "proxy_proto.h"
 #include "relay.h"
 #include "sasl.h"
+#include "smtp_banned.h"
 #include "smtp_parse.h"
 #include "smtp_session.h"
 #include "spool.h"
@@ -1627,7 +1628,8 @@ dnsbl_done(const char *zone, void *arg)
 	}
 }
 
-/* A banned client: 554 instead of the greeting, one record, QUIT only. */
+/* A banned client: 554 instead of the greeting, one record, QUIT only.
+ * On plaintext listeners smtp_banned.c answers it before any session. */
 static bool
 smtp_refuse_banned(struct smtp_session *s)
 {
@@ -1836,6 +1838,9 @@ smtp_session_start(struct engine *eng, struct listener *l,
 {
 	struct smtp_session	*s;
 
+	/* A banned client on a plaintext listener costs no session. */
+	if (smtp_banned_take(eng, l, fd, peer))
+		return;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		FATAL("out of memory");
 	conn_init(&s->conn, &smtp_proto, s, eng, l, fd, peer,
