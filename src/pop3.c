@@ -17,8 +17,29 @@
  *         peer gone--> CLOSING
  *
  * STLS keeps AUTHORIZATION but replaces the bufferevent (input already
- * buffered is discarded: CVE-2011-0411). One transition function,
- * pop3_enter_state(), logs every change at debug level.
+ * buffered is discarded: CVE-2011-0411).
+ *
+ * State notes. Every move goes through pop3_enter_state(), which logs it
+ * at debug level and aborts on a move pop3_moves[] does not list (a bug).
+ * CLOSING is final: a handler that goes on after a nested close (the peer
+ * vanished during a write) cannot leave it; its move is ignored.
+ *   AUTHORIZATION -> AUTHWAIT	pop3_login() (USER/PASS, AUTH PLAIN with
+ *				an initial response)
+ *   AUTHORIZATION -> SASL		pop3_cmd_auth() without initial response
+ *   AUTHORIZATION -> AUTHORIZATION	pop3_login() without an auth process,
+ *				pop3_auth_plain() on a bad response
+ *   SASL -> AUTHWAIT|AUTHORIZATION	pop3_sasl_line(), pop3_auth_plain(),
+ *				pop3_line_step() (response too long)
+ *   AUTHWAIT -> TRANSACTION	pop3_login_ok() (mailbox locked)
+ *   AUTHWAIT -> AUTHORIZATION	pop3_login_ok(), pop3_auth_done()
+ *   TRANSACTION -> SENDING	start_sending()
+ *   SENDING -> TRANSACTION	pop3_send_step() (".\r\n" queued)
+ *   TRANSACTION -> UPDATE	pop3_cmd_quit()
+ *   any -> CLOSING		pop3_closing(), from conn_close()
+ * Fields: user is USER's argument in AUTHORIZATION, the user from
+ * AUTHWAIT on; auth_req and method in AUTHWAIT; mb from TRANSACTION to
+ * UPDATE (released at CLOSING); send, reader (RETR, TOP) and send_next
+ * (listings) in SENDING; logged_in from TRANSACTION on.
  *
  * Line discipline as in smtp_session.c: a line ends only at CRLF; a bare
  * CR or LF, NUL or 8-bit octet in a command is an error; an over-long
@@ -137,13 +158,34 @@ struct pop3_session {
 
 static void pop3_process(struct pop3_session *);
 
-/* CLOSING is final: a handler that goes on after a nested close (the
- * peer vanished during a write) cannot leave it. */
+/* The moves of the state notes above. */
+static const uint32_t pop3_moves[] = {
+	[POP3_STATE_AUTHORIZATION] = ST(AUTHORIZATION) | ST(SASL) |
+	    ST(AUTHWAIT) | ST(CLOSING),
+	[POP3_STATE_SASL] = ST(AUTHORIZATION) | ST(AUTHWAIT) | ST(CLOSING),
+	[POP3_STATE_AUTHWAIT] = ST(AUTHORIZATION) | ST(TRANSACTION) |
+	    ST(CLOSING),
+	[POP3_STATE_TRANSACTION] = ST(SENDING) | ST(UPDATE) | ST(CLOSING),
+	[POP3_STATE_SENDING] = ST(TRANSACTION) | ST(CLOSING),
+	[POP3_STATE_UPDATE] = ST(CLOSING),
+	[POP3_STATE_CLOSING] = 0,
+};
+_Static_assert(sizeof(pop3_moves) / sizeof(pop3_moves[0]) ==
+    sizeof(pop3_state_names) / sizeof(pop3_state_names[0]),
+    "a move row per state");
+
 static void
 pop3_enter_state(struct pop3_session *s, enum pop3_state next)
 {
+	char	msg[96];
+
 	if (s->state == POP3_STATE_CLOSING)
 		return;
+	if ((pop3_moves[s->state] & (1u << next)) == 0) {
+		text_printf(msg, sizeof(msg), "pop3: illegal move %s -> %s",
+		    pop3_state_names[s->state], pop3_state_names[next]);
+		FATAL(msg);
+	}
 	log_debug("%s state %s -> %s", s->conn.sid, pop3_state_names[s->state],
 	    pop3_state_names[next]);
 	s->state = next;
@@ -475,7 +517,7 @@ pop3_sasl_line(struct pop3_session *s, const char *line, size_t len)
 /* ---- AUTHORIZATION commands -------------------------------------------- */
 
 static void
-cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	char	text[POP3_REPLY_MAX] = "+OK Capability list follows";
 	size_t	i;
@@ -492,7 +534,7 @@ cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	(void)cmd;
 	if (!stls_offered(s)) {
@@ -509,7 +551,7 @@ cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	if (!plaintext_allowed(s)) {
 		reply(s, POP3_ERR_PLAINTEXT);
@@ -524,7 +566,7 @@ cmd_user(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	char	pass[AUTH_PASSWORD_MAX + 1];
 	char	user[AUTH_USER_MAX + 1];
@@ -546,7 +588,7 @@ cmd_pass(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_auth(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_auth(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	struct span	ir;
 
@@ -582,7 +624,7 @@ cmd_auth(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_apop(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_apop(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	(void)cmd;
 	/* APOP needs the password in the clear on the server side; the
@@ -593,7 +635,7 @@ cmd_apop(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	size_t		before, after;
 	uint64_t	octets;
@@ -654,7 +696,7 @@ start_sending(struct pop3_session *s, enum pop3_send what)
 }
 
 static void
-cmd_stat(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_stat(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	size_t		count;
 	uint64_t	octets;
@@ -665,7 +707,7 @@ cmd_stat(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_list(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_list(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	size_t		count;
 	uint64_t	octets;
@@ -684,7 +726,7 @@ cmd_list(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_uidl(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_uidl(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	unsigned	n;
 
@@ -718,7 +760,7 @@ send_message(struct pop3_session *s, unsigned n, bool top, unsigned lines)
 }
 
 static void
-cmd_retr(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_retr(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	unsigned	n;
 
@@ -727,7 +769,7 @@ cmd_retr(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	unsigned	n, lines;
 
@@ -742,7 +784,7 @@ cmd_top(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_dele(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_dele(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	unsigned	n;
 
@@ -753,14 +795,14 @@ cmd_dele(struct pop3_session *s, const struct pop3_command *cmd)
 }
 
 static void
-cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	(void)cmd;
 	reply(s, "+OK");
 }
 
 static void
-cmd_rset(struct pop3_session *s, const struct pop3_command *cmd)
+pop3_cmd_rset(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	size_t		count;
 	uint64_t	octets;
@@ -787,22 +829,22 @@ struct pop3_command_desc {
 
 /* Every verb pop3_parse.c knows, in RFC 1939 order. */
 static const struct pop3_command_desc pop3_commands[] = {
-	{ POP3_VERB_USER, ST_AUTH, "USER name", cmd_user },
-	{ POP3_VERB_PASS, ST_AUTH, "PASS string", cmd_pass },
+	{ POP3_VERB_USER, ST_AUTH, "USER name", pop3_cmd_user },
+	{ POP3_VERB_PASS, ST_AUTH, "PASS string", pop3_cmd_pass },
 	{ POP3_VERB_AUTH, ST_AUTH, "AUTH mechanism [initial-response]",
-	    cmd_auth },
-	{ POP3_VERB_APOP, ST_AUTH, "APOP name digest", cmd_apop },
-	{ POP3_VERB_STLS, ST_AUTH, "STLS", cmd_stls },
-	{ POP3_VERB_CAPA, ST_AUTH | ST_TRANS, "CAPA", cmd_capa },
-	{ POP3_VERB_QUIT, ST_AUTH | ST_TRANS, "QUIT", cmd_quit },
-	{ POP3_VERB_STAT, ST_TRANS, "STAT", cmd_stat },
-	{ POP3_VERB_LIST, ST_TRANS, "LIST [msg]", cmd_list },
-	{ POP3_VERB_RETR, ST_TRANS, "RETR msg", cmd_retr },
-	{ POP3_VERB_DELE, ST_TRANS, "DELE msg", cmd_dele },
-	{ POP3_VERB_NOOP, ST_TRANS, "NOOP", cmd_noop },
-	{ POP3_VERB_RSET, ST_TRANS, "RSET", cmd_rset },
-	{ POP3_VERB_TOP, ST_TRANS, "TOP msg n", cmd_top },
-	{ POP3_VERB_UIDL, ST_TRANS, "UIDL [msg]", cmd_uidl },
+	    pop3_cmd_auth },
+	{ POP3_VERB_APOP, ST_AUTH, "APOP name digest", pop3_cmd_apop },
+	{ POP3_VERB_STLS, ST_AUTH, "STLS", pop3_cmd_stls },
+	{ POP3_VERB_CAPA, ST_AUTH | ST_TRANS, "CAPA", pop3_cmd_capa },
+	{ POP3_VERB_QUIT, ST_AUTH | ST_TRANS, "QUIT", pop3_cmd_quit },
+	{ POP3_VERB_STAT, ST_TRANS, "STAT", pop3_cmd_stat },
+	{ POP3_VERB_LIST, ST_TRANS, "LIST [msg]", pop3_cmd_list },
+	{ POP3_VERB_RETR, ST_TRANS, "RETR msg", pop3_cmd_retr },
+	{ POP3_VERB_DELE, ST_TRANS, "DELE msg", pop3_cmd_dele },
+	{ POP3_VERB_NOOP, ST_TRANS, "NOOP", pop3_cmd_noop },
+	{ POP3_VERB_RSET, ST_TRANS, "RSET", pop3_cmd_rset },
+	{ POP3_VERB_TOP, ST_TRANS, "TOP msg n", pop3_cmd_top },
+	{ POP3_VERB_UIDL, ST_TRANS, "UIDL [msg]", pop3_cmd_uidl },
 };
 
 static const struct pop3_command_desc *

@@ -15,9 +15,33 @@
  *
  * (conn) is the connection layer (conn.h): it reads any PROXY header and
  * hands over the client's address. GREET_PAUSE only when greet_pause > 0.
- * BANNED answers only QUIT (221);
- * anything else gets 503 and counts as an error. One transition function,
- * smtp_enter_state(), logs every change at debug level.
+ * BANNED (implicit-TLS listeners only: smtp_banned.c answers the others)
+ * answers only QUIT (221); anything else gets 503 and counts as an error.
+ *
+ * State notes. Every move goes through smtp_enter_state(), which logs it
+ * at debug level and aborts on a move smtp_moves[] does not list (a bug:
+ * nothing is acknowledged before it is on disk). CLOSING is final: a
+ * late callback's move out of it is ignored.
+ *   NEW -> GREET_PAUSE, HELO	smtp_client_known(), smtp_greet()
+ *   NEW -> BANNED		smtp_refuse_banned()
+ *   HELO|IDLE|MAIL|RCPT -> IDLE	smtp_cmd_helo_common(), smtp_cmd_rset()
+ *   IDLE -> MAIL		smtp_cmd_mail()
+ *   MAIL|RCPT -> RCPT		smtp_cmd_rcpt() (a recipient accepted)
+ *   RCPT -> NAMEWAIT|DATA|IDLE	smtp_cmd_data() (IDLE: no spool file)
+ *   NAMEWAIT -> DATA		smtp_data_start() from smtp_name_cb() or
+ *				smtp_timer_cb()
+ *   DATA -> COMMIT|IDLE		smtp_data_end() (IDLE: message refused)
+ *   COMMIT -> IDLE		smtp_commit_done()
+ *   IDLE -> SASL|AUTHWAIT	smtp_cmd_auth(), smtp_auth_check()
+ *   SASL -> AUTHWAIT|IDLE	smtp_sasl_line(), auth_plain()
+ *   AUTHWAIT -> IDLE		smtp_auth_done()
+ *   HELO|IDLE -> HELO		smtp_cmd_starttls()
+ *   any -> CLOSING		smtp_closing(), from conn_close()
+ * Fields: txn from MAIL to the end of COMMIT (txn->msg from NAMEWAIT);
+ * helo, esmtp from IDLE on (STARTTLS clears them); timer armed only in
+ * GREET_PAUSE and NAMEWAIT; sasl in SASL; auth_req in AUTHWAIT;
+ * auth_user from AUTHWAIT on when authenticated; dnsbl_req from the
+ * greeting until its answer; conn.hold (the name) from the greeting on.
  *
  * Line discipline (RFC 5321 2.3.8): a line ends only at CRLF. A bare
  * CR or LF inside a command makes it invalid; inside DATA it poisons the
@@ -175,9 +199,41 @@ static void smtp_data_start(struct smtp_session *);
 static void smtp_timer_cb(evutil_socket_t, short, void *);
 static void smtp_greet(struct smtp_session *);
 
+/* The moves of the state notes above. */
+static const uint32_t smtp_moves[] = {
+	[SMTP_STATE_NEW] = ST(GREET_PAUSE) | ST(HELO) | ST(BANNED) |
+	    ST(CLOSING),
+	[SMTP_STATE_GREET_PAUSE] = ST(HELO) | ST(CLOSING),
+	[SMTP_STATE_HELO] = ST(HELO) | ST(IDLE) | ST(CLOSING),
+	[SMTP_STATE_IDLE] = ST(HELO) | ST(IDLE) | ST(MAIL) | ST(SASL) |
+	    ST(AUTHWAIT) | ST(CLOSING),
+	[SMTP_STATE_MAIL] = ST(IDLE) | ST(RCPT) | ST(CLOSING),
+	[SMTP_STATE_RCPT] = ST(IDLE) | ST(RCPT) | ST(NAMEWAIT) | ST(DATA) |
+	    ST(CLOSING),
+	[SMTP_STATE_DATA] = ST(IDLE) | ST(COMMIT) | ST(CLOSING),
+	[SMTP_STATE_COMMIT] = ST(IDLE) | ST(CLOSING),
+	[SMTP_STATE_SASL] = ST(IDLE) | ST(AUTHWAIT) | ST(CLOSING),
+	[SMTP_STATE_AUTHWAIT] = ST(IDLE) | ST(CLOSING),
+	[SMTP_STATE_BANNED] = ST(CLOSING),
+	[SMTP_STATE_CLOSING] = 0,
+	[SMTP_STATE_NAMEWAIT] = ST(DATA) | ST(CLOSING),
+};
+_Static_assert(sizeof(smtp_moves) / sizeof(smtp_moves[0]) ==
+    sizeof(smtp_state_names) / sizeof(smtp_state_names[0]),
+    "a move row per state");
+
 static void
 smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 {
+	char	msg[96];
+
+	if (s->state == SMTP_STATE_CLOSING)
+		return;
+	if ((smtp_moves[s->state] & (1u << next)) == 0) {
+		text_printf(msg, sizeof(msg), "smtp: illegal move %s -> %s",
+		    smtp_state_names[s->state], smtp_state_names[next]);
+		FATAL(msg);
+	}
 	log_debug("%s state %s -> %s", s->conn.sid, smtp_state_names[s->state],
 	    smtp_state_names[next]);
 	s->state = next;
@@ -423,7 +479,7 @@ auth_offered(const struct smtp_session *s)
 }
 
 static void
-cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
+smtp_cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 {
 	const struct config	*cfg = cfg_of(s);
 
@@ -454,15 +510,15 @@ cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 }
 
 static void
-cmd_helo(struct smtp_session *s, struct span arg)
+smtp_cmd_helo(struct smtp_session *s, struct span arg)
 {
-	cmd_helo_common(s, arg, false);
+	smtp_cmd_helo_common(s, arg, false);
 }
 
 static void
-cmd_ehlo(struct smtp_session *s, struct span arg)
+smtp_cmd_ehlo(struct smtp_session *s, struct span arg)
 {
-	cmd_helo_common(s, arg, true);
+	smtp_cmd_helo_common(s, arg, true);
 }
 
 static bool
@@ -488,7 +544,7 @@ sender_owned(const struct smtp_session *s, const char *local,
 }
 
 static void
-cmd_mail(struct smtp_session *s, struct span arg)
+smtp_cmd_mail(struct smtp_session *s, struct span arg)
 {
 	const struct config	*cfg = cfg_of(s);
 	struct smtp_txn		*t;
@@ -686,7 +742,7 @@ ok:
 }
 
 static void
-cmd_rcpt(struct smtp_session *s, struct span arg)
+smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 {
 	const struct config	*cfg = cfg_of(s);
 	struct smtp_txn		*t = s->txn;
@@ -883,7 +939,7 @@ write_received(struct smtp_session *s, struct spool_msg *msg)
 }
 
 static void
-cmd_data(struct smtp_session *s, struct span arg)
+smtp_cmd_data(struct smtp_session *s, struct span arg)
 {
 	struct smtp_txn	*t = s->txn;
 
@@ -933,7 +989,7 @@ smtp_data_start(struct smtp_session *s)
 }
 
 static void
-cmd_rset(struct smtp_session *s, struct span arg)
+smtp_cmd_rset(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	txn_reset(s);
@@ -943,14 +999,14 @@ cmd_rset(struct smtp_session *s, struct span arg)
 }
 
 static void
-cmd_noop(struct smtp_session *s, struct span arg)
+smtp_cmd_noop(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	reply(s, "250 2.0.0 Ok");
 }
 
 static void
-cmd_quit(struct smtp_session *s, struct span arg)
+smtp_cmd_quit(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	reply(s, "221 2.0.0 Bye");
@@ -958,7 +1014,7 @@ cmd_quit(struct smtp_session *s, struct span arg)
 }
 
 static void
-cmd_vrfy(struct smtp_session *s, struct span arg)
+smtp_cmd_vrfy(struct smtp_session *s, struct span arg)
 {
 	if (arg.len == 0) {
 		reply(s, "501 5.5.4 Syntax: VRFY address");
@@ -971,7 +1027,7 @@ cmd_vrfy(struct smtp_session *s, struct span arg)
 }
 
 static void
-cmd_not_implemented(struct smtp_session *s, struct span arg)
+smtp_cmd_not_implemented(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	reply(s, "502 5.5.1 Error: command not implemented");
@@ -979,7 +1035,7 @@ cmd_not_implemented(struct smtp_session *s, struct span arg)
 }
 
 static void
-cmd_starttls(struct smtp_session *s, struct span arg)
+smtp_cmd_starttls(struct smtp_session *s, struct span arg)
 {
 	if (!starttls_offered(s)) {
 		reply(s, s->conn.tls ? "503 5.5.1 Error: TLS already active" :
@@ -1133,7 +1189,7 @@ smtp_sasl_line(struct smtp_session *s, const char *line, size_t len)
 }
 
 static void
-cmd_auth(struct smtp_session *s, struct span arg)
+smtp_cmd_auth(struct smtp_session *s, struct span arg)
 {
 	const char	*sp;
 	struct span	 mech, ir = { NULL, 0 };
@@ -1194,7 +1250,7 @@ cmd_auth(struct smtp_session *s, struct span arg)
 	smtp_error(s);
 }
 
-static void cmd_help(struct smtp_session *, struct span);
+static void smtp_cmd_help(struct smtp_session *, struct span);
 
 struct smtp_command_desc {
 	enum smtp_verb	 verb;
@@ -1205,30 +1261,30 @@ struct smtp_command_desc {
 };
 
 static const struct smtp_command_desc smtp_commands[] = {
-	{ SMTP_VERB_EHLO, ST_SESSION, NULL, cmd_ehlo, true },
-	{ SMTP_VERB_HELO, ST_SESSION, NULL, cmd_helo, true },
+	{ SMTP_VERB_EHLO, ST_SESSION, NULL, smtp_cmd_ehlo, true },
+	{ SMTP_VERB_HELO, ST_SESSION, NULL, smtp_cmd_helo, true },
 	{ SMTP_VERB_MAIL, ST(IDLE),
-	    NULL, cmd_mail, true },
+	    NULL, smtp_cmd_mail, true },
 	{ SMTP_VERB_RCPT, ST(MAIL) | ST(RCPT),
-	    "503 5.5.1 Error: need MAIL command", cmd_rcpt, true },
+	    "503 5.5.1 Error: need MAIL command", smtp_cmd_rcpt, true },
 	{ SMTP_VERB_DATA, ST(RCPT),
-	    NULL, cmd_data, true },
-	{ SMTP_VERB_RSET, ST_SESSION, NULL, cmd_rset, true },
-	{ SMTP_VERB_NOOP, ST_SESSION, NULL, cmd_noop, true },
-	{ SMTP_VERB_QUIT, ST_SESSION | ST(BANNED), NULL, cmd_quit, true },
-	{ SMTP_VERB_VRFY, ST_SESSION, NULL, cmd_vrfy, true },
-	{ SMTP_VERB_HELP, ST_SESSION, NULL, cmd_help, true },
-	{ SMTP_VERB_EXPN, ST_SESSION, NULL, cmd_not_implemented, false },
+	    NULL, smtp_cmd_data, true },
+	{ SMTP_VERB_RSET, ST_SESSION, NULL, smtp_cmd_rset, true },
+	{ SMTP_VERB_NOOP, ST_SESSION, NULL, smtp_cmd_noop, true },
+	{ SMTP_VERB_QUIT, ST_SESSION | ST(BANNED), NULL, smtp_cmd_quit, true },
+	{ SMTP_VERB_VRFY, ST_SESSION, NULL, smtp_cmd_vrfy, true },
+	{ SMTP_VERB_HELP, ST_SESSION, NULL, smtp_cmd_help, true },
+	{ SMTP_VERB_EXPN, ST_SESSION, NULL, smtp_cmd_not_implemented, false },
 	{ SMTP_VERB_STARTTLS, ST(HELO) | ST(IDLE),
 	    "503 5.5.1 Error: STARTTLS inside a mail transaction",
-	    cmd_starttls, true },
+	    smtp_cmd_starttls, true },
 	{ SMTP_VERB_AUTH, ST(IDLE),
-	    "503 5.5.1 Error: AUTH not allowed now", cmd_auth, true },
-	{ SMTP_VERB_BDAT, ST_SESSION, NULL, cmd_not_implemented, false },
+	    "503 5.5.1 Error: AUTH not allowed now", smtp_cmd_auth, true },
+	{ SMTP_VERB_BDAT, ST_SESSION, NULL, smtp_cmd_not_implemented, false },
 };
 
 static void
-cmd_help(struct smtp_session *s, struct span arg)
+smtp_cmd_help(struct smtp_session *s, struct span arg)
 {
 	char	list[256] = "";
 	size_t	i;
