@@ -18,6 +18,7 @@
 
 #include "attack.h"
 #include "ban.h"
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "control.h"
@@ -37,14 +38,6 @@ struct bans_list {
 	size_t			 n, cap;
 };
 
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 collect(const struct ban_entry *e, void *arg)
@@ -183,7 +176,7 @@ cmd_bans(const struct config *cfg, int argc, char **argv)
 	}
 	ban_net_format(&e.net, net, sizeof(net));
 	if (strcmp(args[0], "add") == 0) {
-		e.start_us = now_us();
+		e.start_us = clock_now_us();
 		e.expires_us = e.start_us + (int64_t)secs * 1000000;
 		e.level = 1;
 		e.manual = true;
@@ -205,7 +198,7 @@ cmd_bans(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(args[0], "list") == 0 ||
 	    strcmp(args[0], "export") == 0) {
-		if (store_ban_list(st, now_us(), collect, &l) != 0)
+		if (store_ban_list(st, clock_now_us(), collect, &l) != 0)
 			goto store_fail;
 		if (strcmp(args[0], "list") == 0) {
 			print_list(&l, json);

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "attacklog.h"
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "grants.h"
@@ -58,14 +59,6 @@ struct import_reader {
 	bool		 skipping;	/* inside a line over IMPORT_LINE_MAX */
 };
 
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* 0 when key is new (and now remembered), 1 when seen, -1 on error. */
 static int
@@ -115,10 +108,10 @@ import_grant(struct import_ctx *ic, const struct import_event *ev)
 	    (unsigned)ic->cfg->pop_before_smtp_v6_prefix, key, sizeof(key)))
 		return;
 	expires = ev->time_us + (int64_t)ic->cfg->pop_before_smtp * 1000000;
-	if (expires <= now_us())
+	if (expires <= clock_now_us())
 		return;		/* an old login: its grant is over */
 	/* Never shorten a grant a later login gave. */
-	rc = ic->st->ops->grant_get(ic->st, key, now_us(), user, sizeof(user),
+	rc = ic->st->ops->grant_get(ic->st, key, clock_now_us(), user, sizeof(user),
 	    &have);
 	if (rc == 0 && have >= expires)
 		return;
@@ -142,7 +135,7 @@ import_line(struct import_ctx *ic, const char *line, size_t len)
 	if ((ev = malloc(sizeof(*ev))) == NULL)
 		abort();
 	ic->lines++;
-	t = import_parse_line(line, len, ic->fmt, now_us(), ic->local, ev);
+	t = import_parse_line(line, len, ic->fmt, clock_now_us(), ic->local, ev);
 	if (t == IMPORT_EVENT_BAD && len > 0)
 		ic->bad++;
 	if (t != IMPORT_EVENT_RECORD && t != IMPORT_EVENT_GRANT)

@@ -28,6 +28,7 @@
 
 #include "attacklog.h"
 #include "attacklog_hold.h"
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "engine.h"
@@ -49,7 +50,7 @@ struct conn_preface {
 	conn_start_fn		 start;
 	evutil_socket_t		 fd;
 	struct event		*ev;
-	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
+	int64_t			 deadline_us;	/* clock_mono_us() */
 	struct conn_peer	 peer;
 	char			 peer_ip[IPADDR_TEXT_MAX];
 	uint8_t			 buf[PROXY_V2_MAX];
@@ -70,13 +71,9 @@ preface_free(struct conn_preface *p, bool close_fd)
 static void
 preface_wait(struct conn_preface *p)
 {
-	struct timespec	now;
 	struct timeval	tv = { 0, 0 };
-	int64_t		left;
+	int64_t		left = p->deadline_us - clock_mono_us();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left = (int64_t)(p->deadline.tv_sec - now.tv_sec) * 1000000 +
-	    (p->deadline.tv_nsec - now.tv_nsec) / 1000;
 	if (left > 0) {
 		tv.tv_sec = (time_t)(left / 1000000);
 		tv.tv_usec = (suseconds_t)(left % 1000000);
@@ -177,8 +174,8 @@ conn_accept(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	text_ip(sa, p->peer_ip, sizeof(p->peer_ip));
 	/* It counts toward max_connections like the session it becomes. */
 	eng->sessions++;
-	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
-	p->deadline.tv_sec += (time_t)eng->cfg->proxy_timeout;
+	p->deadline_us = clock_mono_us() +
+	    (int64_t)eng->cfg->proxy_timeout * 1000000;
 	if ((p->ev = event_new(eng->base, fd, EV_READ, preface_cb, p)) == NULL)
 		FATAL("event_new");
 	preface_wait(p);
@@ -389,11 +386,8 @@ void
 conn_record_init(const struct conn *c, struct attack_record *rec,
     enum attack_kind kind, const char *reply_text)
 {
-	struct timespec	ts;
-
 	memset(rec, 0, sizeof(*rec));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec->time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	rec->time_us = clock_now_us();
 	rec->kind = kind;
 	text_copy(rec->client_ip, c->peer_ip, sizeof(rec->client_ip));
 	text_copy(rec->client_name, c->client_name, sizeof(rec->client_name));
@@ -508,4 +502,18 @@ conn_release(struct conn *c)
 		return false;
 	conn_free(c);
 	return true;
+}
+
+void
+conn_move(const struct conn *c, const uint32_t *moves,
+    const char *const *names, unsigned cur, unsigned next)
+{
+	char	msg[128];
+
+	if ((moves[cur] & (1u << next)) == 0) {
+		text_printf(msg, sizeof(msg), "%s: illegal move %s -> %s",
+		    c->proto->name, names[cur], names[next]);
+		FATAL(msg);
+	}
+	log_debug("%s state %s -> %s", c->sid, names[cur], names[next]);
 }

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/util.h>
 
@@ -163,6 +164,14 @@ bool conn_record_put(struct conn *c, const struct attack_record *rec);
 
 /* Stop reading and free the session once its last reply is out. */
 void conn_close(struct conn *c, const char *why);
+
+/*
+ * A session moves from state cur to next: log it at debug level, or
+ * abort when moves[cur] (a bit per allowed next state) lacks next, a bug.
+ * names has a name per state.
+ */
+void conn_move(const struct conn *c, const uint32_t *moves,
+    const char *const *names, unsigned cur, unsigned next);
 
 /* Something outside will call the session back; see the close protocol.
  * conn_release() returns true when it freed the session. */

@@ -69,6 +69,7 @@
 #include "attacklog.h"
 #include "attacklog_hold.h"
 #include "auth.h"
+#include "clock.h"
 #include "config.h"
 #include "dns.h"
 #include "engine.h"
@@ -177,17 +178,9 @@ _Static_assert(sizeof(pop3_moves) / sizeof(pop3_moves[0]) ==
 static void
 pop3_enter_state(struct pop3_session *s, enum pop3_state next)
 {
-	char	msg[96];
-
 	if (s->state == POP3_STATE_CLOSING)
 		return;
-	if ((pop3_moves[s->state] & (1u << next)) == 0) {
-		text_printf(msg, sizeof(msg), "pop3: illegal move %s -> %s",
-		    pop3_state_names[s->state], pop3_state_names[next]);
-		FATAL(msg);
-	}
-	log_debug("%s state %s -> %s", s->conn.sid, pop3_state_names[s->state],
-	    pop3_state_names[next]);
+	conn_move(&s->conn, pop3_moves, pop3_state_names, s->state, next);
 	s->state = next;
 }
 
@@ -203,36 +196,8 @@ peer_of(const struct pop3_session *s)
 	return (const struct sockaddr *)&s->conn.peer;
 }
 
-static void
-reply(struct pop3_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* One response line and its CRLF in one write (conn.h). */
-static void
-reply(struct pop3_session *s, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	conn_vreply(&s->conn, fmt, ap);
-	va_end(ap);
-}
-
-/* Text an attacker chose, made safe for one log line. */
-static const char *
-safe(const char *in, char *buf, size_t size)
-{
-	return log_sanitize(in, buf, size);
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+/* One reply line and its CRLF, in one write (conn.h). */
+#define reply(s, ...)	conn_reply(&(s)->conn, __VA_ARGS__)
 
 static void
 record_attack(struct pop3_session *s, enum attack_kind kind,
@@ -288,13 +253,6 @@ pop3_closing(void *arg)
 	s->mb = NULL;
 }
 
-/* Stop reading; the session is freed once the last reply is out. */
-static void
-pop3_close(struct pop3_session *s, const char *why)
-{
-	conn_close(&s->conn, why);
-}
-
 /* Count a bad command; past POP3_ERRORS_MAX the session ends. */
 static bool
 pop3_error(struct pop3_session *s)
@@ -305,7 +263,7 @@ pop3_error(struct pop3_session *s)
 	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
 	record_attack(s, ATTACK_PROTOCOL, NULL,
 	    "-ERR Too many bad commands");
-	pop3_close(s, "too many errors");
+	conn_close(&s->conn, "too many errors");
 	return true;
 }
 
@@ -393,7 +351,7 @@ pop3_login_ok(struct pop3_session *s)
 	}
 	grants_add(s->conn.eng, peer_of(s), s->user);
 	/* A login proves the address: its records leave the page. */
-	attacklog_login(s->conn.eng->alog, s->conn.peer_ip, now_us());
+	attacklog_login(s->conn.eng->alog, s->conn.peer_ip, clock_now_us());
 	mailbox_stat(s->mb, &count, &octets);
 	log_info("%s login ip=%s user=%s method=%s messages=%zu octets=%llu%s"
 	    "%s", s->conn.sid, s->conn.peer_ip, s->user, s->method, count,
@@ -422,7 +380,8 @@ pop3_auth_done(enum auth_result result, void *arg)
 	case AUTH_FAIL:
 		reply(s, POP3_ERR_AUTH_FAILED);
 		log_info("%s auth failed ip=%s user=%s method=%s", s->conn.sid,
-		    s->conn.peer_ip, safe(s->user, b, sizeof(b)), s->method);
+		    s->conn.peer_ip, log_sanitize(s->user, b, sizeof(b)),
+		    s->method);
 		record_attack(s, ATTACK_AUTH_FAIL, s->user,
 		    POP3_ERR_AUTH_FAILED);
 		s->user[0] = '\0';
@@ -430,7 +389,7 @@ pop3_auth_done(enum auth_result result, void *arg)
 		if (++s->auth_failures >= POP3_AUTH_FAILURES_MAX) {
 			log_info("%s too many failed logins ip=%s", s->conn.sid,
 			    s->conn.peer_ip);
-			pop3_close(s, "too many failed logins");
+			conn_close(&s->conn, "too many failed logins");
 		}
 		break;
 	case AUTH_TEMPFAIL:
@@ -456,7 +415,7 @@ pop3_login(struct pop3_session *s, const char *method, const char *user,
 	if (auth_is_blocked(s->conn.eng->auth, peer_of(s))) {
 		reply(s, "-ERR [SYS/TEMP] too many failures, try later");
 		log_info("%s auth blocked ip=%s", s->conn.sid, s->conn.peer_ip);
-		pop3_close(s, "auth blocked");
+		conn_close(&s->conn, "auth blocked");
 		return;
 	}
 	if (s->conn.eng->auth == NULL) {
@@ -643,7 +602,7 @@ pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 	(void)cmd;
 	if (s->mb == NULL) {
 		reply(s, "+OK Logging out.");
-		pop3_close(s, "quit");
+		conn_close(&s->conn, "quit");
 		return;
 	}
 	/* RFC 1939 6: the UPDATE state. */
@@ -658,7 +617,7 @@ pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 		    s->conn.sid, s->conn.peer_ip, s->user);
 		reply(s, "-ERR [SYS/TEMP] Some deleted messages not removed.");
 	}
-	pop3_close(s, "quit");
+	conn_close(&s->conn, "quit");
 }
 
 /* ---- TRANSACTION commands ---------------------------------------------- */
@@ -1000,7 +959,7 @@ pop3_send_step(struct pop3_session *s)
 			log_warn("%s read error user=%s: %s", s->conn.sid,
 			    s->user,
 			    strerror(errno));
-			pop3_close(s, "message read error");
+			conn_close(&s->conn, "message read error");
 			return false;
 		}
 		break;
@@ -1127,7 +1086,7 @@ pop3_session_start(struct engine *eng, struct listener *l,
 	if (!conn_admit(&s->conn)) {
 		reply(s, "-ERR [SYS/TEMP] Too many connections from your "
 		    "address.");
-		pop3_close(s, "per-address limit");
+		conn_close(&s->conn, "per-address limit");
 		return;
 	}
 	conn_log_connect(&s->conn);

@@ -27,6 +27,7 @@
 #include "attack.h"
 #include "attacklog.h"
 #include "ban.h"
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "defense.h"
@@ -165,7 +166,6 @@ smtp_banned_take(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	const struct ban_entry	*e;
 	struct smtp_banned	*b;
 	struct attack_record	 rec;
-	struct timespec		 ts;
 	struct timeval		 tv = { (time_t)cfg->command_timeout, 0 };
 	char			 net[BAN_NET_TEXT_MAX];
 	bool			 trusted;
@@ -193,9 +193,7 @@ smtp_banned_take(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	    l->port, net);
 	if (eng->alog != NULL) {
 		memset(&rec, 0, sizeof(rec));
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rec.time_us = (int64_t)ts.tv_sec * 1000000 +
-		    ts.tv_nsec / 1000;
+		rec.time_us = clock_now_us();
 		rec.kind = ATTACK_BANNED;
 		text_copy(rec.client_ip, b->peer_ip, sizeof(rec.client_ip));
 		text_copy(rec.client_name, "unknown", sizeof(rec.client_name));

@@ -70,6 +70,7 @@
 #include "attacklog_hold.h"
 #include "auth.h"
 #include "ban.h"
+#include "clock.h"
 #include "config.h"
 #include "defense.h"
 #include "dns.h"
@@ -225,17 +226,9 @@ _Static_assert(sizeof(smtp_moves) / sizeof(smtp_moves[0]) ==
 static void
 smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 {
-	char	msg[96];
-
 	if (s->state == SMTP_STATE_CLOSING)
 		return;
-	if ((smtp_moves[s->state] & (1u << next)) == 0) {
-		text_printf(msg, sizeof(msg), "smtp: illegal move %s -> %s",
-		    smtp_state_names[s->state], smtp_state_names[next]);
-		FATAL(msg);
-	}
-	log_debug("%s state %s -> %s", s->conn.sid, smtp_state_names[s->state],
-	    smtp_state_names[next]);
+	conn_move(&s->conn, smtp_moves, smtp_state_names, s->state, next);
 	s->state = next;
 }
 
@@ -245,42 +238,8 @@ cfg_of(const struct smtp_session *s)
 	return s->conn.eng->cfg;
 }
 
-static void
-reply(struct smtp_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct smtp_session *s, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	conn_vreply(&s->conn, fmt, ap);
-	va_end(ap);
-}
-
-/* Stop reading; the session is freed once the last reply is out. */
-static void
-smtp_close(struct smtp_session *s, const char *why)
-{
-	conn_close(&s->conn, why);
-}
-
-/* Text an attacker chose, made safe for one log line. */
-static const char *
-safe(const char *in, char *buf, size_t size)
-{
-	return log_sanitize(in, buf, size);
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+/* One reply line and its CRLF, in one write (conn.h). */
+#define reply(s, ...)	conn_reply(&(s)->conn, __VA_ARGS__)
 
 static void
 record_attack_user(struct smtp_session *s, enum attack_kind kind,
@@ -450,7 +409,7 @@ smtp_error(struct smtp_session *s)
 	reply(s, "421 4.7.0 %s Error: too many errors", cfg_of(s)->hostname);
 	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
 	record_attack(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
-	smtp_close(s, "too many errors");
+	conn_close(&s->conn, "too many errors");
 	return true;
 }
 
@@ -592,7 +551,7 @@ smtp_cmd_mail(struct smtp_session *s, struct span arg)
 		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
 		    "by user %s", addr, s->auth_user);
 		log_info("%s sender mismatch user=%s from=<%s>", s->conn.sid,
-		    s->auth_user, safe(addr, buf, sizeof(buf)));
+		    s->auth_user, log_sanitize(addr, buf, sizeof(buf)));
 		smtp_error(s);
 		return;
 	}
@@ -611,7 +570,7 @@ smtp_cmd_mail(struct smtp_session *s, struct span arg)
 	s->txn = t;
 	smtp_enter_state(s, SMTP_STATE_MAIL);
 	log_debug("%s mail from=<%s>", s->conn.sid,
-	    safe(t->from_text, buf, sizeof(buf)));
+	    log_sanitize(t->from_text, buf, sizeof(buf)));
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -731,13 +690,15 @@ srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	    "SRS address expired" : "invalid SRS address");
 	log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: Recipient "
 	    "address rejected: SRS %s; from=<%s> to=<%s>", s->conn.sid,
-	    s->conn.client_name, s->conn.peer_ip, safe(addr, b1, sizeof(b1)),
-	    srs_result_name(r), safe(s->txn->from_text, b2, sizeof(b2)), b1);
+	    s->conn.client_name, s->conn.peer_ip,
+	    log_sanitize(addr, b1, sizeof(b1)), srs_result_name(r),
+	    log_sanitize(s->txn->from_text, b2, sizeof(b2)), b1);
 	smtp_error(s);
 	return false;
 ok:
 	log_info("%s srs to=<%s> orig_to=<%s>", s->conn.sid,
-	    safe(orig, b2, sizeof(b2)), safe(addr, b1, sizeof(b1)));
+	    log_sanitize(orig, b2, sizeof(b2)),
+	    log_sanitize(addr, b1, sizeof(b1)));
 	return true;
 }
 
@@ -819,8 +780,8 @@ smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 		log_info("%s reject: RCPT from %s[%s]: %s; from=<%s> "
 		    "to=<%s> dnsbl=%s", s->conn.sid, s->conn.client_name,
 		    s->conn.peer_ip,
-		    text, safe(t->from_text, b2, sizeof(b2)),
-		    safe(addr, b1, sizeof(b1)), s->dnsbl_zone);
+		    text, log_sanitize(t->from_text, b2, sizeof(b2)),
+		    log_sanitize(addr, b1, sizeof(b1)), s->dnsbl_zone);
 		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
 		smtp_error(s);
 		return;
@@ -841,13 +802,13 @@ smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 			    "User unknown");
 			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 			    "User unknown", addr);
-			safe(addr, b1, sizeof(b1));
+			log_sanitize(addr, b1, sizeof(b1));
 			log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: "
 			    "Recipient address rejected: User unknown; "
 			    "helo=<%s> from=<%s> to=<%s>", s->conn.sid,
 			    s->conn.client_name, s->conn.peer_ip, b1,
-			    safe(s->helo, b3, sizeof(b3)),
-			    safe(t->from_text, b2, sizeof(b2)), b1);
+			    log_sanitize(s->helo, b3, sizeof(b3)),
+			    log_sanitize(t->from_text, b2, sizeof(b2)), b1);
 			smtp_error(s);
 			return;
 		}
@@ -855,7 +816,7 @@ smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 	case RELAY_ALLOW:
 		add_remote(t, addr);
 		log_info("%s relay ip=%s to=<%s> licence=%s%s%s", s->conn.sid,
-		    s->conn.peer_ip, safe(addr, b1, sizeof(b1)),
+		    s->conn.peer_ip, log_sanitize(addr, b1, sizeof(b1)),
 		    s->conn.trusted ? "trusted-network" : s->authenticated ?
 		    "auth" : "pop-before-smtp",
 		    s->authenticated ? " user=" : in.client_pop_grant &&
@@ -886,9 +847,9 @@ refused:
 	 * fields. */
 	log_info("%s reject: RCPT from %s[%s]: %s; helo=<%s> from=<%s> "
 	    "to=<%s> verdict=%s%s%s", s->conn.sid, s->conn.client_name,
-	    s->conn.peer_ip,
-	    text, safe(s->helo, b3, sizeof(b3)),
-	    safe(t->from_text, b1, sizeof(b1)), safe(addr, b2, sizeof(b2)),
+	    s->conn.peer_ip, text, log_sanitize(s->helo, b3, sizeof(b3)),
+	    log_sanitize(t->from_text, b1, sizeof(b1)),
+	    log_sanitize(addr, b2, sizeof(b2)),
 	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
 	    d.is_attack ? attack_kind_name(d.kind) : "");
 	if (d.is_attack)
@@ -908,7 +869,7 @@ write_received(struct smtp_session *s, struct spool_msg *msg)
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	text_printf(line, sizeof(line), "Received: from %s (%s [%s])",
-	    safe(s->helo, b1, sizeof(b1)), s->conn.client_name,
+	    log_sanitize(s->helo, b1, sizeof(b1)), s->conn.client_name,
 	    s->conn.peer_ip);
 	spool_msg_line(msg, line, strlen(line));
 	if (s->conn.tls && *s->conn.tls_info != '\0') {
@@ -1010,7 +971,7 @@ smtp_cmd_quit(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	reply(s, "221 2.0.0 Bye");
-	smtp_close(s, "quit");
+	conn_close(&s->conn, "quit");
 }
 
 static void
@@ -1069,7 +1030,7 @@ auth_failed_reply(struct smtp_session *s, const char *user)
 
 	reply(s, "535 5.7.8 Error: authentication failed");
 	log_info("%s auth failed ip=%s user=%s", s->conn.sid, s->conn.peer_ip,
-	    safe(user, b, sizeof(b)));
+	    log_sanitize(user, b, sizeof(b)));
 	record_attack_user(s, ATTACK_AUTH_FAIL, NULL, user,
 	    "535 5.7.8 authentication failed");
 }
@@ -1085,7 +1046,8 @@ smtp_auth_done(enum auth_result result, void *arg)
 	case AUTH_OK:
 		s->authenticated = true;
 		/* A login proves the address: its records leave the page. */
-		attacklog_login(s->conn.eng->alog, s->conn.peer_ip, now_us());
+		attacklog_login(s->conn.eng->alog, s->conn.peer_ip,
+		    clock_now_us());
 		if (s->conn.eng->defense != NULL)
 			defense_login(s->conn.eng->defense,
 			    (struct sockaddr *)&s->conn.peer);
@@ -1213,7 +1175,7 @@ smtp_cmd_auth(struct smtp_session *s, struct span arg)
 	    (struct sockaddr *)&s->conn.peer)) {
 		reply(s, "421 4.7.0 %s Error: too many authentication "
 		    "failures; try again later", cfg_of(s)->hostname);
-		smtp_close(s, "auth blocked");
+		conn_close(&s->conn, "auth blocked");
 		return;
 	}
 	mech = arg;
@@ -1355,7 +1317,7 @@ smtp_junk(struct smtp_session *s, enum smtp_verb verb)
 	if (!s->conn.trusted && !s->authenticated)
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "421 4.7.0 command flood");
-	smtp_close(s, "command flood");
+	conn_close(&s->conn, "command flood");
 	return true;
 }
 
@@ -1520,8 +1482,8 @@ smtp_data_end(struct smtp_session *s)
 	    t->from_text, srs, sizeof(srs))) {
 		spool_msg_set_queue_sender(t->msg, srs);
 		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->conn.sid,
-		    spool_msg_id(t->msg), safe(t->from_text, b, sizeof(b)),
-		    srs);
+		    spool_msg_id(t->msg),
+		    log_sanitize(t->from_text, b, sizeof(b)), srs);
 	}
 	smtp_enter_state(s, SMTP_STATE_COMMIT);
 	/* The spool calls us back: a close meanwhile waits for it. */
@@ -1542,7 +1504,7 @@ smtp_commit_done(int status, void *arg)
 		log_info("%s queued id=%s ip=%s from=<%s> rcpts=%zu "
 		    "mailboxes=%zu remote=%zu size=%llu", s->conn.sid,
 		    spool_msg_id(t->msg), s->conn.peer_ip,
-		    safe(t->from_text, b, sizeof(b)), t->nrcpts,
+		    log_sanitize(t->from_text, b, sizeof(b)), t->nrcpts,
 		    t->nmailboxes, t->nremotes,
 		    (unsigned long long)t->data.octets);
 		reply(s, "250 2.0.0 Ok: queued as %s", spool_msg_id(t->msg));
@@ -1720,7 +1682,7 @@ smtp_client_known(struct smtp_session *s)
 	if (!conn_admit(&s->conn)) {
 		reply(s, "421 4.7.0 %s Error: too many connections from your "
 		    "address", cfg->hostname);
-		smtp_close(s, "per-address limit");
+		conn_close(&s->conn, "per-address limit");
 		return;
 	}
 	/* A banned client gets one log line, not three: a botnet's
@@ -1758,7 +1720,7 @@ smtp_greet(struct smtp_session *s)
 		log_info("%s early talker ip=%s", s->conn.sid, s->conn.peer_ip);
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "554 5.5.1 talking before the greeting");
-		smtp_close(s, "early talker");
+		conn_close(&s->conn, "early talker");
 		return;
 	}
 	smtp_enter_state(s, SMTP_STATE_HELO);
