@@ -243,7 +243,9 @@ conn_setup(struct conn *c)
 	if ((under = bufferevent_get_underlying(c->bev)) != NULL)
 		bufferevent_setwatermark(under, EV_WRITE, 0,
 		    c->proto->under_output_high);
-	bufferevent_set_timeouts(c->bev, &rd, &wr);
+	/* 0: no timeout (the policy service waits on Postfix). */
+	bufferevent_set_timeouts(c->bev, c->read_timeout > 0 ? &rd : NULL,
+	    c->write_timeout > 0 ? &wr : NULL);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -516,4 +518,10 @@ conn_move(const struct conn *c, const uint32_t *moves,
 		FATAL(msg);
 	}
 	log_debug("%s state %s -> %s", c->sid, names[cur], names[next]);
+}
+
+void
+conn_destroy(struct conn *c)
+{
+	conn_free(c);
 }

@@ -173,6 +173,9 @@ void conn_close(struct conn *c, const char *why);
 void conn_move(const struct conn *c, const uint32_t *moves,
     const char *const *names, unsigned cur, unsigned next);
 
+/* Free c and its session now, whatever is pending: shutdown only. */
+void conn_destroy(struct conn *c);
+
 /* Something outside will call the session back; see the close protocol.
  * conn_release() returns true when it freed the session. */
 void conn_hold(struct conn *c);

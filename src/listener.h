@@ -46,7 +46,8 @@ enum listener_role {
 	LISTENER_SMTPS,		/* [smtp] smtps */
 	LISTENER_POP3,		/* [pop3] listen */
 	LISTENER_POP3S,		/* [pop3] pop3s */
-	LISTENER_ROLE_COUNT
+	LISTENER_ROLE_COUNT,	/* the roles listener_bind_all() binds */
+	LISTENER_POLICY = LISTENER_ROLE_COUNT,	/* [policy] listen: policyd.c */
 };
 
 /* What a role does with its connections; serve.c has the table. */

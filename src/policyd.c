@@ -49,9 +49,11 @@
 
 #include "attacklog.h"
 #include "config.h"
+#include "conn.h"
 #include "defense.h"
 #include "engine.h"
 #include "grants.h"
+#include "listener.h"
 #include "log.h"
 #include "policyd.h"
 #include "text.h"
@@ -68,19 +70,24 @@ enum policyd_state {
 struct policyd;
 
 struct policyd_conn {
+	struct conn		 conn;	/* socket, close (conn.h) */
 	struct policyd		*pd;
-	struct bufferevent	*bev;
 	enum policyd_state	 state;
 	struct policy_request	 req;
-	uint64_t		 id;
 	struct policyd_conn	*prev, *next;
 };
 
+/* A policy socket; the listener part is what conn.h reads (port,
+ * role). */
 struct policyd_listener {
+	struct listener		 l;
 	struct policyd		*pd;
 	struct evconnlistener	*evl;
 	char			 name[POLICY_UNIX_PATH_MAX + 8];
-	int			 port;
+};
+
+static const struct listener_role_def policyd_role = {
+	.name = "policy",
 };
 
 struct policyd {
@@ -99,8 +106,8 @@ static const char *const policyd_state_names[] = {
 static void
 policyd_enter_state(struct policyd_conn *c, enum policyd_state new)
 {
-	log_debug("policy%llu %s -> %s", (unsigned long long)c->id,
-	    policyd_state_names[c->state], policyd_state_names[new]);
+	log_debug("%s %s -> %s", c->conn.sid, policyd_state_names[c->state],
+	    policyd_state_names[new]);
 	c->state = new;
 }
 
@@ -329,8 +336,8 @@ policyd_record(struct policyd_conn *c, const struct sockaddr *sa)
 	if (eng->defense != NULL)
 		defense_note(eng->defense, sa, rec.kind,
 		    config_cidrs_contain(&eng->cfg->trusted_networks, sa));
-	log_info("policy%llu relay attempt kind=%s client=%s[%s] from=<%s> "
-	    "to=<%s>", (unsigned long long)c->id, attack_kind_name(rec.kind),
+	log_info("%s relay attempt kind=%s client=%s[%s] from=<%s> "
+	    "to=<%s>", c->conn.sid, attack_kind_name(rec.kind),
 	    rec.client_name, rec.client_ip, rec.from, rec.to);
 }
 
@@ -351,18 +358,18 @@ policyd_answer(struct policyd_conn *c)
 		    (struct sockaddr *)&ss);
 	}
 	if (c->req.bad)
-		log_warn("policy%llu malformed request (%zu lines): DUNNO",
-		    (unsigned long long)c->id, c->req.lines);
+		log_warn("%s malformed request (%zu lines): DUNNO",
+		    c->conn.sid, c->req.lines);
 	switch (policy_decide(&c->req, grant && addr_ok, banned)) {
 	case POLICY_OK:
 		reply = "action=OK\n\n";
-		log_info("policy%llu grant for %s: OK",
-		    (unsigned long long)c->id, c->req.client_address);
+		log_info("%s grant for %s: OK",
+		    c->conn.sid, c->req.client_address);
 		break;
 	case POLICY_REJECT:
 		reply = "action=REJECT 5.7.1 banned for relay attempts\n\n";
-		log_info("policy%llu banned client %s: REJECT",
-		    (unsigned long long)c->id, c->req.client_address);
+		log_info("%s banned client %s: REJECT",
+		    c->conn.sid, c->req.client_address);
 		break;
 	case POLICY_RECORD:
 		if (addr_ok)
@@ -371,27 +378,31 @@ policyd_answer(struct policyd_conn *c)
 	case POLICY_DUNNO:
 		break;
 	}
-	evbuffer_add(bufferevent_get_output(c->bev), reply, strlen(reply));
+	evbuffer_add(bufferevent_get_output(c->conn.bev), reply, strlen(reply));
 	policy_request_init(&c->req);
 }
 
+/* The connection is gone (conn.h). */
 static void
-policyd_conn_free(struct policyd_conn *c)
+policyd_conn_free(void *arg)
 {
+	struct policyd_conn	*c = arg;
+
+	log_debug("%s closed", c->conn.sid);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		c->pd->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	bufferevent_free(c->bev);
 	free(c);
 }
 
 static void
-policyd_read_cb(struct bufferevent *bev, void *arg)
+policyd_read(void *arg)
 {
 	struct policyd_conn	*c = arg;
+	struct bufferevent	*bev = c->conn.bev;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_ptr	 eol;
 	char			 line[POLICY_LINE_MAX + 1];
@@ -400,7 +411,7 @@ policyd_read_cb(struct bufferevent *bev, void *arg)
 	for (;;) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    POLICYD_OUTPUT_MAX) {
-			/* policyd_write_cb resumes once the peer has read. */
+			/* policyd_drained() resumes once the peer has read. */
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
@@ -441,57 +452,65 @@ policyd_read_cb(struct bufferevent *bev, void *arg)
 
 /* Everything written: take the requests left while the peer was slow. */
 static void
-policyd_write_cb(struct bufferevent *bev, void *arg)
-{
-	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
-		bufferevent_enable(bev, EV_READ);
-		policyd_read_cb(bev, arg);
-	}
-}
-
-static void
-policyd_event_cb(struct bufferevent *bev, short what, void *arg)
+policyd_drained(void *arg)
 {
 	struct policyd_conn	*c = arg;
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		log_debug("policy%llu closed", (unsigned long long)c->id);
-		policyd_conn_free(c);
+	if (!(bufferevent_get_enabled(c->conn.bev) & EV_READ)) {
+		bufferevent_enable(c->conn.bev, EV_READ);
+		policyd_read(c);
 	}
 }
+
+/* Postfix ends the connection; the service never does (conn.h closes
+ * it on EOF or error). */
+static void
+policyd_closing(void *arg)
+{
+	(void)arg;
+}
+
+/* No limits but the answers' (POLICYD_OUTPUT_MAX) and no timeout: Postfix
+ * keeps its connection and closes it when idle. */
+static const struct conn_proto policyd_proto = {
+	.name = "policy",
+	.input = policyd_read,
+	.output_low_cb = policyd_drained,
+	.closing = policyd_closing,
+	.free = policyd_conn_free,
+};
 
 static void
 policyd_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int len, void *arg)
 {
-	struct policyd_listener	*l = arg;
-	struct policyd		*pd = l->pd;
+	struct policyd_listener	*pl = arg;
+	struct policyd		*pd = pl->pd;
 	struct policyd_conn	*c;
+	struct conn_peer	 peer;
 
 	(void)evl;
-	(void)len;
 	if (sa->sa_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
 		    sizeof(int));
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		FATAL("out of memory");
+	memset(&peer, 0, sizeof(peer));
+	text_printf(peer.sid, sizeof(peer.sid), "policy%llu",
+	    (unsigned long long)++pd->next_id);
+	if ((size_t)len > sizeof(peer.ss))
+		FATAL("peer address too long");
+	memcpy(&peer.ss, sa, (size_t)len);
+	peer.len = (socklen_t)len;
 	c->pd = pd;
-	c->id = ++pd->next_id;
 	c->state = POLICYD_READING;
-	c->bev = bufferevent_socket_new(pd->eng->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		FATAL("bufferevent_socket_new");
-	bufferevent_setcb(c->bev, policyd_read_cb, policyd_write_cb,
-	    policyd_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_init(&c->conn, &policyd_proto, c, pd->eng, &pl->l, fd, &peer,
+	    0, 0);
 	c->next = pd->conns;
 	if (pd->conns != NULL)
 		pd->conns->prev = c;
 	pd->conns = c;
-	log_debug("policy%llu connected on %s", (unsigned long long)c->id,
-	    l->name);
+	log_debug("%s connected on %s", c->conn.sid, pl->name);
 }
 
 static void
@@ -518,7 +537,11 @@ policyd_start(struct engine *eng, struct policyd_sockets *socks)
 		struct policyd_listener *l = &pd->ls[pd->nls];
 
 		l->pd = pd;
-		l->port = socks->ports[i];
+		l->l.role = LISTENER_POLICY;
+		l->l.def = &policyd_role;
+		l->l.fd = -1;
+		l->l.eng = eng;
+		l->l.port = socks->ports[i];
 		text_copy(l->name, socks->names[i], sizeof(l->name));
 		l->evl = evconnlistener_new(eng->base, policyd_accept_cb, l,
 		    LEV_OPT_CLOSE_ON_FREE, 0, socks->fds[i]);
@@ -543,6 +566,6 @@ policyd_free(struct policyd *pd)
 	for (i = 0; i < pd->nls; i++)
 		evconnlistener_free(pd->ls[i].evl);
 	while (pd->conns != NULL)
-		policyd_conn_free(pd->conns);
+		conn_destroy(&pd->conns->conn);
 	free(pd);
 }
