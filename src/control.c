@@ -104,7 +104,7 @@ control_routed(const char *line, struct evbuffer *out)
 }
 
 static void
-conn_free(struct control_conn *cc)
+control_conn_free(struct control_conn *cc)
 {
 	LIST_REMOVE(cc, entry);
 	bufferevent_free(cc->bev);
@@ -135,17 +135,17 @@ control_end(struct evbuffer *out, bool ok, const char *fmt, ...)
 }
 
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+control_conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_conn	*cc = arg;
 
 	if (cc->answered &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_free(cc);
+		control_conn_free(cc);
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+control_conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_conn	*cc = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
@@ -185,13 +185,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+control_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_conn	*cc = arg;
 
 	(void)bev;
 	(void)what;
-	conn_free(cc);
+	control_conn_free(cc);
 }
 
 static void
@@ -214,8 +214,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (cc->bev == NULL)
 		FATAL("bufferevent_socket_new");
 	LIST_INSERT_HEAD(&c->conns, cc, entry);
-	bufferevent_setcb(cc->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    cc);
+	bufferevent_setcb(cc->bev, control_conn_read_cb, control_conn_write_cb,
+	    control_conn_event_cb, cc);
 	bufferevent_set_timeouts(cc->bev, &tv, &tv);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
@@ -291,7 +291,7 @@ control_stop(struct control *c)
 	if (c == NULL)
 		return;
 	while (!LIST_EMPTY(&c->conns))
-		conn_free(LIST_FIRST(&c->conns));
+		control_conn_free(LIST_FIRST(&c->conns));
 	evconnlistener_free(c->listener);
 	unlink(c->path);
 	free(c);

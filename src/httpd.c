@@ -343,7 +343,7 @@ httpd_limits(const struct httpd *h, uint64_t *total, uint64_t *per_ip,
 }
 
 static void
-conn_unlink(struct httpd_conn **head, struct httpd_conn *c)
+httpd_conn_unlink(struct httpd_conn **head, struct httpd_conn *c)
 {
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -355,7 +355,7 @@ conn_unlink(struct httpd_conn **head, struct httpd_conn *c)
 }
 
 static void
-conn_link(struct httpd_conn **head, struct httpd_conn *c)
+httpd_conn_link(struct httpd_conn **head, struct httpd_conn *c)
 {
 	c->prev = NULL;
 	c->next = *head;
@@ -365,7 +365,7 @@ conn_link(struct httpd_conn **head, struct httpd_conn *c)
 }
 
 static void
-conn_free(struct httpd_conn *c)
+httpd_conn_free(struct httpd_conn *c)
 {
 	if (c->deadline != NULL)
 		event_free(c->deadline);
@@ -379,9 +379,9 @@ httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct httpd_conn	*c = arg;
 
 	(void)evcon;
-	conn_unlink(&c->h->conns, c);
+	httpd_conn_unlink(&c->h->conns, c);
 	c->h->nconns--;
-	conn_free(c);
+	httpd_conn_free(c);
 }
 
 /* The request line and headers did not come in time: hang up. */
@@ -398,7 +398,7 @@ httpd_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_arm(struct httpd_conn *c, uint64_t seconds)
+httpd_conn_arm(struct httpd_conn *c, uint64_t seconds)
 {
 	struct timeval	tv = { (time_t)seconds, 0 };
 
@@ -445,14 +445,14 @@ httpd_check(evutil_socket_t fd_unused, short what, void *arg)
 	(void)what;
 	httpd_limits(h, &total, &per_ip, &header_s);
 	while ((c = h->pending) != NULL) {
-		conn_unlink(&h->pending, c);
+		httpd_conn_unlink(&h->pending, c);
 		/* Our reference kept the bufferevent; if evhttp gave up on
 		 * the connection already, it has no callbacks left. */
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
 		bufferevent_decref(c->bev);
 		c->evcon = cbarg;
 		if (c->evcon == NULL) {
-			conn_free(c);
+			httpd_conn_free(c);
 			continue;
 		}
 		if (evhttp_connection_get_bufferevent(c->evcon) != c->bev) {
@@ -462,7 +462,7 @@ httpd_check(evutil_socket_t fd_unused, short what, void *arg)
 				log_warn("http: cannot track connections; "
 				    "HTTP connection limits are off");
 			h->broken = true;
-			conn_free(c);
+			httpd_conn_free(c);
 			continue;
 		}
 		fd = (int)bufferevent_getfd(c->bev);
@@ -470,21 +470,21 @@ httpd_check(evutil_socket_t fd_unused, short what, void *arg)
 		if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss,
 		    &sslen) != 0) {
 			evhttp_connection_free(c->evcon);
-			conn_free(c);
+			httpd_conn_free(c);
 			continue;
 		}
 		listener_ip_key((struct sockaddr *)&ss, c->key, &c->family);
 		if (!httpd_conn_allowed(h, fd, c->key, c->family)) {
 			log_debug("http: connection refused (limits)");
 			evhttp_connection_free(c->evcon);
-			conn_free(c);
+			httpd_conn_free(c);
 			continue;
 		}
 		if ((c->deadline = evtimer_new(h->base, httpd_deadline,
 		    c)) == NULL)
 			FATAL("evtimer_new");
-		conn_arm(c, header_s);
-		conn_link(&h->conns, c);
+		httpd_conn_arm(c, header_s);
+		httpd_conn_link(&h->conns, c);
 		h->nconns++;
 		evhttp_connection_set_closecb(c->evcon, httpd_conn_closed, c);
 	}
@@ -510,7 +510,7 @@ httpd_bevcb(struct event_base *base, void *arg)
 	}
 	/* Until httpd_check() has looked: evhttp may free it before. */
 	bufferevent_incref(c->bev);
-	conn_link(&h->pending, c);
+	httpd_conn_link(&h->pending, c);
 	event_active(h->check_ev, EV_TIMEOUT, 0);
 	return c->bev;
 }
@@ -525,7 +525,7 @@ httpd_request_seen(struct httpd *h, struct evhttp_request *req)
 
 	for (c = h->conns; c != NULL; c = c->next)
 		if (c->evcon == evcon) {
-			conn_arm(c, HTTPD_TIMEOUT_S);
+			httpd_conn_arm(c, HTTPD_TIMEOUT_S);
 			break;
 		}
 }
@@ -722,13 +722,13 @@ httpd_free(struct httpd *h)
 	/* Closes every connection: httpd_conn_closed() frees ours. */
 	evhttp_free(h->http);
 	while ((c = h->pending) != NULL) {
-		conn_unlink(&h->pending, c);
+		httpd_conn_unlink(&h->pending, c);
 		bufferevent_decref(c->bev);
-		conn_free(c);
+		httpd_conn_free(c);
 	}
 	while ((c = h->conns) != NULL) {
-		conn_unlink(&h->conns, c);
-		conn_free(c);
+		httpd_conn_unlink(&h->conns, c);
+		httpd_conn_free(c);
 	}
 	for (i = 0; i < h->npauses; i++)
 		listener_pause_free(&h->pauses[i]);

@@ -26,8 +26,33 @@
  * Before READY a failure ends the session "not ready" and the first job
  * goes back untouched (mta.c tries the next address); from the first
  * MAIL on, every job gets results: what a broken connection leaves open
- * is a temporary failure. One transition function, mta_enter_state(),
- * logs each change at debug level.
+ * is a temporary failure.
+ *
+ * State notes. Every move goes through mta_enter_state(), which logs it
+ * at debug level and aborts on a move mta_moves[] does not list (a bug);
+ * DONE is final (later moves are ignored).
+ *   CONNECT -> GREETING		mta_event_cb() (connected)
+ *   GREETING|TLS -> EHLO		send_ehlo()
+ *   EHLO -> HELO			handle_reply() (5xx, not over TLS)
+ *   EHLO|STARTTLS -> STARTTLS|AUTH|AUTH_LOGIN|READY  after_ehlo(): STARTTLS
+ *				only from EHLO (a refused one goes on clear)
+ *   STARTTLS -> TLS		start_tls()
+ *   AUTH_LOGIN -> AUTH_USER -> AUTH_PASS	handle_reply() (334)
+ *   HELO|AUTH|AUTH_PASS -> READY	session_ready()
+ *   READY|IDLE -> ENVELOPE	start_job() (from mta_next_job(), push_cb())
+ *   READY|IDLE -> IDLE|QUIT	mta_next_job() (no job), mta_event_cb()
+ *				(idle timeout), send_quit()
+ *   ENVELOPE -> BODY|DOT		envelope_reply() (354; DOT when nobody
+ *				was accepted)
+ *   BODY -> DOT			fill_body() (the text is out)
+ *   ENVELOPE|DOT -> RSET		reset_transaction()
+ *   DOT|RSET -> READY		dot_reply(), handle_reply()
+ *   any -> DONE			mta_finish()
+ * Fields: ehlo from EHLO's reply on (zeroed by HELO); tls_active from
+ * TLS's handshake on; auth_user and auth_pass until READY (wiped); job
+ * from ENVELOPE to READY, or pushed while IDLE; sent, acked, accepted,
+ * mail_failed, data_refused in ENVELOPE; fd and dot in BODY and DOT;
+ * end_how, end_why from DONE.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -140,9 +165,47 @@ static void	mta_write_cb(struct bufferevent *, void *);
 static void	mta_event_cb(struct bufferevent *, short, void *);
 static void	mta_next_job(struct mta_session *);
 
+#define ST(x)	(1u << MTA_STATE_##x)
+
+/* The moves of the state notes above. */
+static const uint32_t mta_moves[] = {
+	[MTA_STATE_CONNECT] = ST(GREETING) | ST(DONE),
+	[MTA_STATE_GREETING] = ST(EHLO) | ST(DONE),
+	[MTA_STATE_EHLO] = ST(HELO) | ST(STARTTLS) | ST(AUTH) |
+	    ST(AUTH_LOGIN) | ST(READY) | ST(DONE),
+	[MTA_STATE_HELO] = ST(READY) | ST(DONE),
+	[MTA_STATE_STARTTLS] = ST(TLS) | ST(AUTH) | ST(AUTH_LOGIN) |
+	    ST(READY) | ST(DONE),
+	[MTA_STATE_TLS] = ST(EHLO) | ST(DONE),
+	[MTA_STATE_AUTH] = ST(READY) | ST(DONE),
+	[MTA_STATE_AUTH_LOGIN] = ST(AUTH_USER) | ST(DONE),
+	[MTA_STATE_AUTH_USER] = ST(AUTH_PASS) | ST(DONE),
+	[MTA_STATE_AUTH_PASS] = ST(READY) | ST(DONE),
+	[MTA_STATE_READY] = ST(ENVELOPE) | ST(IDLE) | ST(QUIT) | ST(DONE),
+	[MTA_STATE_IDLE] = ST(ENVELOPE) | ST(IDLE) | ST(QUIT) | ST(DONE),
+	[MTA_STATE_ENVELOPE] = ST(BODY) | ST(DOT) | ST(RSET) | ST(DONE),
+	[MTA_STATE_BODY] = ST(DOT) | ST(DONE),
+	[MTA_STATE_DOT] = ST(RSET) | ST(READY) | ST(DONE),
+	[MTA_STATE_RSET] = ST(READY) | ST(DONE),
+	[MTA_STATE_QUIT] = ST(DONE),
+	[MTA_STATE_DONE] = 0,
+};
+_Static_assert(sizeof(mta_moves) / sizeof(mta_moves[0]) ==
+    sizeof(mta_state_names) / sizeof(mta_state_names[0]),
+    "a move row per state");
+
 static void
 mta_enter_state(struct mta_session *s, enum mta_state next)
 {
+	char	msg[96];
+
+	if (s->state == MTA_STATE_DONE)
+		return;
+	if ((mta_moves[s->state] & (1u << next)) == 0) {
+		text_printf(msg, sizeof(msg), "mta: illegal move %s -> %s",
+		    mta_state_names[s->state], mta_state_names[next]);
+		FATAL(msg);
+	}
 	log_debug("%s state %s -> %s", s->log_id, mta_state_names[s->state],
 	    mta_state_names[next]);
 	s->state = next;

@@ -127,7 +127,7 @@ submit_enter_state(struct submit_conn *c, enum submit_state st)
 }
 
 static void
-conn_free(struct submit_conn *c)
+submit_conn_free(struct submit_conn *c)
 {
 	size_t	i;
 
@@ -177,7 +177,7 @@ maybe_free(struct submit_conn *c)
 	if (c->state != SUBMIT_STATE_DONE || !c->peer_eof ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return false;
-	conn_free(c);
+	submit_conn_free(c);
 	return true;
 }
 
@@ -321,7 +321,7 @@ commit_done(int status, void *arg)
 	text_copy(id, spool_msg_id(c->msg), sizeof(id));
 	c->msg = NULL;		/* the spool freed it */
 	if (c->dead) {
-		conn_free(c);
+		submit_conn_free(c);
 		return;
 	}
 	if (status != 0) {
@@ -604,7 +604,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && c->state != SUBMIT_STATE_DONE)
 		log_info("submit uid=%lu user=%s timed out in %s", c->uid,
 		    c->user, state_names[c->state]);
-	conn_free(c);
+	submit_conn_free(c);
 }
 
 static void
@@ -758,7 +758,7 @@ submit_stop(struct submit *sub)
 			 * still here cannot be. */
 			c->msg = NULL;
 		}
-		conn_free(c);
+		submit_conn_free(c);
 	}
 	unlink(sub->path);
 	free(sub);
