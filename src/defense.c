@@ -19,6 +19,7 @@
  * doubles), and rewrites the published blocklist when the set of live
  * bans changed.
  */
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -70,6 +71,11 @@ struct defense {
 	void			*on_change_arg;
 	size_t			 npending, cappending;
 	struct dnsbl_cache	*cache;		/* DEFENSE_DNSBL_CACHE_MAX */
+	/* A store shared with other hosts: their bans arrive at once
+	 * (the store's thread writes shared_fd), ours leave at once. */
+	int			 shared_fd;
+	struct event		*shared_ev;
+	struct event		*flush_ev;
 };
 
 struct dnsbl_query {
@@ -169,6 +175,49 @@ defense_publish(struct defense *d)
 	free(list);
 }
 
+/* Bans another MX host made or lifted (shared store): reload from the
+ * store's in-memory view, no network wait. */
+static void
+defense_sync_shared(struct defense *d)
+{
+	if (store_generation(d->eng->store) != d->store_gen) {
+		d->store_gen = store_generation(d->eng->store);
+		if (defense_load(d) == 0 && d->on_change != NULL)
+			d->on_change(d->on_change_arg);
+	}
+}
+
+/* From the store's thread: any thread may write an eventfd. */
+static void
+defense_shared_kick(void *arg)
+{
+	struct defense	*d = arg;
+	uint64_t	 one = 1;
+
+	(void)!write(d->shared_fd, &one, sizeof(one));
+}
+
+static void
+defense_shared_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct defense	*d = arg;
+	uint64_t	 n;
+
+	(void)what;
+	(void)!read(fd, &n, sizeof(n));
+	defense_sync_shared(d);
+}
+
+/* New bans leave for the shared store after this loop turn (a flood's
+ * bans of one turn go together). */
+static void
+defense_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	defense_flush(arg);
+}
+
 static void
 defense_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -184,13 +233,7 @@ defense_tick(evutil_socket_t fd, short what, void *arg)
 	ban_table_expire(d->bans, now - keep_us(d->eng->cfg));
 	ban_table_expire(d->logins, now);
 	defense_flush(d);
-	/* Bans another MX host made or lifted (shared store): reload from
-	 * the store's in-memory view, no network wait. */
-	if (store_generation(d->eng->store) != d->store_gen) {
-		d->store_gen = store_generation(d->eng->store);
-		if (defense_load(d) == 0 && d->on_change != NULL)
-			d->on_change(d->on_change_arg);
-	}
+	defense_sync_shared(d);
 	/* A ban ending changes the blocklist too. */
 	list = ban_table_list(d->bans, now, &n);
 	free(list);
@@ -231,6 +274,7 @@ defense_new(struct engine *eng, char *err, size_t errlen)
 	d->cache = xcalloc(DEFENSE_DNSBL_CACHE_MAX,
 	    sizeof(*d->cache));
 	d->eng = eng;
+	d->shared_fd = -1;
 	d->bans = ban_table_new();
 	d->logins = ban_table_new();
 	if (eng->store == NULL || defense_load(d) != 0) {
@@ -242,6 +286,18 @@ defense_new(struct engine *eng, char *err, size_t errlen)
 	if (d->timer == NULL)
 		FATAL("event_new");
 	evtimer_add(d->timer, &tv);
+	if (store_shared(eng->store)) {
+		if ((d->shared_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1)
+			FATAL("eventfd");
+		if ((d->shared_ev = event_new(eng->base, d->shared_fd,
+		    EV_READ | EV_PERSIST, defense_shared_cb, d)) == NULL ||
+		    (d->flush_ev = event_new(eng->base, -1, 0,
+		    defense_flush_cb, d)) == NULL)
+			FATAL("event_new");
+		event_add(d->shared_ev, NULL);
+		store_on_shared(eng->store, defense_shared_kick, d);
+	}
 	control_route(DEFENSE_CONTROL_WORD, defense_control, d);
 	log_info("bans: %zu networks loaded", ban_table_count(d->bans));
 	defense_publish(d);
@@ -256,6 +312,15 @@ defense_free(struct defense *d)
 	control_route(DEFENSE_CONTROL_WORD, NULL, NULL);
 	if (d->timer != NULL)
 		event_free(d->timer);
+	if (d->shared_ev != NULL) {
+		/* No kick runs or starts once this returns (store.h). */
+		store_on_shared(d->eng->store, NULL, NULL);
+		event_free(d->shared_ev);
+	}
+	if (d->flush_ev != NULL)
+		event_free(d->flush_ev);
+	if (d->shared_fd != -1)
+		close(d->shared_fd);
 	if (d->eng->store != NULL)
 		defense_flush(d);
 	free(d->pending);
@@ -354,6 +419,8 @@ defense_note(struct defense *d, const struct sockaddr *sa,
 		    sizeof(*d->pending));
 	}
 	d->pending[d->npending++] = e;
+	if (d->flush_ev != NULL)
+		event_active(d->flush_ev, EV_TIMEOUT, 0);
 }
 
 void

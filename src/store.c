@@ -303,3 +303,16 @@ store_on_records(struct store *st, void (*cb)(void *), void *arg)
 	if (st != NULL && st->ops->on_records != NULL)
 		st->ops->on_records(st, cb, arg);
 }
+
+bool
+store_shared(const struct store *st)
+{
+	return (st != NULL && st->ops->on_shared != NULL);
+}
+
+void
+store_on_shared(struct store *st, void (*cb)(void *), void *arg)
+{
+	if (st != NULL && st->ops->on_shared != NULL)
+		st->ops->on_shared(st, cb, arg);
+}

@@ -216,7 +216,10 @@ struct store_ops {
 	 * host; never blocks. The first call starts st's in-memory view of
 	 * grants and bans: from then on grant_get() and ban_list() on st
 	 * answer from memory (the last known state while the store is
-	 * unreachable) and never wait on the network.
+	 * unreachable) and never wait on the network, and grant_put() and
+	 * ban_put() on st change that view at once and leave the write (and
+	 * its notification of the other hosts) to the view's thread, kept
+	 * until the store takes it.
 	 */
 	uint64_t	 (*generation)(struct store *st);
 	/*
@@ -232,6 +235,13 @@ struct store_ops {
 	 * call is running or starts after it returns.
 	 */
 	void		 (*on_records)(struct store *st, void (*cb)(void *),
+			    void *arg);
+	/*
+	 * Optional. As on_records, for a change of the shared grants or
+	 * bans by any host (generation() moved): the engine reloads its
+	 * bans at once rather than at its next tick.
+	 */
+	void		 (*on_shared)(struct store *st, void (*cb)(void *),
 			    void *arg);
 };
 
@@ -332,6 +342,10 @@ int store_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
     void *arg);
 /* See store_ops.on_records; nothing for a backend without one. */
 void store_on_records(struct store *st, void (*cb)(void *), void *arg);
+/* True when other hosts share st (it has store_ops.on_shared). */
+bool store_shared(const struct store *st);
+/* See store_ops.on_shared; nothing for a backend without one. */
+void store_on_shared(struct store *st, void (*cb)(void *), void *arg);
 /* See store_ops.lead; true for a backend without one. */
 bool store_lead(struct store *st);
 /* See store_ops.generation; 0 for a backend without one. */

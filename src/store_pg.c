@@ -669,6 +669,12 @@ store_pg_grant_put(struct store *st, const char *network, const char *user,
 	struct pg_num	 e, old;
 	const char	*v[3];
 
+	/* The engine's handle never waits on the network: the view takes
+	 * the grant now, its thread stores it (store.h, generation). */
+	if (sp->view != NULL && !sp->readonly) {
+		store_pg_view_queue_grant(sp->view, network, user, expires_us);
+		return (0);
+	}
 	v[0] = network;
 	v[1] = user;
 	v[2] = pg_i64(&e, expires_us);
@@ -713,8 +719,8 @@ store_pg_grant_get(struct store *st, const char *network, int64_t now_us,
 				*expires_out = g->expires_us;
 		}
 		pthread_mutex_unlock(&sp->view->mu);
-		if (synced)
-			return (g != NULL && g->expires_us > now_us ? 0 : 1);
+		/* Before the first load: no proof, no relay, and no wait. */
+		return (synced && g != NULL && g->expires_us > now_us ? 0 : 1);
 	}
 	v[0] = network;
 	v[1] = pg_i64(&n, now_us);
@@ -801,6 +807,10 @@ store_pg_ban_put(struct store *st, const struct ban_entry *e, size_t n,
 
 	if (n == 0)
 		return (0);
+	if (sp->view != NULL && !sp->readonly) {
+		store_pg_view_queue_bans(sp->view, e, n, keep_us);
+		return (0);
+	}
 	if (store_pg_do(sp, -1, "BEGIN", 0, NULL) != 0)
 		return (-1);
 	for (i = 0; i < n; i++) {
@@ -877,14 +887,14 @@ store_pg_ban_list(struct store *st, int64_t since_us, store_ban_cb cb,
 			}
 		}
 		pthread_mutex_unlock(&sp->view->mu);
-		if (synced) {
-			for (i = 0; i < nb; i++) {
-				if (cb(&copy[i], arg) != 0)
-					break;
-			}
-			free(copy);
-			return (0);
+		/* Before the first load the last known state is no bans;
+		 * the load announces itself (on_shared). */
+		for (i = 0; i < nb; i++) {
+			if (cb(&copy[i], arg) != 0)
+				break;
 		}
+		free(copy);
+		return (0);
 	}
 	v[0] = pg_i64(&n, since_us);
 	if ((res = store_pg_run(sp, -1, "SELECT network, start_us, "
@@ -953,4 +963,5 @@ const struct store_ops store_pg_ops = {
 	.generation = store_pg_generation,
 	.lead = store_pg_lead,
 	.on_records = store_pg_on_records,
+	.on_shared = store_pg_on_shared,
 };

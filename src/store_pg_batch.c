@@ -18,14 +18,8 @@
 #include "text.h"
 #include "xalloc.h"
 
-/* A growing text buffer for array literals. */
-struct pg_buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-pg_buf_add(struct pg_buf *b, const char *s, size_t n)
+void
+store_pg_buf_add(struct pg_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
@@ -42,47 +36,41 @@ pg_buf_add(struct pg_buf *b, const char *s, size_t n)
  * else): an invalid byte becomes U+FFFD. Attacker text never breaks a
  * batch.
  */
-static void
-pg_buf_elem(struct pg_buf *b, const char *s, bool first)
+void
+store_pg_buf_elem(struct pg_buf *b, const char *s, bool first)
 {
 	const unsigned char	*u = (const unsigned char *)s;
 	size_t			 n = strlen(s), i, vl;
 	uint32_t		 cp;
 
-	pg_buf_add(b, first ? "\"" : ",\"", first ? 1 : 2);
+	store_pg_buf_add(b, first ? "\"" : ",\"", first ? 1 : 2);
 	for (i = 0; i < n; i += vl) {
 		if (u[i] == '"' || u[i] == '\\') {
-			pg_buf_add(b, "\\", 1);
-			pg_buf_add(b, s + i, 1);
+			store_pg_buf_add(b, "\\", 1);
+			store_pg_buf_add(b, s + i, 1);
 			vl = 1;
 		} else if ((vl = emit_utf8_decode(u + i, n - i, &cp)) == 0) {
-			pg_buf_add(b, "\xef\xbf\xbd", 3);
+			store_pg_buf_add(b, "\xef\xbf\xbd", 3);
 			vl = 1;
 		} else
-			pg_buf_add(b, s + i, vl);
+			store_pg_buf_add(b, s + i, vl);
 	}
-	pg_buf_add(b, "\"", 1);
+	store_pg_buf_add(b, "\"", 1);
 }
 
-static void
-pg_buf_num(struct pg_buf *b, int64_t v, bool first)
+void
+store_pg_buf_num(struct pg_buf *b, int64_t v, bool first)
 {
 	char	num[24];
 	int	len;
 
 	len = snprintf(num, sizeof(num), "%s%" PRId64, first ? "" : ",", v);
-	pg_buf_add(b, num, (size_t)len);
+	store_pg_buf_add(b, num, (size_t)len);
 }
 
-/* Array literals, one per column of a statement. */
-struct pg_cols {
-	struct pg_buf	*c;
-	size_t		 n;
-	bool		 first;
-};
 
-static void
-pg_cols_init(struct pg_cols *cols, size_t n)
+void
+store_pg_cols_init(struct pg_cols *cols, size_t n)
 {
 	size_t	i;
 
@@ -90,22 +78,22 @@ pg_cols_init(struct pg_cols *cols, size_t n)
 	cols->n = n;
 	cols->first = true;
 	for (i = 0; i < n; i++)
-		pg_buf_add(&cols->c[i], "{", 1);
+		store_pg_buf_add(&cols->c[i], "{", 1);
 }
 
-static void
-pg_cols_end(struct pg_cols *cols, const char **vals)
+void
+store_pg_cols_end(struct pg_cols *cols, const char **vals)
 {
 	size_t	i;
 
 	for (i = 0; i < cols->n; i++) {
-		pg_buf_add(&cols->c[i], "}", 1);
+		store_pg_buf_add(&cols->c[i], "}", 1);
 		vals[i] = cols->c[i].p;
 	}
 }
 
-static void
-pg_cols_free(struct pg_cols *cols)
+void
+store_pg_cols_free(struct pg_cols *cols)
 {
 	size_t	i;
 
@@ -187,19 +175,19 @@ pg_daysum_write(struct store_pg *sp, const char *table,
 
 	if (n == 0)
 		return (0);
-	pg_cols_init(&cols, 3);
+	store_pg_cols_init(&cols, 3);
 	for (i = 0; i < n; i++) {
-		pg_buf_elem(&cols.c[0], d[i].day, i == 0);
-		pg_buf_num(&cols.c[1], d[i].kind, i == 0);
-		pg_buf_num(&cols.c[2], d[i].count, i == 0);
+		store_pg_buf_elem(&cols.c[0], d[i].day, i == 0);
+		store_pg_buf_num(&cols.c[1], d[i].kind, i == 0);
+		store_pg_buf_num(&cols.c[2], d[i].count, i == 0);
 	}
-	pg_cols_end(&cols, vals);
+	store_pg_cols_end(&cols, vals);
 	(void)text_printf(sql, sizeof(sql), "INSERT INTO %s (day, kind, "
 	    "count) SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
 	    "ON CONFLICT (day, kind) DO UPDATE SET count = %s.count + "
 	    "excluded.count", table, table);
 	rc = store_pg_do(sp, -1, sql, 3, vals);
-	pg_cols_free(&cols);
+	store_pg_cols_free(&cols);
 	return (rc);
 }
 
@@ -214,17 +202,17 @@ pg_batch_logins(struct store_pg *sp, struct pg_ipstate *ips, size_t nips)
 	size_t		 i, k = 0;
 	int		 row;
 
-	pg_cols_init(&cols, 1);
+	store_pg_cols_init(&cols, 1);
 	for (i = 0; i < nips; i++) {
 		ips[i].login_us = INT64_MIN;
 		if (attack_login_key(ips[i].ip, ips[i].key,
 		    sizeof(ips[i].key)))
-			pg_buf_elem(&cols.c[0], ips[i].key, k++ == 0);
+			store_pg_buf_elem(&cols.c[0], ips[i].key, k++ == 0);
 	}
-	pg_cols_end(&cols, vals);
+	store_pg_cols_end(&cols, vals);
 	res = k == 0 ? NULL : store_pg_run(sp, -1, "SELECT network, last_us "
 	    "FROM logins WHERE network = ANY($1::text[])", 1, vals);
-	pg_cols_free(&cols);
+	store_pg_cols_free(&cols);
 	if (k == 0)
 		return (0);
 	if (res == NULL)
@@ -252,15 +240,15 @@ pg_batch_incidents(struct store_pg *sp, struct pg_ipstate *ips, size_t nips)
 	size_t			 i;
 	int			 row;
 
-	pg_cols_init(&cols, 1);
+	store_pg_cols_init(&cols, 1);
 	for (i = 0; i < nips; i++)
-		pg_buf_elem(&cols.c[0], ips[i].ip, i == 0);
-	pg_cols_end(&cols, vals);
+		store_pg_buf_elem(&cols.c[0], ips[i].ip, i == 0);
+	store_pg_cols_end(&cols, vals);
 	res = store_pg_run(sp, -1, "SELECT DISTINCT ON (client_ip) "
 	    PG_INCIDENT_COLUMNS " FROM incidents WHERE client_ip = "
 	    "ANY($1::text[]) ORDER BY client_ip, last_us DESC, id DESC", 1,
 	    vals);
-	pg_cols_free(&cols);
+	store_pg_cols_free(&cols);
 	if (res == NULL)
 		return (-1);
 	for (row = 0; row < PQntuples(res); row++) {
@@ -285,16 +273,16 @@ pg_incident_out(const struct pg_ipstate *st, struct pg_cols *upd,
 					    == 0;
 
 	if (in->id > 0)
-		pg_buf_num(&c->c[0], in->id, first);
+		store_pg_buf_num(&c->c[0], in->id, first);
 	else
-		pg_buf_elem(&c->c[0], st->ip, first);
-	pg_buf_elem(&c->c[1], in->client_name, first);
-	pg_buf_num(&c->c[2], in->first_us, first);
-	pg_buf_num(&c->c[3], in->last_us, first);
-	pg_buf_num(&c->c[4], (int64_t)in->count, first);
-	pg_buf_num(&c->c[5], in->kinds, first);
-	pg_buf_elem(&c->c[6], in->senders, first);
-	pg_buf_num(&c->c[7], in->targeted ? 1 : 0, first);
+		store_pg_buf_elem(&c->c[0], st->ip, first);
+	store_pg_buf_elem(&c->c[1], in->client_name, first);
+	store_pg_buf_num(&c->c[2], in->first_us, first);
+	store_pg_buf_num(&c->c[3], in->last_us, first);
+	store_pg_buf_num(&c->c[4], (int64_t)in->count, first);
+	store_pg_buf_num(&c->c[5], in->kinds, first);
+	store_pg_buf_elem(&c->c[6], in->senders, first);
+	store_pg_buf_num(&c->c[7], in->targeted ? 1 : 0, first);
 	if (in->id > 0)
 		(*nupd)++;
 	else
@@ -358,7 +346,7 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		goto fail;
 
 	withdrawn = xcalloc(n, sizeof(*withdrawn));
-	pg_cols_init(&a, 14);
+	store_pg_cols_init(&a, 14);
 	open_cols = true;
 	for (i = 0; i < n; i++) {
 		const struct attack_record *r = &recs[i];
@@ -368,22 +356,22 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		    ps->login_us != INT64_MIN &&
 		    ps->login_us >= r->time_us - w &&
 		    ps->login_us <= r->time_us + w);
-		pg_buf_num(&a.c[0], r->time_us, i == 0);
-		pg_buf_num(&a.c[1], (int64_t)r->kind, i == 0);
-		pg_buf_elem(&a.c[2], r->client_ip, i == 0);
-		pg_buf_elem(&a.c[3], r->client_name, i == 0);
-		pg_buf_elem(&a.c[4], r->helo, i == 0);
-		pg_buf_elem(&a.c[5], r->from, i == 0);
-		pg_buf_elem(&a.c[6], r->to, i == 0);
-		pg_buf_elem(&a.c[7], r->user, i == 0);
-		pg_buf_elem(&a.c[8], r->session, i == 0);
-		pg_buf_elem(&a.c[9], r->reply, i == 0);
-		pg_buf_num(&a.c[10], r->port, i == 0);
-		pg_buf_num(&a.c[11], withdrawn[i] ? 1 : 0, i == 0);
-		pg_buf_elem(&a.c[12], r->node, i == 0);
-		pg_buf_elem(&a.c[13], uids[i], i == 0);
+		store_pg_buf_num(&a.c[0], r->time_us, i == 0);
+		store_pg_buf_num(&a.c[1], (int64_t)r->kind, i == 0);
+		store_pg_buf_elem(&a.c[2], r->client_ip, i == 0);
+		store_pg_buf_elem(&a.c[3], r->client_name, i == 0);
+		store_pg_buf_elem(&a.c[4], r->helo, i == 0);
+		store_pg_buf_elem(&a.c[5], r->from, i == 0);
+		store_pg_buf_elem(&a.c[6], r->to, i == 0);
+		store_pg_buf_elem(&a.c[7], r->user, i == 0);
+		store_pg_buf_elem(&a.c[8], r->session, i == 0);
+		store_pg_buf_elem(&a.c[9], r->reply, i == 0);
+		store_pg_buf_num(&a.c[10], r->port, i == 0);
+		store_pg_buf_num(&a.c[11], withdrawn[i] ? 1 : 0, i == 0);
+		store_pg_buf_elem(&a.c[12], r->node, i == 0);
+		store_pg_buf_elem(&a.c[13], uids[i], i == 0);
 	}
-	pg_cols_end(&a, av);
+	store_pg_cols_end(&a, av);
 	if ((res = store_pg_run(sp, -1, "INSERT INTO attacks (time_us, kind, "
 	    "client_ip, client_name, helo, mail_from, rcpt_to, login_user, "
 	    "session, reply, port, withdrawn, node, uid) SELECT * FROM "
@@ -432,8 +420,8 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 			/* A new incident; the one before is done. */
 			if (ps->have && ps->dirty) {
 				if (nupd + nins == 0) {
-					pg_cols_init(&upd, 8);
-					pg_cols_init(&ins, 8);
+					store_pg_cols_init(&upd, 8);
+					store_pg_cols_init(&ins, 8);
 				}
 				pg_incident_out(ps, &upd, &ins, &nupd, &nins);
 			}
@@ -458,14 +446,14 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		if (!ips[i].dirty)
 			continue;
 		if (nupd + nins == 0) {
-			pg_cols_init(&upd, 8);
-			pg_cols_init(&ins, 8);
+			store_pg_cols_init(&upd, 8);
+			store_pg_cols_init(&ins, 8);
 		}
 		pg_incident_out(&ips[i], &upd, &ins, &nupd, &nins);
 	}
 	if (nupd + nins > 0) {
-		pg_cols_end(&upd, uv);
-		pg_cols_end(&ins, iv);
+		store_pg_cols_end(&upd, uv);
+		store_pg_cols_end(&ins, iv);
 		if ((nupd > 0 && store_pg_do(sp, -1, "UPDATE incidents SET "
 		    "client_name = u.cn, first_us = u.f, last_us = u.l, "
 		    "count = u.c, kinds = u.k, senders = u.s, targeted = u.t "
@@ -479,12 +467,12 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		    "$2::text[], $3::bigint[], $4::bigint[], $5::bigint[], "
 		    "$6::bigint[], $7::text[], $8::int[]) "
 		    "ORDER BY 3", 8, iv) != 0)) {
-			pg_cols_free(&upd);
-			pg_cols_free(&ins);
+			store_pg_cols_free(&upd);
+			store_pg_cols_free(&ins);
 			goto fail;
 		}
-		pg_cols_free(&upd);
-		pg_cols_free(&ins);
+		store_pg_cols_free(&upd);
+		store_pg_cols_free(&ins);
 	}
 	/* Every host's page writer learns of them at COMMIT. */
 	if (pg_daysum_write(sp, "daily_counts", days, ndays) != 0 ||
@@ -505,7 +493,7 @@ fail:
 	}
 done:
 	if (open_cols)
-		pg_cols_free(&a);
+		store_pg_cols_free(&a);
 	PQclear(res);
 	free(fresh);
 	free(days);

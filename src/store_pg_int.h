@@ -47,6 +47,19 @@ struct pg_grant {
 	int64_t		 expires_us;
 };
 
+/* A write of the engine's to the shared tables, made by the view's
+ * thread (store_pg_view.c). */
+struct pg_op {
+	bool			 is_ban;
+	struct pg_grant		 grant;
+	struct ban_entry	 ban;
+	int64_t			 keep_us;	/* bans: rows kept after expiry */
+};
+
+/* Writes waiting for the store: beyond this the oldest are dropped (and
+ * counted in the log); this host keeps them in its view regardless. */
+#define STORE_PG_OPS_MAX	100000
+
 /*
  * The in-memory view of the shared grants and bans (store.h, generation):
  * a listener thread with its own connection LISTENs on STORE_PG_CHANNEL
@@ -68,6 +81,11 @@ struct pg_view {
 	size_t		 nbans;
 	void		(*on_records)(void *);
 	void		*on_records_arg;
+	void		(*on_shared)(void *);
+	void		*on_shared_arg;
+	struct pg_op	*ops;		/* waiting, oldest first */
+	size_t		 nops, opscap;
+	uint64_t	 ops_dropped;
 };
 
 struct store_pg {
@@ -143,6 +161,29 @@ int	 store_pg_incident_get(struct store *st, int64_t id,
 int	 store_pg_insert_batch(struct store *st,
 	    const struct attack_record *recs, size_t n);
 
+/* A growing text buffer for array literals. */
+struct pg_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+/* Array literals, one per column of a statement: elements are added
+ * with first = cols->first, which the caller clears after each row. */
+struct pg_cols {
+	struct pg_buf	*c;
+	size_t		 n;
+	bool		 first;
+};
+
+void	 store_pg_buf_add(struct pg_buf *b, const char *s, size_t n);
+/* s as one quoted element (escaped, made valid UTF-8). */
+void	 store_pg_buf_elem(struct pg_buf *b, const char *s, bool first);
+void	 store_pg_buf_num(struct pg_buf *b, int64_t v, bool first);
+void	 store_pg_cols_init(struct pg_cols *cols, size_t n);
+/* Close the literals; vals[i] points at column i's text. */
+void	 store_pg_cols_end(struct pg_cols *cols, const char **vals);
+void	 store_pg_cols_free(struct pg_cols *cols);
+
 /* store_pg_view.c */
 /* Connect to url, waiting at most timeout seconds unless it says more. */
 PGconn	*store_pg_connect(const char *url, const char *timeout);
@@ -154,5 +195,12 @@ void	 store_pg_view_grant_set(struct pg_view *v, const char *network,
 uint64_t store_pg_generation(struct store *st);
 void	 store_pg_on_records(struct store *st, void (*cb)(void *),
 	    void *arg);
+void	 store_pg_on_shared(struct store *st, void (*cb)(void *),
+	    void *arg);
+/* The engine's writes: change the view now, store by the view's thread. */
+void	 store_pg_view_queue_grant(struct pg_view *v, const char *network,
+	    const char *user, int64_t expires_us);
+void	 store_pg_view_queue_bans(struct pg_view *v,
+	    const struct ban_entry *e, size_t n, int64_t keep_us);
 
 #endif

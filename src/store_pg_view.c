@@ -4,17 +4,26 @@
  * with its own connection LISTENs for changes and reloads both tables
  * after each notification and each reconnection (NOTIFY is not durable);
  * the engine's look-ups read the view and never wait on the network.
+ *
+ * The engine's own writes (a grant after a login, new bans) change the
+ * view at once and wait in v->ops for this thread, which writes them in
+ * one transaction with its NOTIFY before it handles any notification, and
+ * keeps them while the store is unreachable; a reload re-applies the ones
+ * still waiting, so a write in flight is never lost from the view. The
+ * engine hears of every reload through on_shared at once.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ban.h"
+#include "clock.h"
 #include "log.h"
 #include "store_pg_int.h"
 #include "text.h"
@@ -35,6 +44,284 @@ store_pg_view_grant_cmp(const void *a, const void *b)
 {
 	return (strcmp(((const struct pg_grant *)a)->network,
 	    ((const struct pg_grant *)b)->network));
+}
+
+/* Put or drop one grant; v->mu held. */
+static void
+pg_view_grant_apply(struct pg_view *v, const char *network, const char *user,
+    int64_t expires_us)
+{
+	struct pg_grant	 key, *g, *grown;
+
+	memset(&key, 0, sizeof(key));
+	(void)text_copy(key.network, network, sizeof(key.network));
+	g = v->ngrants == 0 ? NULL : bsearch(&key, v->grants, v->ngrants,
+	    sizeof(*g), store_pg_view_grant_cmp);
+	if (g != NULL) {
+		(void)text_copy(g->user, user, sizeof(g->user));
+		g->expires_us = expires_us;
+	} else if (expires_us > 0) {
+		grown = xreallocarray(v->grants, v->ngrants + 1,
+		    sizeof(*grown));
+		v->grants = grown;
+		(void)text_copy(key.user, user, sizeof(key.user));
+		key.expires_us = expires_us;
+		grown[v->ngrants++] = key;
+		qsort(v->grants, v->ngrants, sizeof(*grown),
+		    store_pg_view_grant_cmp);
+	}
+}
+
+/* Add one ban; v->mu held. A network banned twice stands twice until the
+ * next reload (the engine's table keeps one). */
+static void
+pg_view_ban_apply(struct pg_view *v, const struct ban_entry *e)
+{
+	v->bans = xreallocarray(v->bans, v->nbans + 1, sizeof(*v->bans));
+	v->bans[v->nbans++] = *e;
+}
+
+/* The writes still waiting, onto a freshly loaded view; v->mu held. */
+static void
+pg_view_reapply(struct pg_view *v)
+{
+	size_t	i;
+
+	for (i = 0; i < v->nops; i++) {
+		if (v->ops[i].is_ban)
+			pg_view_ban_apply(v, &v->ops[i].ban);
+		else
+			pg_view_grant_apply(v, v->ops[i].grant.network,
+			    v->ops[i].grant.user, v->ops[i].grant.expires_us);
+	}
+}
+
+/* Queue op; v->mu held. False when the queue is full (op dropped). */
+static bool
+pg_view_queue(struct pg_view *v, const struct pg_op *op)
+{
+	if (v->nops >= STORE_PG_OPS_MAX) {
+		if (v->ops_dropped++ % 1000 == 0)
+			log_warn("store: %llu grant or ban writes dropped: "
+			    "the shared store has been unreachable too long",
+			    (unsigned long long)v->ops_dropped);
+		return (false);
+	}
+	if (v->nops == v->opscap) {
+		v->opscap = v->opscap ? v->opscap * 2 : 64;
+		v->ops = xreallocarray(v->ops, v->opscap, sizeof(*v->ops));
+	}
+	v->ops[v->nops++] = *op;
+	return (true);
+}
+
+/* Tell the thread there is work (non-blocking: a full pipe already
+ * says so). */
+static void
+pg_view_kick(struct pg_view *v)
+{
+	(void)!write(v->wake[1], "w", 1);
+}
+
+void
+store_pg_view_queue_grant(struct pg_view *v, const char *network,
+    const char *user, int64_t expires_us)
+{
+	struct pg_op	op;
+
+	memset(&op, 0, sizeof(op));
+	(void)text_copy(op.grant.network, network, sizeof(op.grant.network));
+	(void)text_copy(op.grant.user, user, sizeof(op.grant.user));
+	op.grant.expires_us = expires_us;
+	pthread_mutex_lock(&v->mu);
+	pg_view_grant_apply(v, network, user, expires_us);
+	(void)pg_view_queue(v, &op);
+	pthread_mutex_unlock(&v->mu);
+	pg_view_kick(v);
+}
+
+void
+store_pg_view_queue_bans(struct pg_view *v, const struct ban_entry *e,
+    size_t n, int64_t keep_us)
+{
+	struct pg_op	op;
+	size_t		i;
+
+	memset(&op, 0, sizeof(op));
+	op.is_ban = true;
+	op.keep_us = keep_us;
+	pthread_mutex_lock(&v->mu);
+	for (i = 0; i < n; i++) {
+		op.ban = e[i];
+		pg_view_ban_apply(v, &e[i]);
+		(void)pg_view_queue(v, &op);
+	}
+	pthread_mutex_unlock(&v->mu);
+	pg_view_kick(v);
+}
+
+/* Order of ops by key, newest first within a key (the one written). */
+struct pg_op_key {
+	char	 key[IPADDR_TEXT_MAX + 8];
+	size_t	 seq;
+};
+
+static int
+pg_op_key_cmp(const void *a, const void *b)
+{
+	const struct pg_op_key	*x = a, *y = b;
+	int			 c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return (c);
+	return (x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0);
+}
+
+/* Write ops (n of them) through conn in one transaction with its NOTIFY;
+ * 0 or -1. Statements: one insert per table, whatever n is. */
+static int
+pg_view_write(PGconn *conn, const struct pg_op *ops, size_t n)
+{
+	struct pg_op_key	*keys = xcalloc(n, sizeof(*keys));
+	struct pg_cols		 gc, bc;
+	const char		*gv[3], *bv[5], *dv[2];
+	char			 gcut[24], bcut[24];
+	size_t			 i, nk = 0, ng = 0, nb = 0;
+	int64_t			 keep = 0, now;
+	PGresult		*res;
+	int			 rc = -1;
+
+	store_pg_cols_init(&gc, 3);
+	store_pg_cols_init(&bc, 5);
+	for (i = 0; i < n; i++) {
+		if (ops[i].is_ban) {
+			if (!ban_net_format(&ops[i].ban.net, keys[nk].key,
+			    sizeof(keys[nk].key)))
+				continue;
+			if (ops[i].keep_us > keep)
+				keep = ops[i].keep_us;
+		} else
+			(void)text_copy(keys[nk].key, ops[i].grant.network,
+			    sizeof(keys[nk].key));
+		keys[nk++].seq = i;
+	}
+	qsort(keys, nk, sizeof(*keys), pg_op_key_cmp);
+	for (i = 0; i < nk; i++) {
+		const struct pg_op	*op = &ops[keys[i].seq];
+
+		/* The newest write of a key is first: the others lose. */
+		if (i > 0 && strcmp(keys[i].key, keys[i - 1].key) == 0)
+			continue;
+		if (op->is_ban) {
+			bc.first = nb++ == 0;
+			store_pg_buf_elem(&bc.c[0], keys[i].key, bc.first);
+			store_pg_buf_num(&bc.c[1], op->ban.start_us, bc.first);
+			store_pg_buf_num(&bc.c[2], op->ban.expires_us, bc.first);
+			store_pg_buf_num(&bc.c[3], op->ban.level, bc.first);
+			store_pg_buf_num(&bc.c[4], op->ban.manual, bc.first);
+		} else {
+			gc.first = ng++ == 0;
+			store_pg_buf_elem(&gc.c[0], keys[i].key, gc.first);
+			store_pg_buf_elem(&gc.c[1], op->grant.user, gc.first);
+			store_pg_buf_num(&gc.c[2], op->grant.expires_us,
+			    gc.first);
+		}
+	}
+	store_pg_cols_end(&gc, gv);
+	store_pg_cols_end(&bc, bv);
+	now = clock_now_us();
+	snprintf(gcut, sizeof(gcut), "%" PRId64, now - (int64_t)86400 * 1000000);
+	snprintf(bcut, sizeof(bcut), "%" PRId64, now - keep);
+	dv[0] = gcut;
+	dv[1] = bcut;
+	res = PQexec(conn, "BEGIN");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	PQclear(res);
+	res = ng == 0 ? NULL : PQexecParams(conn, "INSERT INTO grants "
+	    "(network, login_user, expires_us) SELECT * FROM "
+	    "unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT "
+	    "(network) DO UPDATE SET login_user = excluded.login_user, "
+	    "expires_us = excluded.expires_us", 3, NULL, gv, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	PQclear(res);
+	res = nb == 0 ? NULL : PQexecParams(conn, "INSERT INTO bans "
+	    "(network, start_us, expires_us, level, manual) SELECT * FROM "
+	    "unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], "
+	    "$5::bigint[]) ON CONFLICT (network) DO UPDATE SET start_us = "
+	    "excluded.start_us, expires_us = excluded.expires_us, level = "
+	    "excluded.level, manual = excluded.manual", 5, NULL, bv, NULL,
+	    NULL, 0);
+	if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	PQclear(res);
+	/* Expired rows are dead weight: sweep them with the writes. The
+	 * NOTIFY is delivered at COMMIT, never before. */
+	res = PQexecParams(conn, "DELETE FROM grants WHERE expires_us < $1",
+	    1, NULL, dv, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	PQclear(res);
+	res = nb == 0 ? NULL : PQexecParams(conn, "DELETE FROM bans WHERE "
+	    "expires_us < $1", 1, NULL, dv + 1, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	PQclear(res);
+	res = PQexec(conn, "NOTIFY " STORE_PG_CHANNEL "; COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		log_warn("store: writing %zu grants and bans: %s", n,
+		    PQerrorMessage(conn));
+	PQclear(res);
+	if (rc != 0)
+		PQclear(PQexec(conn, "ROLLBACK"));
+	store_pg_cols_free(&gc);
+	store_pg_cols_free(&bc);
+	free(keys);
+	return (rc);
+}
+
+/* Write what waits; on failure it waits again, ahead of newer writes. */
+static int
+pg_view_flush(struct pg_view *v, PGconn *conn)
+{
+	struct pg_op	*ops;
+	size_t		 n, cap;
+
+	pthread_mutex_lock(&v->mu);
+	ops = v->ops;
+	n = v->nops;
+	cap = v->opscap;
+	v->ops = NULL;
+	v->nops = v->opscap = 0;
+	pthread_mutex_unlock(&v->mu);
+	if (n == 0) {
+		free(ops);
+		return (0);
+	}
+	if (pg_view_write(conn, ops, n) == 0) {
+		free(ops);
+		return (0);
+	}
+	pthread_mutex_lock(&v->mu);
+	if (v->nops > 0) {
+		if (n + v->nops > cap) {
+			cap = n + v->nops;
+			ops = xreallocarray(ops, cap, sizeof(*ops));
+		}
+		memcpy(ops + n, v->ops, v->nops * sizeof(*ops));
+		n += v->nops;
+		free(v->ops);
+	}
+	v->ops = ops;
+	v->nops = n;
+	v->opscap = cap;
+	pthread_mutex_unlock(&v->mu);
+	return (-1);
 }
 
 /* Reload both tables through conn; 0 or -1 (the old view stays). */
@@ -87,8 +374,11 @@ pg_view_sync(struct pg_view *v, PGconn *conn)
 	v->ngrants = ng;
 	v->bans = b;
 	v->nbans = nb;
+	pg_view_reapply(v);
 	v->synced = true;
 	v->gen++;
+	if (v->on_shared != NULL)
+		v->on_shared(v->on_shared_arg);
 	pthread_mutex_unlock(&v->mu);
 	return (0);
 }
@@ -157,8 +447,22 @@ pg_view_main(void *arg)
 				    "grants and bans reloaded");
 			was_down = false;
 		}
+		/* Our writes go first: a notification's reload must find
+		 * them stored (it re-applies those still waiting anyway). */
+		if (pg_view_flush(v, conn) != 0) {
+			PQfinish(conn);
+			conn = NULL;
+			if (!pg_view_wait(v, -1, STORE_PG_RETRY_MS))
+				break;
+			continue;
+		}
 		if (!pg_view_wait(v, PQsocket(conn), 1000))
 			break;
+		if (pg_view_flush(v, conn) != 0) {
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
 		if (PQconsumeInput(conn) == 0 ||
 		    PQstatus(conn) != CONNECTION_OK) {
 			PQfinish(conn);
@@ -184,6 +488,9 @@ pg_view_main(void *arg)
 			conn = NULL;
 		}
 	}
+	/* Stopping: what waits gets one more chance. */
+	if (conn != NULL)
+		(void)pg_view_flush(v, conn);
 	PQfinish(conn);
 	return (NULL);
 }
@@ -199,6 +506,9 @@ store_pg_view_start(const char *url)
 	v->url = xstrdup(url);
 	if (pipe2(v->wake, O_CLOEXEC) != 0)
 		FATAL("pipe2");
+	/* The engine never waits on a full pipe (pg_view_kick). */
+	if (fcntl(v->wake[1], F_SETFL, O_NONBLOCK) == -1)
+		FATAL("fcntl");
 	if (pthread_mutex_init(&v->mu, NULL) != 0)
 		FATAL("pthread_mutex_init");
 	/* Signals are the event loop's business. */
@@ -220,6 +530,10 @@ store_pg_view_stop(struct pg_view *v)
 	pthread_join(v->thread, NULL);
 	close(v->wake[0]);
 	pthread_mutex_destroy(&v->mu);
+	if (v->nops > 0)
+		log_warn("store: %zu grant or ban writes not stored at "
+		    "shutdown (the shared store is unreachable)", v->nops);
+	free(v->ops);
 	free(v->grants);
 	free(v->bans);
 	free(v->url);
@@ -231,28 +545,10 @@ void
 store_pg_view_grant_set(struct pg_view *v, const char *network,
     const char *user, int64_t expires_us)
 {
-	struct pg_grant	 key, *g, *grown;
-
 	if (v == NULL)
 		return;
-	memset(&key, 0, sizeof(key));
-	(void)text_copy(key.network, network, sizeof(key.network));
 	pthread_mutex_lock(&v->mu);
-	g = v->ngrants == 0 ? NULL : bsearch(&key, v->grants, v->ngrants,
-	    sizeof(*g), store_pg_view_grant_cmp);
-	if (g != NULL) {
-		(void)text_copy(g->user, user, sizeof(g->user));
-		g->expires_us = expires_us;
-	} else if (expires_us > 0) {
-		grown = xreallocarray(v->grants, v->ngrants + 1,
-		    sizeof(*grown));
-		v->grants = grown;
-		(void)text_copy(key.user, user, sizeof(key.user));
-		key.expires_us = expires_us;
-		grown[v->ngrants++] = key;
-		qsort(v->grants, v->ngrants, sizeof(*grown),
-		    store_pg_view_grant_cmp);
-	}
+	pg_view_grant_apply(v, network, user, expires_us);
 	pthread_mutex_unlock(&v->mu);
 }
 
@@ -286,3 +582,19 @@ store_pg_on_records(struct store *st, void (*cb)(void *), void *arg)
 	pthread_mutex_unlock(&sp->view->mu);
 }
 
+
+void
+store_pg_on_shared(struct store *st, void (*cb)(void *), void *arg)
+{
+	struct store_pg	*sp = store_pg(st);
+
+	if (sp->view == NULL) {
+		if (cb == NULL)
+			return;
+		sp->view = store_pg_view_start(sp->url);
+	}
+	pthread_mutex_lock(&sp->view->mu);
+	sp->view->on_shared = cb;
+	sp->view->on_shared_arg = arg;
+	pthread_mutex_unlock(&sp->view->mu);
+}
