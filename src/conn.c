@@ -178,7 +178,9 @@ conn_accept(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	    (int64_t)eng->cfg->proxy_timeout * 1000000;
 	if ((p->ev = event_new(eng->base, fd, EV_READ, preface_cb, p)) == NULL)
 		FATAL("event_new");
-	preface_wait(p);
+	/* The header is usually there already (TCP_DEFER_ACCEPT on PROXY
+	 * listeners): read it now rather than after a turn of the loop. */
+	preface_cb(fd, EV_READ, p);
 }
 
 /* ---- OPEN ---------------------------------------------------------------- */

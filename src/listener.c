@@ -187,6 +187,19 @@ listener_bind_all(const struct config *cfg, struct listeners *out,
 			    ((const struct sockaddr_in *)&ep->ss)->sin_port);
 			if ((l->fd = bind_one(ep, err, errlen)) == -1)
 				goto fail;
+			/* Replies are small and final: do not let Nagle
+			 * hold them back behind a delayed ACK (40 ms per TLS
+			 * 1.3 greeting otherwise). Accepted sockets inherit
+			 * it: no system call per connection. */
+			(void)setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY,
+			    &(int){ 1 }, sizeof(int));
+			/* A proxy speaks first (its header): accept() once
+			 * the header is there, so reading it takes no wait
+			 * (TCP_DEFER_ACCEPT, tcp(7)). Never on the others,
+			 * where the server speaks first. */
+			if (l->proxy)
+				(void)setsockopt(l->fd, IPPROTO_TCP,
+				    TCP_DEFER_ACCEPT, &(int){ 1 }, sizeof(int));
 			out->count++;
 		}
 	}
@@ -205,9 +218,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	char		 msg[300];
 
 	(void)evl;
-	/* Replies are small and final: do not let Nagle hold them back
-	 * behind a delayed ACK (40 ms per TLS 1.3 greeting otherwise). */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (eng->stopping || eng->sessions >= eng->cfg->max_connections) {
 		/* Over the total limit: say so in one write and hang up;
 		 * no session is built for it. */

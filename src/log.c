@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,11 +19,26 @@
 static const char	*log_ident = "pillory";
 static bool		 log_syslog;
 static bool		 log_debug_on;
+/* getpid() once per process, not per line: a flood logs a line per
+ * refused connection. Set before any thread starts; a fork's child sets
+ * its own. */
+static pid_t		 log_pid;
+
+static void
+log_child_pid(void)
+{
+	log_pid = getpid();
+}
 
 void
 log_init(const char *ident, bool use_syslog)
 {
+	static bool	registered;
+
 	log_ident = ident;
+	if (!registered && pthread_atfork(NULL, NULL, log_child_pid) == 0)
+		registered = true;
+	log_pid = getpid();
 	log_set_syslog(use_syslog);
 	if (getenv("PILLORY_DEBUG") != NULL)
 		log_debug_on = true;
@@ -57,13 +73,15 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 	va_list		 ap2;
 
 	va_copy(ap2, ap);
+	if (log_pid == 0)
+		log_pid = getpid();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld]: %s",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident,
-	    (long)getpid(), tag);
+	    (long)log_pid, tag);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(line) - 2)
