@@ -203,9 +203,11 @@ smtp_banned_take(struct engine *eng, struct listener *l, evutil_socket_t fd,
 		rec.port = l->port;
 		(void)attacklog_record(eng->alog, &rec);
 	}
+	/* What a client said before the greeting is answered now; a client
+	 * that waited has said nothing yet: no read until the loop says. */
 	if (!banned_send(b, "554 5.7.1 %s Service unavailable; client [%s] "
 	    "is banned for repeated attacks", cfg->hostname, b->peer_ip) ||
-	    !banned_read(b)) {
+	    (peer->early_talk && !banned_read(b))) {
 		banned_free(b);
 		return true;
 	}
