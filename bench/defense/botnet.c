@@ -154,6 +154,12 @@ attempt(const struct sockaddr_in *dst, long i, struct counts *k, bool quick)
 		k->errors++;
 		goto out;
 	}
+	if (code == 521) {
+		/* RFC 7504: refused, and the server hangs up at once
+		 * (Postfix's postscreen with blacklist action drop). */
+		k->banned++;
+		goto out;
+	}
 	if (code == 554) {
 		k->banned++;
 		if (cmd(&c, "QUIT\r\n") != 221)
