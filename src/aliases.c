@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ struct alias_db {
 	struct alias_entry	*entries;	/* sorted by name */
 	size_t			 count;
 	size_t			 cap;
+};
+
+static const struct line_table_entries alias_entries = {
+	.what = "alias",
+	.size = sizeof(struct alias_entry),
+	.key_off = offsetof(struct alias_entry, name),
+	.line_off = offsetof(struct alias_entry, line),
 };
 
 /* Addresses met during one expansion. */
@@ -273,18 +281,13 @@ alias_add(struct alias_db *db, struct span name, struct span list,
 {
 	struct alias_entry	*e;
 	struct span		 rest, t;
-	size_t			 ncap, off;
+	size_t			 off;
 	char			*mem;
 
-	if (db->count == db->cap) {
-		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = xreallocarray(db->entries, ncap, sizeof(*e));
-		db->entries = e;
-		db->cap = ncap;
-	}
-	/* The trimmed targets with a NUL each never outgrow the list + 1. */
+	e = line_table_add(&alias_entries, (void **)&db->entries, &db->count,
+	    &db->cap);
+/* The trimmed targets with a NUL each never outgrow the list + 1. */
 	mem = xmalloc(name.len + 1 + list.len + 1);
-	e = &db->entries[db->count];
 	e->name = mem;
 	memcpy(e->name, name.p, name.len);
 	e->name[name.len] = '\0';
@@ -301,37 +304,15 @@ alias_add(struct alias_db *db, struct span name, struct span list,
 		e->ntargets++;
 	}
 	e->line = line;
-	db->count++;
-}
-
-static int
-alias_entry_cmp(const void *a, const void *b)
-{
-	const struct alias_entry	*ea = a, *eb = b;
-	int				 r;
-
-	if ((r = strcmp(ea->name, eb->name)) != 0)
-		return (r);
-	return (ea->line < eb->line ? -1 : ea->line > eb->line);
 }
 
 /* Load an aliases file; see aliases.h. */
 struct alias_db *
 aliases_load(const char *path, char *err, size_t errlen)
 {
-	struct alias_db	*db;
-	FILE		*fp;
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	db = aliases_load_fp(fp, path, err, errlen);
-	fclose(fp);
-	return (db);
+	return (aliases_load_fp(NULL, path, err, errlen));
 }
 
-/* The same from an open stream; see aliases.h. */
 /* One line of the file (line_table.h): parse and add. */
 static int
 alias_load_line(void *arg, const char *line, size_t len, size_t lineno,
@@ -347,36 +328,23 @@ alias_load_line(void *arg, const char *line, size_t len, size_t lineno,
 	return (r);
 }
 
+/* The same from an open stream; see aliases.h. */
 struct alias_db *
 aliases_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
 	struct alias_db		*db;
 	struct line_table	 lt = { .path = path, .max = ALIASES_LINE_MAX,
 				    .line = alias_load_line };
-	size_t			 i;
 
 	db = xcalloc(1, sizeof(*db));
 	lt.arg = db;
-	if (line_table_read(&lt, fp, err, errlen) == -1)
-		goto fail;
-
-	if (db->count > 0)
-		qsort(db->entries, db->count, sizeof(db->entries[0]),
-		    alias_entry_cmp);
-	for (i = 1; i < db->count; i++) {
-		if (strcmp(db->entries[i - 1].name, db->entries[i].name) ==
-		    0) {
-			snprintf(err, errlen, "%s:%zu: duplicate alias %s "
-			    "(first on line %zu)", path, db->entries[i].line,
-			    db->entries[i].name, db->entries[i - 1].line);
-			goto fail;
-		}
+	if (line_table_read(&lt, fp, err, errlen) == -1 ||
+	    line_table_sort(&alias_entries, db->entries, db->count, path, err,
+	    errlen) == -1) {
+		aliases_free(db);
+		return (NULL);
 	}
 	return (db);
-
-fail:
-	aliases_free(db);
-	return (NULL);
 }
 
 /* Binary search for the entry named p[0..len). */

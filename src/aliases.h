@@ -37,7 +37,7 @@ int aliases_parse_line(const char *line, size_t len, struct span *name_out,
 struct alias_db *aliases_load(const char *path, char *err, size_t errlen);
 
 /* The same from an open stream (read to its end, not closed); path names
- * it in messages. */
+ * it in messages. With fp NULL, path is opened and read. */
 struct alias_db *aliases_load_fp(FILE *fp, const char *path, char *err,
     size_t errlen);
 

@@ -508,18 +508,45 @@ conn_release(struct conn *c)
 	return true;
 }
 
-void
+unsigned
 conn_move(const struct conn *c, const uint32_t *moves,
     const char *const *names, unsigned cur, unsigned next)
 {
 	char	msg[128];
 
+	if (moves[cur] == 0)
+		return cur;
 	if ((moves[cur] & (1u << next)) == 0) {
 		text_printf(msg, sizeof(msg), "%s: illegal move %s -> %s",
 		    c->proto->name, names[cur], names[next]);
 		FATAL(msg);
 	}
 	log_debug("%s state %s -> %s", c->sid, names[cur], names[next]);
+	return next;
+}
+
+enum line_result
+conn_take_line(struct conn *c, size_t max, char *line, size_t *len)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	enum line_result	 r;
+
+	while ((r = line_input_take(in, max, &c->skip_line, line, len)) ==
+	    LINE_SKIPPED)
+		;
+	return r;
+}
+
+const struct config *
+conn_cfg(const struct conn *c)
+{
+	return c->eng->cfg;
+}
+
+const struct sockaddr *
+conn_sa(const struct conn *c)
+{
+	return (const struct sockaddr *)&c->peer;
 }
 
 void

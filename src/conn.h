@@ -29,6 +29,8 @@
 
 #include <event2/util.h>
 
+#include "line_input.h"
+
 #include "attack.h"
 #include "pillory.h"
 
@@ -90,6 +92,7 @@ struct conn {
 	bool			 tls;		/* TLS is up (or starting) */
 	char			 tls_info[96];	/* "TLSv1.3 CIPHER" */
 	bool			 dead;		/* the peer is gone */
+	bool			 skip_line;	/* discarding an over-long line */
 	bool			 closing;
 	unsigned		 holds;
 	int			 read_timeout;	/* seconds */
@@ -162,16 +165,35 @@ void conn_record_init(const struct conn *c, struct attack_record *rec,
  * when the writer is behind and the client should be slowed down. */
 bool conn_record_put(struct conn *c, const struct attack_record *rec);
 
+/*
+ * The next command line of at most max octets into line (max + 1 bytes,
+ * no CRLF), *len its length: LINE_READY, LINE_MORE (wait for input) or
+ * LINE_TOO_LONG once per over-long line, whose rest is dropped as it
+ * comes.
+ */
+enum line_result conn_take_line(struct conn *c, size_t max, char *line,
+    size_t *len);
+
 /* Stop reading and free the session once its last reply is out. */
 void conn_close(struct conn *c, const char *why);
 
 /*
- * A session moves from state cur to next: log it at debug level, or
- * abort when moves[cur] (a bit per allowed next state) lacks next, a bug.
- * names has a name per state.
+ * A session moves from state cur to next; returns the state it is in
+ * after. moves has a bit per allowed next state for each state; a state
+ * with none is final and ignores later moves (a late callback after the
+ * close began). Otherwise the move is logged at debug level, or aborts
+ * when moves[cur] lacks next, a bug. names has a name per state.
  */
-void conn_move(const struct conn *c, const uint32_t *moves,
+unsigned conn_move(const struct conn *c, const uint32_t *moves,
     const char *const *names, unsigned cur, unsigned next);
+/* A move table has a row per state name. */
+#define CONN_MOVES_MATCH(moves, names)					\
+	_Static_assert(sizeof(moves) / sizeof((moves)[0]) ==		\
+	    sizeof(names) / sizeof((names)[0]), "a move row per state")
+
+/* The configuration the session runs under, and the client's address. */
+const struct config *conn_cfg(const struct conn *c);
+const struct sockaddr *conn_sa(const struct conn *c);
 
 /* Free c and its session now, whatever is pending: shutdown only. */
 void conn_destroy(struct conn *c);

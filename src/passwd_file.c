@@ -20,6 +20,7 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,13 @@ struct passwd_db {
 	struct passwd_entry	*entries;	/* sorted by key */
 	size_t			 count;
 	size_t			 cap;
+};
+
+static const struct line_table_entries passwd_entries = {
+	.what = "user",
+	.size = sizeof(struct passwd_entry),
+	.key_off = offsetof(struct passwd_entry, key),
+	.line_off = offsetof(struct passwd_entry, line),
 };
 
 /* Setting used for unknown users when the database is empty. */
@@ -263,17 +271,6 @@ passwd_file_parse_line(const char *line, size_t len, struct span *user_out,
 }
 
 static int
-passwd_entry_cmp(const void *a, const void *b)
-{
-	const struct passwd_entry	*ea = a, *eb = b;
-	int				 r;
-
-	if ((r = strcmp(ea->key, eb->key)) != 0)
-		return (r);
-	return (ea->line < eb->line ? -1 : ea->line > eb->line);
-}
-
-static int
 passwd_key_cmp(const void *key, const void *elem)
 {
 	const struct passwd_entry	*e = elem;
@@ -286,15 +283,9 @@ passwd_add(struct passwd_db *db, struct span user, struct span hash,
     size_t line)
 {
 	struct passwd_entry	*e;
-	size_t			 ncap;
 
-	if (db->count == db->cap) {
-		ncap = db->cap == 0 ? 64 : db->cap * 2;
-		e = xreallocarray(db->entries, ncap, sizeof(*e));
-		db->entries = e;
-		db->cap = ncap;
-	}
-	e = &db->entries[db->count];
+	e = line_table_add(&passwd_entries, (void **)&db->entries,
+	    &db->count, &db->cap);
 	e->size = user.len + 1 + hash.len + 1;
 	e->key = xmalloc(e->size);
 	memcpy(e->key, user.p, user.len);
@@ -304,31 +295,6 @@ passwd_add(struct passwd_db *db, struct span user, struct span hash,
 	memcpy(e->hash, hash.p, hash.len);
 	e->hash[hash.len] = '\0';
 	e->line = line;
-	db->count++;
-}
-
-/*
- * Sort db and refuse the same user twice; 0, or -1 with a message naming
- * path in err.
- */
-static int
-passwd_finish(struct passwd_db *db, const char *path, char *err,
-    size_t errlen)
-{
-	size_t	i;
-
-	if (db->count > 0)
-		qsort(db->entries, db->count, sizeof(db->entries[0]),
-		    passwd_entry_cmp);
-	for (i = 1; i < db->count; i++) {
-		if (strcmp(db->entries[i - 1].key, db->entries[i].key) == 0) {
-			snprintf(err, errlen, "%s:%zu: duplicate user %s "
-			    "(first on line %zu)", path, db->entries[i].line,
-			    db->entries[i].key, db->entries[i - 1].line);
-			return (-1);
-		}
-	}
-	return (0);
 }
 
 /*
@@ -338,19 +304,9 @@ passwd_finish(struct passwd_db *db, const char *path, char *err,
 struct passwd_db *
 passwd_file_load(const char *path, char *err, size_t errlen)
 {
-	struct passwd_db	*db;
-	FILE			*fp;
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return (NULL);
-	}
-	db = passwd_file_load_fp(fp, path, err, errlen);
-	fclose(fp);
-	return (db);
+	return (passwd_file_load_fp(NULL, path, err, errlen));
 }
 
-/* The same from an open stream; see passwd_file.h. */
 /* One line of the file (line_table.h): parse and add. */
 static int
 passwd_load_line(void *arg, const char *line, size_t len, size_t lineno,
@@ -366,6 +322,7 @@ passwd_load_line(void *arg, const char *line, size_t len, size_t lineno,
 	return (r);
 }
 
+/* The same from an open stream; see passwd_file.h. */
 struct passwd_db *
 passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 {
@@ -378,7 +335,8 @@ passwd_file_load_fp(FILE *fp, const char *path, char *err, size_t errlen)
 	db = xcalloc(1, sizeof(*db));
 	lt.arg = db;
 	if (line_table_read(&lt, fp, err, errlen) == -1 ||
-	    passwd_finish(db, path, err, errlen) == -1) {
+	    line_table_sort(&passwd_entries, db->entries, db->count, path,
+	    err, errlen) == -1) {
 		passwd_file_free(db);
 		return (NULL);
 	}
@@ -437,7 +395,8 @@ passwd_file_load_names_fp(FILE *fp, const char *path, char *err,
 		user.len = len;
 		passwd_add(db, user, none, lineno);
 	}
-	if (passwd_finish(db, path, err, errlen) == -1)
+	if (line_table_sort(&passwd_entries, db->entries, db->count, path,
+	    err, errlen) == -1)
 		goto fail;
 	return (db);
 fail:

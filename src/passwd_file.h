@@ -41,7 +41,7 @@ struct passwd_db *passwd_file_load(const char *path, char *err,
     size_t errlen);
 
 /* The same from an open stream (read to its end, not closed); path names
- * it in messages. */
+ * it in messages. With fp NULL, path is opened and read. */
 struct passwd_db *passwd_file_load_fp(FILE *fp, const char *path, char *err,
     size_t errlen);
 

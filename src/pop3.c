@@ -76,7 +76,6 @@
 #include "grants.h"
 #include "conn.h"
 #include "listener.h"
-#include "line_input.h"
 #include "log.h"
 #include "mailbox.h"
 #include "pop3.h"
@@ -134,7 +133,6 @@ enum pop3_send {
 struct pop3_session {
 	struct conn		 conn;		/* peer, socket, name, close */
 	enum pop3_state		 state;
-	bool			 skip_line;	/* discarding a too long line */
 	bool			 logged_in;
 	/* Re-entrancy: libevent may call our callbacks from inside an
 	 * evbuffer_add (bufferevent_openssl writes at once); in_process
@@ -171,29 +169,13 @@ static const uint32_t pop3_moves[] = {
 	[POP3_STATE_UPDATE] = ST(CLOSING),
 	[POP3_STATE_CLOSING] = 0,
 };
-_Static_assert(sizeof(pop3_moves) / sizeof(pop3_moves[0]) ==
-    sizeof(pop3_state_names) / sizeof(pop3_state_names[0]),
-    "a move row per state");
+CONN_MOVES_MATCH(pop3_moves, pop3_state_names);
 
 static void
 pop3_enter_state(struct pop3_session *s, enum pop3_state next)
 {
-	if (s->state == POP3_STATE_CLOSING)
-		return;
-	conn_move(&s->conn, pop3_moves, pop3_state_names, s->state, next);
-	s->state = next;
-}
-
-static const struct config *
-cfg_of(const struct pop3_session *s)
-{
-	return s->conn.eng->cfg;
-}
-
-static const struct sockaddr *
-peer_of(const struct pop3_session *s)
-{
-	return (const struct sockaddr *)&s->conn.peer;
+	s->state = conn_move(&s->conn, pop3_moves, pop3_state_names,
+	    s->state, next);
 }
 
 /* One reply line and its CRLF, in one write (conn.h). */
@@ -275,7 +257,7 @@ static bool
 plaintext_allowed(const struct pop3_session *s)
 {
 	return s->conn.tls || s->conn.trusted ||
-	    cfg_of(s)->pop3_allow_plaintext;
+	    conn_cfg(&s->conn)->pop3_allow_plaintext;
 }
 
 static bool
@@ -316,7 +298,7 @@ mailbox_path(const struct pop3_session *s, char *out, size_t size)
 		return false;
 	if (!spool_name_is_safe(local) || !spool_name_is_safe(at + 1))
 		return false;
-	return text_printf(out, size, "%s/mail/%s/%s", cfg_of(s)->state_dir,
+	return text_printf(out, size, "%s/mail/%s/%s", conn_cfg(&s->conn)->state_dir,
 	    at + 1, local);
 }
 
@@ -349,7 +331,7 @@ pop3_login_ok(struct pop3_session *s)
 		}
 		goto back;
 	}
-	grants_add(s->conn.eng, peer_of(s), s->user);
+	grants_add(s->conn.eng, conn_sa(&s->conn), s->user);
 	/* A login proves the address: its records leave the page. */
 	attacklog_login(s->conn.eng->alog, s->conn.peer_ip, clock_now_us());
 	mailbox_stat(s->mb, &count, &octets);
@@ -412,7 +394,7 @@ static void
 pop3_login(struct pop3_session *s, const char *method, const char *user,
     const char *password)
 {
-	if (auth_is_blocked(s->conn.eng->auth, peer_of(s))) {
+	if (auth_is_blocked(s->conn.eng->auth, conn_sa(&s->conn))) {
 		reply(s, "-ERR [SYS/TEMP] too many failures, try later");
 		log_info("%s auth blocked ip=%s", s->conn.sid, s->conn.peer_ip);
 		conn_close(&s->conn, "auth blocked");
@@ -429,7 +411,7 @@ pop3_login(struct pop3_session *s, const char *method, const char *user,
 	s->method = method;
 	pop3_enter_state(s, POP3_STATE_AUTHWAIT);
 	s->auth_req = auth_verify(s->conn.eng->auth, s->user, password,
-	    peer_of(s),
+	    conn_sa(&s->conn),
 	    pop3_auth_done, s);
 }
 
@@ -443,7 +425,7 @@ pop3_auth_plain(struct pop3_session *s, const char *b64, size_t len)
 		reply(s, "-ERR [AUTH] Invalid PLAIN response.");
 		pop3_enter_state(s, POP3_STATE_AUTHORIZATION);
 		if (s->conn.eng->auth != NULL)
-			auth_note_failure(s->conn.eng->auth, peer_of(s));
+			auth_note_failure(s->conn.eng->auth, conn_sa(&s->conn));
 		pop3_error(s);
 		return;
 	}
@@ -820,41 +802,33 @@ command_desc(enum pop3_verb verb)
 static void
 pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 {
+	/* The answer to each line the parser refuses. */
+	static const char *const refusals[] = {
+		[POP3_PARSE_EMPTY] = "-ERR Unknown command.",
+		[POP3_PARSE_UNKNOWN] = "-ERR Unknown command.",
+		[POP3_PARSE_NUL] = "-ERR NUL character in command.",
+		[POP3_PARSE_BARE_EOL] = "-ERR Bare CR or LF in command.",
+		[POP3_PARSE_8BIT] = "-ERR 8-bit character in command.",
+		[POP3_PARSE_TOO_LONG] = "-ERR Line too long.",
+		[POP3_PARSE_ARG_TOO_LONG] = "-ERR Argument too long.",
+		[POP3_PARSE_SYNTAX] = "-ERR Syntax:",
+	};
 	struct pop3_command		 cmd;
 	const struct pop3_command_desc	*d;
+	enum pop3_parse_result		 r;
 
-	switch (pop3_parse_command(line, len, &cmd)) {
-	case POP3_PARSE_OK:
-		break;
-	case POP3_PARSE_EMPTY:
-	case POP3_PARSE_UNKNOWN:
-		reply(s, "-ERR Unknown command.");
-		pop3_error(s);
-		return;
-	case POP3_PARSE_NUL:
-		reply(s, "-ERR NUL character in command.");
-		pop3_error(s);
-		return;
-	case POP3_PARSE_BARE_EOL:
-		reply(s, "-ERR Bare CR or LF in command.");
-		log_info("%s bare CR/LF in command ip=%s", s->conn.sid,
-		    s->conn.peer_ip);
-		pop3_error(s);
-		return;
-	case POP3_PARSE_8BIT:
-		reply(s, "-ERR 8-bit character in command.");
-		pop3_error(s);
-		return;
-	case POP3_PARSE_TOO_LONG:
-		reply(s, "-ERR Line too long.");
-		pop3_error(s);
-		return;
-	case POP3_PARSE_ARG_TOO_LONG:
-		reply(s, "-ERR Argument too long.");
-		pop3_error(s);
-		return;
-	case POP3_PARSE_SYNTAX:
-		reply(s, "-ERR Syntax: %s", command_desc(cmd.verb)->syntax);
+	if ((r = pop3_parse_command(line, len, &cmd)) != POP3_PARSE_OK) {
+		if ((size_t)r >= sizeof(refusals) / sizeof(refusals[0]) ||
+		    refusals[r] == NULL)
+			FATAL("parse result without a refusal");
+		if (r == POP3_PARSE_SYNTAX)
+			reply(s, "%s %s", refusals[r],
+			    command_desc(cmd.verb)->syntax);
+		else
+			reply(s, "%s", refusals[r]);
+		if (r == POP3_PARSE_BARE_EOL)
+			log_info("%s bare CR/LF in command ip=%s",
+			    s->conn.sid, s->conn.peer_ip);
 		pop3_error(s);
 		return;
 	}
@@ -879,13 +853,10 @@ pop3_line_step(struct pop3_session *s)
 	char	line[POP3_LINE_MAX + 1];
 	size_t	len;
 
-	switch (line_input_take(bufferevent_get_input(s->conn.bev),
-	    POP3_LINE_MAX,
-	    &s->skip_line, line, &len)) {
+	switch (conn_take_line(&s->conn, POP3_LINE_MAX, line, &len)) {
 	case LINE_MORE:
+	case LINE_SKIPPED:	/* conn_take_line() goes past them */
 		return false;
-	case LINE_SKIPPED:
-		return true;
 	case LINE_TOO_LONG:
 		reply(s, "-ERR Line too long.");
 		/* An over-long SASL response fails the AUTH. */

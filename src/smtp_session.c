@@ -76,7 +76,6 @@
 #include "dns.h"
 #include "engine.h"
 #include "grants.h"
-#include "line_input.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -171,7 +170,6 @@ struct smtp_session {
 	struct conn		 conn;		/* peer, socket, name, close */
 	enum smtp_state		 state;
 	bool			 esmtp;
-	bool			 skip_line;	/* discarding an over-long line */
 	bool			 authenticated;
 	char			 auth_user[ADDRESS_MAX + 1];
 	struct auth_req		*auth_req;
@@ -219,23 +217,13 @@ static const uint32_t smtp_moves[] = {
 	[SMTP_STATE_CLOSING] = 0,
 	[SMTP_STATE_NAMEWAIT] = ST(DATA) | ST(CLOSING),
 };
-_Static_assert(sizeof(smtp_moves) / sizeof(smtp_moves[0]) ==
-    sizeof(smtp_state_names) / sizeof(smtp_state_names[0]),
-    "a move row per state");
+CONN_MOVES_MATCH(smtp_moves, smtp_state_names);
 
 static void
 smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 {
-	if (s->state == SMTP_STATE_CLOSING)
-		return;
-	conn_move(&s->conn, smtp_moves, smtp_state_names, s->state, next);
-	s->state = next;
-}
-
-static const struct config *
-cfg_of(const struct smtp_session *s)
-{
-	return s->conn.eng->cfg;
+	s->state = conn_move(&s->conn, smtp_moves, smtp_state_names,
+	    s->state, next);
 }
 
 /* One reply line and its CRLF, in one write (conn.h). */
@@ -273,7 +261,7 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 		s->tarpit = true;
 	if (s->conn.eng->defense != NULL)
 		defense_note(s->conn.eng->defense,
-		    (struct sockaddr *)&s->conn.peer, kind,
+		    conn_sa(&s->conn), kind,
 		    s->conn.trusted || s->authenticated);
 }
 
@@ -404,9 +392,9 @@ smtp_free(void *arg)
 static bool
 smtp_error(struct smtp_session *s)
 {
-	if (++s->errors < cfg_of(s)->max_errors)
+	if (++s->errors < conn_cfg(&s->conn)->max_errors)
 		return false;
-	reply(s, "421 4.7.0 %s Error: too many errors", cfg_of(s)->hostname);
+	reply(s, "421 4.7.0 %s Error: too many errors", conn_cfg(&s->conn)->hostname);
 	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
 	record_attack(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
 	conn_close(&s->conn, "too many errors");
@@ -434,13 +422,13 @@ static bool
 auth_offered(const struct smtp_session *s)
 {
 	return s->conn.eng->auth != NULL && (s->conn.tls ||
-	    (s->conn.trusted && cfg_of(s)->trusted_plaintext_auth));
+	    (s->conn.trusted && conn_cfg(&s->conn)->trusted_plaintext_auth));
 }
 
 static void
 smtp_cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 {
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 
 	if (!smtp_parse_helo(arg, s->helo)) {
 		s->helo[0] = '\0';
@@ -485,7 +473,7 @@ owner_is_local(const char *domain, void *arg)
 {
 	const struct smtp_session	*s = arg;
 
-	return addr_domain_is_local(&cfg_of(s)->domains, domain);
+	return addr_domain_is_local(&conn_cfg(&s->conn)->domains, domain);
 }
 
 /* RFC 6409 6.1: a logged-in user may send as their own address, or as an
@@ -505,7 +493,7 @@ sender_owned(const struct smtp_session *s, const char *local,
 static void
 smtp_cmd_mail(struct smtp_session *s, struct span arg)
 {
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 	struct smtp_txn		*t;
 	struct smtp_mail_params	 params;
 	struct smtp_path	 path;
@@ -587,7 +575,7 @@ domain_is_local_cb(const char *domain, void *arg)
 {
 	struct expand_ctx	*x = arg;
 
-	return addr_domain_is_local(&cfg_of(x->s)->domains, domain);
+	return addr_domain_is_local(&conn_cfg(&x->s->conn)->domains, domain);
 }
 
 /* One final address of an alias expansion (or the address itself). */
@@ -595,7 +583,7 @@ static void
 expand_emit(const char *addr, void *arg)
 {
 	struct expand_ctx	*x = arg;
-	const struct config	*cfg = cfg_of(x->s);
+	const struct config	*cfg = conn_cfg(&x->s->conn);
 	const char		*at = strrchr(addr, '@');
 	char			 local[LOCAL_PART_MAX + 1];
 
@@ -673,10 +661,10 @@ srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	char		 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
 	const char	*at;
 
-	r = srs_reverse_rcpt(cfg_of(s), time(NULL), path->local, orig,
+	r = srs_reverse_rcpt(conn_cfg(&s->conn), time(NULL), path->local, orig,
 	    sizeof(orig));
 	if (r == SRS_OK && (at = strrchr(orig, '@')) != NULL) {
-		if (!addr_domain_is_local(&cfg_of(s)->domains, at + 1)) {
+		if (!addr_domain_is_local(&conn_cfg(&s->conn)->domains, at + 1)) {
 			add_remote(s->txn, orig);
 			goto ok;
 		}
@@ -705,7 +693,7 @@ ok:
 static void
 smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 {
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 	struct smtp_txn		*t = s->txn;
 	struct smtp_path	 path;
 	struct relay_input	 in;
@@ -763,14 +751,14 @@ smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
 	    !s->conn.proxy_unknown &&
 	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
 		in.client_pop_grant = grants_check(s->conn.eng,
-		    (struct sockaddr *)&s->conn.peer, grant_user);
+		    conn_sa(&s->conn), grant_user);
 	d = relay_decide(&in);
 
 	/* [defense] dnsbl: for relay and local mail alike, so the attempt
 	 * is recorded with its envelope; proven clients are never refused. */
 	if (s->dnsbl_zone[0] != '\0' && !in.client_trusted &&
 	    !in.client_authenticated && !in.client_pop_grant &&
-	    !grants_check(s->conn.eng, (struct sockaddr *)&s->conn.peer,
+	    !grants_check(s->conn.eng, conn_sa(&s->conn),
 	    NULL)) {
 		text_printf(text, sizeof(text), "554 5.7.1 Service "
 		    "unavailable; client [%s] blocked using %s",
@@ -860,7 +848,7 @@ refused:
 static void
 write_received(struct smtp_session *s, struct spool_msg *msg)
 {
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 	char			 line[SMTP_TEXT_LINE_MAX];
 	char			 date[64], b1[HELO_MAX * 4 + 1];
 	time_t			 now = time(NULL);
@@ -944,7 +932,7 @@ smtp_data_start(struct smtp_session *s)
 	write_received(s, t->msg);
 	smtp_enter_state(s, SMTP_STATE_DATA);
 	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
-	    (time_t)cfg_of(s)->data_timeout, 0 },
+	    (time_t)conn_cfg(&s->conn)->data_timeout, 0 },
 	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -1050,7 +1038,7 @@ smtp_auth_done(enum auth_result result, void *arg)
 		    clock_now_us());
 		if (s->conn.eng->defense != NULL)
 			defense_login(s->conn.eng->defense,
-			    (struct sockaddr *)&s->conn.peer);
+			    conn_sa(&s->conn));
 		log_info("%s auth ok ip=%s user=%s%s%s", s->conn.sid,
 		    s->conn.peer_ip,
 		    s->auth_user, s->conn.tls ? " tls=" : "", s->conn.tls_info);
@@ -1080,7 +1068,7 @@ smtp_auth_check(struct smtp_session *s, const char *user,
 	text_lower(s->auth_user);
 	smtp_enter_state(s, SMTP_STATE_AUTHWAIT);
 	s->auth_req = auth_verify(s->conn.eng->auth, s->auth_user, password,
-	    (struct sockaddr *)&s->conn.peer, smtp_auth_done, s);
+	    conn_sa(&s->conn), smtp_auth_done, s);
 }
 
 /* A PLAIN response (initial or continuation). */
@@ -1093,7 +1081,7 @@ auth_plain(struct smtp_session *s, const char *b64, size_t len)
 		reply(s, "501 5.5.2 Error: invalid PLAIN response");
 		smtp_enter_state(s, SMTP_STATE_IDLE);
 		auth_note_failure(s->conn.eng->auth,
-		    (struct sockaddr *)&s->conn.peer);
+		    conn_sa(&s->conn));
 		smtp_error(s);
 		return;
 	}
@@ -1172,9 +1160,9 @@ smtp_cmd_auth(struct smtp_session *s, struct span arg)
 		return;
 	}
 	if (auth_is_blocked(s->conn.eng->auth,
-	    (struct sockaddr *)&s->conn.peer)) {
+	    conn_sa(&s->conn))) {
 		reply(s, "421 4.7.0 %s Error: too many authentication "
-		    "failures; try again later", cfg_of(s)->hostname);
+		    "failures; try again later", conn_cfg(&s->conn)->hostname);
 		conn_close(&s->conn, "auth blocked");
 		return;
 	}
@@ -1307,10 +1295,10 @@ smtp_junk(struct smtp_session *s, enum smtp_verb verb)
 	default:
 		return false;
 	}
-	if (++s->junk <= cfg_of(s)->junk_command_limit)
+	if (++s->junk <= conn_cfg(&s->conn)->junk_command_limit)
 		return false;
 	reply(s, "421 4.7.0 %s Error: too many commands without mail",
-	    cfg_of(s)->hostname);
+	    conn_cfg(&s->conn)->hostname);
 	log_info("%s command flood ip=%s commands=%u", s->conn.sid,
 	    s->conn.peer_ip,
 	    s->junk);
@@ -1324,36 +1312,34 @@ smtp_junk(struct smtp_session *s, enum smtp_verb verb)
 static void
 smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 {
+	/* The answer to each line the parser refuses. */
+	static const char *const refusals[] = {
+		[SMTP_PARSE_EMPTY] = "500 5.5.2 Error: command not recognized",
+		[SMTP_PARSE_UNKNOWN] = "500 5.5.2 Error: command not recognized",
+		[SMTP_PARSE_NUL] = "500 5.5.2 Error: NUL character in command",
+		[SMTP_PARSE_BARE_EOL] =
+		    "500 5.5.2 Error: bare <CR> or <LF> in command",
+		[SMTP_PARSE_8BIT] =
+		    "500 5.5.2 Error: 8-bit character in command",
+		[SMTP_PARSE_TOO_LONG] = "500 5.5.2 Error: line too long",
+	};
 	struct smtp_command			 cmd;
 	const struct smtp_command_desc		*d = NULL;
+	enum smtp_parse_result			 r;
 	size_t					 i;
 
-	switch (smtp_parse_command(line, len, &cmd)) {
-	case SMTP_PARSE_OK:
-		break;
-	case SMTP_PARSE_BARE_EOL:
-		reply(s, "500 5.5.2 Error: bare <CR> or <LF> in command");
-		log_info("%s bare CR/LF in command ip=%s", s->conn.sid,
-		    s->conn.peer_ip);
-		record_attack(s, ATTACK_PROTOCOL, NULL,
-		    "500 5.5.2 bare CR or LF in command");
-		smtp_error(s);
-		return;
-	case SMTP_PARSE_NUL:
-		reply(s, "500 5.5.2 Error: NUL character in command");
-		smtp_error(s);
-		return;
-	case SMTP_PARSE_8BIT:
-		reply(s, "500 5.5.2 Error: 8-bit character in command");
-		smtp_error(s);
-		return;
-	case SMTP_PARSE_TOO_LONG:
-		reply(s, "500 5.5.2 Error: line too long");
-		smtp_error(s);
-		return;
-	case SMTP_PARSE_EMPTY:
-	case SMTP_PARSE_UNKNOWN:
-		reply(s, "500 5.5.2 Error: command not recognized");
+	if ((r = smtp_parse_command(line, len, &cmd)) != SMTP_PARSE_OK) {
+		if ((size_t)r >= sizeof(refusals) / sizeof(refusals[0]) ||
+		    refusals[r] == NULL)
+			FATAL("parse result without a refusal");
+		reply(s, "%s", refusals[r]);
+		/* A bare CR or LF is how SMTP smuggling begins. */
+		if (r == SMTP_PARSE_BARE_EOL) {
+			log_info("%s bare CR/LF in command ip=%s",
+			    s->conn.sid, s->conn.peer_ip);
+			record_attack(s, ATTACK_PROTOCOL, NULL,
+			    "500 5.5.2 bare CR or LF in command");
+		}
 		smtp_error(s);
 		return;
 	}
@@ -1407,13 +1393,10 @@ smtp_command_step(struct smtp_session *s)
 		s->dnsbl_wait = true;
 		return false;
 	}
-	switch (line_input_take(bufferevent_get_input(s->conn.bev),
-	    SMTP_LINE_MAX,
-	    &s->skip_line, line, &len)) {
+	switch (conn_take_line(&s->conn, SMTP_LINE_MAX, line, &len)) {
 	case LINE_MORE:
+	case LINE_SKIPPED:	/* conn_take_line() goes past them */
 		return false;
-	case LINE_SKIPPED:
-		return true;
 	case LINE_TOO_LONG:
 		reply(s, "500 5.5.2 Error: line too long");
 		return !smtp_error(s);
@@ -1443,7 +1426,7 @@ smtp_data_end(struct smtp_session *s)
 	char			 b[ADDRESS_MAX * 4 + 1];
 
 	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
-	    (time_t)cfg_of(s)->command_timeout, 0 },
+	    (time_t)conn_cfg(&s->conn)->command_timeout, 0 },
 	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
 	if (d->bare_eol) {
 		refusal = "554 5.6.0 Error: message contains bare <CR> or "
@@ -1478,7 +1461,7 @@ smtp_data_end(struct smtp_session *s)
 	}
 	for (i = 0; i < t->nremotes; i++)
 		spool_msg_add_remote(t->msg, t->remotes[i]);
-	if (t->forwarded && srs_forward_sender(cfg_of(s), time(NULL),
+	if (t->forwarded && srs_forward_sender(conn_cfg(&s->conn), time(NULL),
 	    t->from_text, srs, sizeof(srs))) {
 		spool_msg_set_queue_sender(t->msg, srs);
 		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->conn.sid,
@@ -1523,7 +1506,7 @@ static void
 data_line(struct smtp_session *s, const char *line, size_t len)
 {
 	struct smtp_data	*d = &s->txn->data;
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 
 	/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
 	if (len > 0 && line[0] == '.') {
@@ -1656,7 +1639,7 @@ smtp_refuse_banned(struct smtp_session *s)
 
 	if (s->conn.eng->defense == NULL ||
 	    (b = defense_banned(s->conn.eng->defense,
-	    (struct sockaddr *)&s->conn.peer, s->conn.trusted)) == NULL)
+	    conn_sa(&s->conn), s->conn.trusted)) == NULL)
 		return false;
 	ban_net_format(&b->net, net, sizeof(net));
 	text_printf(text, sizeof(text), "554 5.7.1 Service unavailable; "
@@ -1664,7 +1647,7 @@ smtp_refuse_banned(struct smtp_session *s)
 	s->banned = true;
 	smtp_enter_state(s, SMTP_STATE_BANNED);
 	reply(s, "554 5.7.1 %s Service unavailable; client [%s] is banned "
-	    "for repeated attacks", cfg_of(s)->hostname, s->conn.peer_ip);
+	    "for repeated attacks", conn_cfg(&s->conn)->hostname, s->conn.peer_ip);
 	log_info("%s banned ip=%s port=%d network=%s", s->conn.sid,
 	    s->conn.peer_ip,
 	    s->conn.listener->port, net);
@@ -1676,7 +1659,7 @@ smtp_refuse_banned(struct smtp_session *s)
 static void
 smtp_client_known(struct smtp_session *s)
 {
-	const struct config	*cfg = cfg_of(s);
+	const struct config	*cfg = conn_cfg(&s->conn);
 	struct timeval		 tv = { 0, 0 };
 
 	if (!conn_admit(&s->conn)) {
@@ -1692,7 +1675,7 @@ smtp_client_known(struct smtp_session *s)
 	conn_log_connect(&s->conn);
 	if (!s->conn.trusted && s->conn.eng->defense != NULL)
 		s->dnsbl_req = defense_dnsbl(s->conn.eng->defense,
-		    (struct sockaddr *)&s->conn.peer, dnsbl_done, s);
+		    conn_sa(&s->conn), dnsbl_done, s);
 	conn_lookup_name(&s->conn);
 	if (cfg->greet_pause > 0) {
 		smtp_enter_state(s, SMTP_STATE_GREET_PAUSE);
@@ -1716,7 +1699,7 @@ smtp_greet(struct smtp_session *s)
 		/* RFC 5321 4.3.1: the client waits for the greeting. A
 		 * client that talks first is a spam engine in a hurry. */
 		reply(s, "554 5.5.1 %s Error: talking before the greeting",
-		    cfg_of(s)->hostname);
+		    conn_cfg(&s->conn)->hostname);
 		log_info("%s early talker ip=%s", s->conn.sid, s->conn.peer_ip);
 		record_attack(s, ATTACK_PROTOCOL, NULL,
 		    "554 5.5.1 talking before the greeting");
@@ -1724,7 +1707,7 @@ smtp_greet(struct smtp_session *s)
 		return;
 	}
 	smtp_enter_state(s, SMTP_STATE_HELO);
-	reply(s, "220 %s ESMTP pillory", cfg_of(s)->hostname);
+	reply(s, "220 %s ESMTP pillory", conn_cfg(&s->conn)->hostname);
 }
 
 static void
@@ -1828,7 +1811,7 @@ smtp_timeout(void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	reply(s, "421 4.4.2 %s Error: timeout exceeded", cfg_of(s)->hostname);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", conn_cfg(&s->conn)->hostname);
 	log_info("%s timeout ip=%s state=%s", s->conn.sid, s->conn.peer_ip,
 	    smtp_state_names[s->state]);
 }
