@@ -94,6 +94,19 @@ attack_incident_joins(int64_t first_us, int64_t last_us, int64_t t_us)
 	return (first_us - t_us < ATTACK_INCIDENT_GAP_US);
 }
 
+const char *
+attack_sender(const struct attack_record *rec)
+{
+	switch (rec->kind) {
+	case ATTACK_RELAY:
+	case ATTACK_SPOOFED_RELAY:
+	case ATTACK_FORGED_LOCAL:
+		return (rec->from);
+	default:
+		return (rec->from[0] != '\0' ? rec->from : NULL);
+	}
+}
+
 bool
 attack_senders_add(char *list, size_t listlen, const char *sender)
 {

@@ -108,6 +108,13 @@ bool attack_incident_joins(int64_t first_us, int64_t last_us,
  */
 bool attack_senders_add(char *list, size_t listlen, const char *sender);
 
+/*
+ * The sender rec adds to its incident's list, or NULL when it has none:
+ * the relay kinds always have one ("" is the null sender), the others
+ * only when they reached MAIL FROM.
+ */
+const char *attack_sender(const struct attack_record *rec);
+
 /* A client network in binary: the /24 of IPv4 (v4-mapped IPv6 counts as
  * IPv4) or the /48 of IPv6, host bits zero. Compare with memcmp. */
 struct attack_netkey {

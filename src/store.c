@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "store.h"
@@ -315,4 +316,43 @@ store_on_shared(struct store *st, void (*cb)(void *), void *arg)
 {
 	if (st != NULL && st->ops->on_shared != NULL)
 		st->ops->on_shared(st, cb, arg);
+}
+
+void
+store_day_of(int64_t t_us, char *out)
+{
+	struct tm	tm;
+	time_t		sec;
+	int64_t		s = t_us / 1000000;
+
+	if (t_us < 0 && t_us % 1000000 != 0)
+		s--;
+	sec = (time_t)s;
+	if (gmtime_r(&sec, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	if (strftime(out, STORE_DAY_MAX, "%Y-%m-%d", &tm) == 0)
+		(void)text_copy(out, "0000-00-00", STORE_DAY_MAX);
+}
+
+void
+store_top_insert(struct store_top *top, size_t max, size_t *n,
+    const char *key, uint64_t count)
+{
+	size_t	i;
+
+	if (max == 0)
+		return;
+	if (*n == max && (count < top[max - 1].count ||
+	    (count == top[max - 1].count &&
+	    strcmp(key, top[max - 1].key) >= 0)))
+		return;
+	i = (*n < max) ? (*n)++ : max - 1;
+	for (; i > 0; i--) {
+		if (top[i - 1].count > count || (top[i - 1].count == count &&
+		    strcmp(top[i - 1].key, key) < 0))
+			break;
+		top[i] = top[i - 1];
+	}
+	(void)text_copy(top[i].key, key, sizeof(top[i].key));
+	top[i].count = count;
 }

@@ -346,6 +346,14 @@ void store_on_records(struct store *st, void (*cb)(void *), void *arg);
 bool store_shared(const struct store *st);
 /* See store_ops.on_shared; nothing for a backend without one. */
 void store_on_shared(struct store *st, void (*cb)(void *), void *arg);
+
+/* For the backends. The UTC day of t_us as YYYY-MM-DD into out
+ * (STORE_DAY_MAX bytes). */
+void store_day_of(int64_t t_us, char *out);
+/* Insert (key, count) into a top list of *n entries out of max, sorted by
+ * count, ties by key. */
+void store_top_insert(struct store_top *top, size_t max, size_t *n,
+    const char *key, uint64_t count);
 /* See store_ops.lead; true for a backend without one. */
 bool store_lead(struct store *st);
 /* See store_ops.generation; 0 for a backend without one. */

@@ -507,23 +507,6 @@ store_pg_errmsg(struct store *st)
 	return (store_pg(st)->errmsg);
 }
 
-/* UTC day of t_us as YYYY-MM-DD. */
-void
-store_pg_day_of(int64_t t_us, char *out)
-{
-	struct tm	tm;
-	time_t		sec;
-	int64_t		s = t_us / 1000000;
-
-	if (t_us < 0 && t_us % 1000000 != 0)
-		s--;
-	sec = (time_t)s;
-	if (gmtime_r(&sec, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	if (strftime(out, STORE_DAY_MAX, "%Y-%m-%d", &tm) == 0)
-		(void)text_copy(out, "0000-00-00", STORE_DAY_MAX);
-}
-
 static int
 store_pg_add_day(struct store_pg *sp, int which, int64_t t_us, int kind)
 {
@@ -531,7 +514,7 @@ store_pg_add_day(struct store_pg *sp, int which, int64_t t_us, int kind)
 	struct pg_num	 k;
 	const char	*v[3];
 
-	store_pg_day_of(t_us, day);
+	store_day_of(t_us, day);
 	v[0] = day;
 	v[1] = pg_i64(&k, kind);
 	v[2] = "1";
@@ -552,20 +535,6 @@ store_pg_read_incident(const PGresult *res, int row,
 	in->kinds = (uint32_t)store_pg_get_i64(res, row, 6);
 	store_pg_get_text(res, row, 7, in->senders, sizeof(in->senders));
 	in->targeted = store_pg_get_i64(res, row, 8) != 0;
-}
-
-/* Sender list entry for rec, or NULL when its kind has no envelope. */
-const char *
-store_pg_sender(const struct attack_record *rec)
-{
-	switch (rec->kind) {
-	case ATTACK_RELAY:
-	case ATTACK_SPOOFED_RELAY:
-	case ATTACK_FORGED_LOCAL:
-		return (rec->from);
-	default:
-		return (rec->from[0] != '\0' ? rec->from : NULL);
-	}
 }
 
 static int

@@ -148,7 +148,7 @@ pg_daysum_add(struct pg_daysum *d, size_t *n, size_t max, int64_t t_us,
 	char	day[STORE_DAY_MAX];
 	size_t	i;
 
-	store_pg_day_of(t_us, day);
+	store_day_of(t_us, day);
 	for (i = 0; i < *n; i++) {
 		if (d[i].kind == kind && strcmp(d[i].day, day) == 0) {
 			d[i].count++;
@@ -436,9 +436,7 @@ store_pg_insert_batch(struct store *st, const struct attack_record *recs,
 		in->kinds |= ATTACK_KIND_BIT(r->kind);
 		in->targeted = in->targeted ||
 		    attack_kind_is_targeted(r->kind);
-		sender = r->from;
-		if (r->kind == ATTACK_RELAY || r->kind == ATTACK_SPOOFED_RELAY ||
-		    r->kind == ATTACK_FORGED_LOCAL || r->from[0] != '\0')
+		if ((sender = attack_sender(r)) != NULL)
 			(void)attack_senders_add(in->senders,
 			    sizeof(in->senders), sender);
 	}

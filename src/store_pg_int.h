@@ -135,13 +135,11 @@ int	 store_pg_script(struct store_pg *sp, const char *sql);
 int64_t	 store_pg_get_i64(const PGresult *res, int row, int col);
 void	 store_pg_get_text(const PGresult *res, int row, int col, char *out,
 	    size_t outlen);
-void	 store_pg_day_of(int64_t t_us, char *out);
 void	 store_pg_read_incident(const PGresult *res, int row,
 	    struct store_incident *in);
 int64_t	 store_pg_mono_us(void);
 
 /* Sender list entry for rec, or NULL when its kind has no envelope. */
-const char *store_pg_sender(const struct attack_record *rec);
 
 /* store_pg_read.c */
 int	 store_pg_query(struct store *st, const struct store_query *q,

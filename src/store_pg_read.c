@@ -171,7 +171,7 @@ store_pg_daily(struct store *st, int64_t now_us, size_t ndays,
 		return (0);
 	memset(out, 0, ndays * sizeof(*out));
 	for (i = 0; i < ndays; i++)
-		store_pg_day_of(now_us - (int64_t)(ndays - 1 - i) * 86400 *
+		store_day_of(now_us - (int64_t)(ndays - 1 - i) * 86400 *
 		    1000000, out[i].day);
 	v[0] = out[0].day;
 	v[1] = out[ndays - 1].day;
@@ -206,30 +206,6 @@ store_pg_daily(struct store *st, int64_t now_us, size_t ndays,
 	}
 	PQclear(res);
 	return (0);
-}
-
-/* Insert (key, count) into a top list sorted by count, ties by key. */
-static void
-store_pg_top_insert(struct store_top *top, size_t max, size_t *n,
-    const char *key, uint64_t count)
-{
-	size_t	i;
-
-	if (max == 0)
-		return;
-	if (*n == max && (count < top[max - 1].count ||
-	    (count == top[max - 1].count &&
-	    strcmp(key, top[max - 1].key) >= 0)))
-		return;
-	i = (*n < max) ? (*n)++ : max - 1;
-	for (; i > 0; i--) {
-		if (top[i - 1].count > count || (top[i - 1].count == count &&
-		    strcmp(top[i - 1].key, key) < 0))
-			break;
-		top[i] = top[i - 1];
-	}
-	(void)text_copy(top[i].key, key, sizeof(top[i].key));
-	top[i].count = count;
 }
 
 struct pg_netcount {
@@ -272,7 +248,7 @@ store_pg_top(struct store *st, struct store_top *addrs, size_t naddrs,
 	for (row = 0; row < rows; row++) {
 		store_pg_get_text(res, row, 0, ip, sizeof(ip));
 		count = (uint64_t)store_pg_get_i64(res, row, 1);
-		store_pg_top_insert(addrs, naddrs, naddrs_out, ip, count);
+		store_top_insert(addrs, naddrs, naddrs_out, ip, count);
 		if (nnets > 0 && attack_network_of(ip, nc[nn].net,
 		    sizeof(nc[nn].net)))
 			nc[nn++].count = count;
@@ -284,7 +260,7 @@ store_pg_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		count = 0;
 		for (j = i; j < nn && strcmp(nc[j].net, nc[i].net) == 0; j++)
 			count += nc[j].count;
-		store_pg_top_insert(nets, nnets, nnets_out, nc[i].net, count);
+		store_top_insert(nets, nnets, nnets_out, nc[i].net, count);
 	}
 	free(nc);
 	return (0);
@@ -330,7 +306,7 @@ store_pg_incident_public(struct store_pg *sp, struct store_incident *in)
 		    rec.client_name[0] != '\0')
 			(void)text_copy(in->client_name, rec.client_name,
 			    sizeof(in->client_name));
-		if ((sender = store_pg_sender(&rec)) != NULL)
+		if ((sender = attack_sender(&rec)) != NULL)
 			(void)attack_senders_add(in->senders,
 			    sizeof(in->senders), sender);
 	}

@@ -477,23 +477,6 @@ column_text(sqlite3_stmt *stmt, int i, char *out, size_t outlen)
 	(void)text_copy(out, s != NULL ? (const char *)s : "", outlen);
 }
 
-/* UTC day of t_us as YYYY-MM-DD. */
-static void
-store_day_of(int64_t t_us, char *out)
-{
-	struct tm	tm;
-	time_t		sec;
-	int64_t		s = t_us / 1000000;
-
-	if (t_us < 0 && t_us % 1000000 != 0)
-		s--;
-	sec = (time_t)s;
-	if (gmtime_r(&sec, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	if (strftime(out, STORE_DAY_MAX, "%Y-%m-%d", &tm) == 0)
-		(void)text_copy(out, "0000-00-00", STORE_DAY_MAX);
-}
-
 static uint32_t
 kind_bit(int kind)
 {
@@ -584,20 +567,6 @@ store_sqlite_read_incident(sqlite3_stmt *stmt, struct store_incident *in)
 	in->targeted = sqlite3_column_int(stmt, 8) != 0;
 }
 
-/* Sender list entry for rec, or NULL when its kind has no envelope. */
-static const char *
-incident_sender(const struct attack_record *rec)
-{
-	switch (rec->kind) {
-	case ATTACK_RELAY:
-	case ATTACK_SPOOFED_RELAY:
-	case ATTACK_FORGED_LOCAL:
-		return (rec->from);
-	default:
-		return (rec->from[0] != '\0' ? rec->from : NULL);
-	}
-}
-
 /*
  * Fold rec into the newest incident of its address when
  * attack_incident_joins() says so, else start a new incident.
@@ -647,7 +616,7 @@ store_sqlite_incident(struct store_sqlite *ss, const struct attack_record *rec)
 	}
 	in.kinds |= kind_bit((int)rec->kind);
 	in.targeted = in.targeted || attack_kind_is_targeted(rec->kind);
-	if ((sender = incident_sender(rec)) != NULL)
+	if ((sender = attack_sender(rec)) != NULL)
 		(void)attack_senders_add(in.senders, sizeof(in.senders),
 		    sender);
 
@@ -1118,33 +1087,6 @@ nethash_add(struct nethash *h, const struct attack_netkey *key,
 	}
 }
 
-/*
- * Insert (key, count) into the top list (sorted by count, ties by key)
- * of *n entries out of max.
- */
-static void
-top_insert(struct store_top *top, size_t max, size_t *n, const char *key,
-    uint64_t count)
-{
-	size_t	i;
-
-	if (max == 0)
-		return;
-	if (*n == max && (count < top[max - 1].count ||
-	    (count == top[max - 1].count &&
-	    strcmp(key, top[max - 1].key) >= 0)))
-		return;
-	i = (*n < max) ? (*n)++ : max - 1;
-	for (; i > 0; i--) {
-		if (top[i - 1].count > count || (top[i - 1].count == count &&
-		    strcmp(top[i - 1].key, key) < 0))
-			break;
-		top[i] = top[i - 1];
-	}
-	(void)text_copy(top[i].key, key, sizeof(top[i].key));
-	top[i].count = count;
-}
-
 static int
 store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
     size_t *naddrs_out, struct store_top *nets, size_t nnets,
@@ -1172,7 +1114,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		column_text(stmt, 0, ip, sizeof(ip));
 		count = (uint64_t)sqlite3_column_int64(stmt, 1);
-		top_insert(addrs, naddrs, naddrs_out, ip, count);
+		store_top_insert(addrs, naddrs, naddrs_out, ip, count);
 		if (nnets > 0 && attack_network_key(ip, &key) &&
 		    nethash_add(&h, &key, count) != 0) {
 			store_sqlite_fail_msg(ss, "top networks: out of "
@@ -1191,7 +1133,7 @@ store_sqlite_top(struct store *st, struct store_top *addrs, size_t naddrs,
 		if (*nnets_out == nnets && h.e[i].count < nets[nnets - 1].count)
 			continue;
 		if (attack_network_format(&h.e[i].key, net, sizeof(net)))
-			top_insert(nets, nnets, nnets_out, net, h.e[i].count);
+			store_top_insert(nets, nnets, nnets_out, net, h.e[i].count);
 	}
 	ret = 0;
 done:
@@ -1241,7 +1183,7 @@ store_sqlite_incident_public(struct store_sqlite *ss,
 		    rec.client_name[0] != '\0')
 			(void)text_copy(in->client_name, rec.client_name,
 			    sizeof(in->client_name));
-		if ((sender = incident_sender(&rec)) != NULL)
+		if ((sender = attack_sender(&rec)) != NULL)
 			(void)attack_senders_add(in->senders,
 			    sizeof(in->senders), sender);
 	}
