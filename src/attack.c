@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "attack.h"
+#include "clock.h"
 #include "emit.h"
 #include "text.h"
 
@@ -548,44 +549,6 @@ parse_date(const char *s, struct tm *tm)
 	return (true);
 }
 
-static bool
-parse_duration(const char *s, int64_t *us_out)
-{
-	char		*end;
-	unsigned long long n;
-	int64_t		 unit;
-
-	if (s[0] < '0' || s[0] > '9')
-		return (false);
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || end[0] == '\0' || end[1] != '\0')
-		return (false);
-	switch (*end) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	case 'w':
-		unit = 7 * 86400;
-		break;
-	default:
-		return (false);
-	}
-	/* Anything beyond a few centuries is a typo. */
-	if (n > (unsigned long long)(400LL * 366 * 86400) / (uint64_t)unit)
-		return (false);
-	*us_out = (int64_t)n * unit * 1000000;
-	return (true);
-}
 
 bool
 attack_parse_time(const char *s, int64_t now_us, int64_t *us_out)
@@ -593,12 +556,15 @@ attack_parse_time(const char *s, int64_t now_us, int64_t *us_out)
 	struct tm	 tm, chk;
 	const char	*p;
 	time_t		 t;
-	int64_t		 dur, frac = 0, scale = 100000;
+	uint64_t	 dur;
+	int64_t		 frac = 0, scale = 100000;
 	int		 hh, mm, ss, oh, om, sign;
 	bool		 local;
 
-	if (parse_duration(s, &dur)) {
-		*us_out = now_us - dur;
+	/* A duration back from now; anything beyond a few centuries is a
+	 * typo. */
+	if (clock_parse_duration(s, true, 400ULL * 366 * 86400, &dur)) {
+		*us_out = now_us - (int64_t)dur * 1000000;
 		return (true);
 	}
 	if (!parse_date(s, &tm))

@@ -19,6 +19,7 @@
 
 #include "attack.h"
 #include "ban.h"
+#include "clock.h"
 #include "log.h"
 #include "text.h"
 
@@ -178,39 +179,12 @@ ban_duration(uint64_t base_s, uint64_t max_s, uint32_t level)
 bool
 ban_parse_duration(const char *s, uint64_t *out)
 {
-	uint64_t	v = 0, mul = 1;
-	size_t		i;
+	uint64_t	v;
 
-	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (i >= 9)
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0 || v == 0)
+	/* Zero is no ban, and ten years is forever. */
+	if (!clock_parse_duration(s, false, 3650ULL * 86400, &v) || v == 0)
 		return false;
-	switch (s[i]) {
-	case '\0': case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	case 'w':
-		mul = 7 * 86400;
-		break;
-	default:
-		return false;
-	}
-	if (s[i] != '\0' && s[i + 1] != '\0')
-		return false;
-	if (v * mul > 3650ULL * 86400)
-		return false;
-	*out = v * mul;
+	*out = v;
 	return true;
 }
 

@@ -7,11 +7,21 @@
 #ifndef CLOCK_H
 #define CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* CLOCK_REALTIME: microseconds since the epoch. */
 int64_t clock_now_us(void);
 /* CLOCK_MONOTONIC: microseconds since an arbitrary start. */
 int64_t clock_mono_us(void);
+
+/*
+ * A duration as the config, the CLI and --since write it: digits and one
+ * unit, s, m, h, d or w ("90s", "10m", "1w"); a bare number is seconds
+ * unless unit_required. Into *secs; false for anything else or past
+ * max_secs.
+ */
+bool clock_parse_duration(const char *s, bool unit_required,
+    uint64_t max_secs, uint64_t *secs);
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "config_keys.h"
 #include "text.h"
@@ -129,32 +130,7 @@ parse_size(const char *s, uint64_t *out)
 static bool
 parse_duration(const char *s, uint64_t *out)
 {
-	const char	*rest;
-	uint64_t	 v, mul = 1;
-
-	if (!parse_uint(s, &v, &rest))
-		return false;
-	switch (*rest) {
-	case '\0': case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	case 'w':
-		mul = 7 * 86400;
-		break;
-	default:
-		return false;
-	}
-	if (*rest != '\0' && rest[1] != '\0')
-		return false;
-	return scale(v, mul, out);
+	return clock_parse_duration(s, false, UINT64_MAX, out);
 }
 
 static bool
