@@ -16,6 +16,7 @@
 #include "config.h"
 #include "grants.h"
 #include "store.h"
+#include "text.h"
 
 static int
 print_grant(const char *network, const char *user, int64_t expires_us,
@@ -65,13 +66,7 @@ cmd_grants(const struct config *cfg, int argc, char **argv)
 			rc = 0;
 		goto done;
 	}
-	if (inet_pton(AF_INET, argv[2],
-	    &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, argv[2],
-	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	else {
+	if (!text_sockaddr(argv[2], &ss)) {
 		fprintf(stderr, "pillory grants: not an address: %s\n",
 		    argv[2]);
 		rc = 2;

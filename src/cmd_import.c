@@ -77,23 +77,6 @@ import_seen(struct import_ctx *ic, const char *key)
 	return ic->st->ops->import_mark(ic->st, hex);
 }
 
-static bool
-import_sockaddr(const char *ip, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip,
-	    &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, ip,
-	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 static void
 import_grant(struct import_ctx *ic, const struct import_event *ev)
 {
@@ -103,7 +86,7 @@ import_grant(struct import_ctx *ic, const struct import_event *ev)
 	int			 rc;
 
 	if (ic->cfg->pop_before_smtp == 0 ||
-	    !import_sockaddr(ev->grant_ip, &ss) ||
+	    !text_sockaddr(ev->grant_ip, &ss) ||
 	    !grants_key((struct sockaddr *)&ss,
 	    (unsigned)ic->cfg->pop_before_smtp_v6_prefix, key, sizeof(key)))
 		return;

@@ -195,24 +195,6 @@ mta_addr_is_unspecified(const struct sockaddr_storage *ss)
 }
 
 /* An IPv4 or IPv6 literal into ss (port 0); false if it is neither. */
-static bool
-parse_ip(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 bool
 mta_parse_relayhost(const char *text, char *host_out, unsigned *port_out,
     bool *mx_out, unsigned default_port)
@@ -252,7 +234,7 @@ mta_parse_relayhost(const char *text, char *host_out, unsigned *port_out,
 			return false;
 		*port_out = (unsigned)port;
 	}
-	*mx_out = !bracket && !parse_ip(host_out, &ss);
+	*mx_out = !bracket && !text_sockaddr(host_out, &ss);
 	return true;
 }
 
@@ -663,7 +645,7 @@ next_host(struct mta *m)
 	}
 	mta_enter_state(m, MTA_ST_ADDRS);
 	m->naddrs = m->ai = 0;
-	if (parse_ip(m->hosts[m->hi].name, &m->addrs[0])) {
+	if (text_sockaddr(m->hosts[m->hi].name, &m->addrs[0])) {
 		set_port(&m->addrs[0], m->port);
 		m->naddrs = 1;
 		try_address(m);

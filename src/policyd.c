@@ -271,23 +271,6 @@ policyd_is_banned(struct engine *eng, const struct sockaddr *sa)
 	    config_cidrs_contain(&eng->cfg->trusted_networks, sa)) != NULL;
 }
 
-static bool
-policyd_sockaddr(const char *ip, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip,
-	    &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, ip,
-	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
 static const struct domain_list *
 policyd_domains(const struct config *cfg)
 {
@@ -350,7 +333,7 @@ policyd_answer(struct policyd_conn *c)
 	bool			 addr_ok, grant = false, banned = false;
 	const char		*reply = "action=DUNNO\n\n";
 
-	addr_ok = policyd_sockaddr(c->req.client_address, &ss);
+	addr_ok = text_sockaddr(c->req.client_address, &ss);
 	if (addr_ok && !c->req.bad &&
 	    strcmp(c->req.protocol_state, "RCPT") == 0) {
 		grant = grants_check(eng, (struct sockaddr *)&ss, NULL);

@@ -103,6 +103,24 @@ text_ip(const struct sockaddr *sa, char *out, size_t size)
 		inet_ntop(AF_INET6, &sin6->sin6_addr, out, (socklen_t)size);
 }
 
+bool
+text_sockaddr(const char *ip, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
 int
 text_read_line(FILE *fp, char *buf, size_t max, size_t *len_out)
 {

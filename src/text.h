@@ -28,6 +28,10 @@ struct sockaddr;
 /* The address of sa as text ("192.0.2.1", "2001:db8::1"); a v4-mapped
  * IPv6 address is written as IPv4. "" for other families. */
 void text_ip(const struct sockaddr *sa, char *out, size_t size);
+struct sockaddr_storage;
+/* The other way: ip (IPv4 or IPv6 text) into a zeroed *ss, port 0; false
+ * when ip is neither. */
+bool text_sockaddr(const char *ip, struct sockaddr_storage *ss);
 
 #include <stdio.h>
 /*
