@@ -6,7 +6,8 @@
  *
  *   (banned) --554 sent--> WAIT --"QUIT"--> 221, closed
  *   WAIT --other line--> 503 (max_errors of them: 421, closed)
- *   WAIT --timeout--> 421, closed     WAIT --EOF, error, line too long--> closed
+ *   WAIT --timeout--> 421, closed
+ *   WAIT --EOF, error, line too long--> closed
  *
  * No bufferevent, no output buffer: a reply the socket does not take at
  * once ends the connection (a bot that does not read gets no memory).
@@ -63,13 +64,17 @@ banned_free(struct smtp_banned *b)
 	free(b);
 }
 
-/* One reply, written at once or not at all; false ends the connection. */
+/*
+ * One reply, written at once or not at all; false ends the connection.
+ * The last reply before the close is corked (MSG_MORE): the close sends
+ * it with the FIN in one segment, one packet fewer for both ends.
+ */
 static bool
-banned_send(struct smtp_banned *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+banned_send(struct smtp_banned *b, bool last, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static bool
-banned_send(struct smtp_banned *b, const char *fmt, ...)
+banned_send(struct smtp_banned *b, bool last, const char *fmt, ...)
 {
 	char	line[CONN_REPLY_MAX + 2];
 	va_list	ap;
@@ -85,8 +90,8 @@ banned_send(struct smtp_banned *b, const char *fmt, ...)
 	n = (size_t)w;
 	line[n++] = '\r';
 	line[n++] = '\n';
-	return send(b->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) ==
-	    (ssize_t)n;
+	return send(b->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT |
+	    (last ? MSG_MORE : 0)) == (ssize_t)n;
 }
 
 /* Answer the complete lines in buf; false when the connection ends. */
@@ -102,16 +107,16 @@ banned_lines(struct smtp_banned *b)
 		if (len > 0 && b->buf[len - 1] == '\r')
 			len--;
 		if (len == 4 && strncasecmp(b->buf, "QUIT", 4) == 0) {
-			(void)banned_send(b, "221 2.0.0 Bye");
+			(void)banned_send(b, true, "221 2.0.0 Bye");
 			return false;
 		}
 		if (++b->errors >= cfg->max_errors) {
-			(void)banned_send(b, "421 4.7.0 %s Error: too many "
-			    "errors", cfg->hostname);
+			(void)banned_send(b, true, "421 4.7.0 %s Error: too "
+			    "many errors", cfg->hostname);
 			return false;
 		}
-		if (!banned_send(b, "503 5.7.1 Error: banned; only QUIT is "
-		    "accepted"))
+		if (!banned_send(b, false, "503 5.7.1 Error: banned; only "
+		    "QUIT is accepted"))
 			return false;
 		len = (size_t)(lf - b->buf) + 1;
 		memmove(b->buf, b->buf + len, b->have - len);
@@ -148,8 +153,8 @@ banned_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
-		(void)banned_send(b, "421 4.4.2 %s Error: timeout exceeded",
-		    b->eng->cfg->hostname);
+		(void)banned_send(b, true, "421 4.4.2 %s Error: timeout "
+		    "exceeded", b->eng->cfg->hostname);
 		banned_free(b);
 		return;
 	}
@@ -205,8 +210,9 @@ smtp_banned_take(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	}
 	/* What a client said before the greeting is answered now; a client
 	 * that waited has said nothing yet: no read until the loop says. */
-	if (!banned_send(b, "554 5.7.1 %s Service unavailable; client [%s] "
-	    "is banned for repeated attacks", cfg->hostname, b->peer_ip) ||
+	if (!banned_send(b, false, "554 5.7.1 %s Service unavailable; "
+	    "client [%s] is banned for repeated attacks", cfg->hostname,
+	    b->peer_ip) ||
 	    (peer->early_talk && !banned_read(b))) {
 		banned_free(b);
 		return true;

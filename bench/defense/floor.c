@@ -6,7 +6,8 @@
  *
  * One thread, epoll, a PROXY listener on 127.0.0.1:PORT with
  * TCP_DEFER_ACCEPT and TCP_NODELAY: accept4, read the PROXY header, send
- * "554 5.7.1", wait for QUIT, send "221", close. No parsing beyond that,
+ * "554 5.7.1", wait for QUIT, send "221" (with MSG_MORE, so that it
+ * leaves with the FIN), close. No parsing beyond that,
  * no ban lookup, no record, no log: what is left is the kernel's work for
  * one loopback TCP connection and the system calls every server must make.
  * Prints "ready" on stdout once listening; runs until killed.
@@ -60,9 +61,12 @@ main(int argc, char **argv)
 			int	fd = evs[i].data.fd;
 
 			if (fd != lfd) {
-				/* QUIT (or anything, or EOF): answer, close. */
+				/* QUIT (or anything, or EOF): answer, close;
+				 * the 221 is corked so that it leaves with
+				 * the FIN in one segment. */
 				if (read(fd, buf, sizeof(buf)) > 0)
-					(void)write(fd, bye, sizeof(bye) - 1);
+					(void)send(fd, bye, sizeof(bye) - 1,
+					    MSG_MORE);
 				close(fd);
 				continue;
 			}
