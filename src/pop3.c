@@ -298,8 +298,8 @@ mailbox_path(const struct pop3_session *s, char *out, size_t size)
 		return false;
 	if (!spool_name_is_safe(local) || !spool_name_is_safe(at + 1))
 		return false;
-	return text_printf(out, size, "%s/mail/%s/%s", conn_cfg(&s->conn)->state_dir,
-	    at + 1, local);
+	return text_printf(out, size, "%s/mail/%s/%s",
+	    conn_cfg(&s->conn)->state_dir, at + 1, local);
 }
 
 /* The password was right: lock the mailbox, grant relay, greet. */

@@ -2,7 +2,11 @@
  * smtp_session.c: the SMTP server state machine (RFC 5321, with RFC 1870
  * SIZE, RFC 6152 8BITMIME, RFC 2920 PIPELINING, RFC 2034 enhanced status
  * codes, RFC 3848 Received "with" keywords). Runs in the unprivileged
- * engine; every byte it reads is untrusted.
+ * engine; every byte it reads is untrusted. This file has the session's
+ * life, its command table and loop; the commands with most to do have
+ * their own files beside it: MAIL and RCPT in smtp_rcpt.c, DATA and the
+ * commit in smtp_data.c, STARTTLS and AUTH in smtp_auth.c, all sharing
+ * smtp_session_int.h.
  *
  *   (conn) NEW --> [GREET_PAUSE] --quiet--> HELO --HELO/EHLO--> IDLE
  *   IDLE --MAIL--> MAIL --RCPT ok--> RCPT --DATA--> DATA --"."--> COMMIT
@@ -48,48 +52,27 @@
  * message, which is refused at the end (SMTP smuggling, CVE-2023-51764).
  * Over-long lines get exactly one reply and their rest is discarded.
  */
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "addr.h"
-#include "aliases.h"
-#include "attacklog.h"
-#include "attacklog_hold.h"
 #include "auth.h"
 #include "ban.h"
-#include "clock.h"
 #include "config.h"
 #include "defense.h"
-#include "dns.h"
 #include "engine.h"
-#include "grants.h"
-#include "conn.h"
 #include "listener.h"
 #include "log.h"
-#include "passwd_file.h"
-#include "proxy_proto.h"
-#include "relay.h"
-#include "sasl.h"
 #include "smtp_banned.h"
-#include "smtp_parse.h"
 #include "smtp_session.h"
+#include "smtp_session_int.h"
 #include "spool.h"
-#include "srs.h"
 #include "text.h"
-#include "tls.h"
 
 /* Input we hold before we stop reading from the socket (pipelining and
  * data are processed as they come; this bounds what waits meanwhile). */
@@ -101,101 +84,14 @@
  * the write timeout ends a client that never reads. */
 #define SMTP_OUTPUT_HIGH	(64 * 1024)
 #define SMTP_OUTPUT_LOW		(16 * 1024)
-#define SMTP_WRITE_TIMEOUT	60
-/* The longest DATA waits for the client's name (the Received header
- * names it); c-ares gives up well before (dns.h). */
-#define SMTP_NAME_WAIT_S	15
 /* Pause of a session whose attack record found the log's writer behind. */
 #define SMTP_TARPIT_US		50000
-
-enum smtp_state {
-	SMTP_STATE_NEW = 0,	/* admitting the client */
-	SMTP_STATE_GREET_PAUSE,
-	SMTP_STATE_HELO,
-	SMTP_STATE_IDLE,
-	SMTP_STATE_MAIL,
-	SMTP_STATE_RCPT,
-	SMTP_STATE_DATA,
-	SMTP_STATE_COMMIT,
-	SMTP_STATE_SASL,	/* reading an AUTH continuation line */
-	SMTP_STATE_AUTHWAIT,	/* the auth process is checking */
-	SMTP_STATE_BANNED,	/* refused at the greeting; QUIT only */
-	SMTP_STATE_CLOSING,
-	SMTP_STATE_NAMEWAIT,	/* DATA waits for the client's name */
-};
 
 static const char *const smtp_state_names[] = {
 	"NEW", "GREET_PAUSE", "HELO", "IDLE", "MAIL", "RCPT", "DATA",
 	"COMMIT", "SASL", "AUTHWAIT", "BANNED", "CLOSING", "NAMEWAIT",
 };
 
-#define ST(x)	(1u << SMTP_STATE_##x)
-#define ST_SESSION	(ST(HELO) | ST(IDLE) | ST(MAIL) | ST(RCPT))
-
-/* One accepted recipient and where it goes. */
-struct smtp_rcpt {
-	char	addr[ADDRESS_MAX + 1];
-};
-
-/* What the DATA phase found; the message is refused at "." if any. */
-struct smtp_data {
-	uint64_t	octets;
-	unsigned	hops;
-	bool		in_headers;
-	bool		in_long_line;
-	bool		long_line;
-	bool		bare_eol;
-	bool		nul;
-	bool		too_big;
-};
-
-/* The mail transaction: exists from MAIL to the end of DATA or RSET. */
-struct smtp_txn {
-	struct smtp_path	 from;
-	char			 from_text[ADDRESS_MAX + 1];
-	bool			 sender_local;
-	struct smtp_rcpt	*rcpts;
-	size_t			 nrcpts, cap;
-	struct spool_msg	*msg;	/* during DATA; then the spool's */
-	/* delivery targets collected at RCPT time */
-	char			**mailboxes;	/* "domain/user" */
-	size_t			 nmailboxes, mbcap;
-	char			**remotes;
-	size_t			 nremotes, rmcap;
-	bool			 forwarded;	/* an alias sends outside */
-	struct smtp_data	 data;
-};
-
-struct smtp_session {
-	struct conn		 conn;		/* peer, socket, name, close */
-	enum smtp_state		 state;
-	bool			 esmtp;
-	bool			 authenticated;
-	char			 auth_user[ADDRESS_MAX + 1];
-	struct auth_req		*auth_req;
-	enum { SASL_PLAIN, SASL_LOGIN_USER, SASL_LOGIN_PASS } sasl;
-	char			 helo[HELO_MAX + 1];
-	unsigned		 errors;
-	unsigned		 junk;		/* non-mail commands (see junk) */
-	bool			 out_held;	/* waiting for output to drain */
-	bool			 read_paused;	/* EV_READ off while stuck */
-	bool			 in_process;
-	unsigned		 messages;
-	struct event		*timer;		/* greet pause, name wait */
-	struct event		*tarpit_timer;	/* reading paused */
-	bool			 tarpit;
-	struct smtp_txn		*txn;
-	/* DNSBL ([defense] dnsbl): pending request, the zone that lists
-	 * the client once known, and whether RCPT waits for the answer. */
-	struct defense_dnsbl_req *dnsbl_req;
-	char			 dnsbl_zone[DOMAIN_MAX + 1];
-	bool			 dnsbl_wait;
-	bool			 banned;	/* refused at the greeting */
-};
-
-static void smtp_process(struct smtp_session *);
-static void smtp_data_start(struct smtp_session *);
-static void smtp_timer_cb(evutil_socket_t, short, void *);
 static void smtp_greet(struct smtp_session *);
 
 /* The moves of the state notes above. */
@@ -219,18 +115,15 @@ static const uint32_t smtp_moves[] = {
 };
 CONN_MOVES_MATCH(smtp_moves, smtp_state_names);
 
-static void
+void
 smtp_enter_state(struct smtp_session *s, enum smtp_state next)
 {
 	s->state = conn_move(&s->conn, smtp_moves, smtp_state_names,
 	    s->state, next);
 }
 
-/* One reply line and its CRLF, in one write (conn.h). */
-#define reply(s, ...)	conn_reply(&(s)->conn, __VA_ARGS__)
-
-static void
-record_attack_user(struct smtp_session *s, enum attack_kind kind,
+void
+smtp_record_user(struct smtp_session *s, enum attack_kind kind,
     const char *to, const char *user, const char *reply_text)
 {
 	struct attack_record	 rec;
@@ -265,15 +158,15 @@ record_attack_user(struct smtp_session *s, enum attack_kind kind,
 		    s->conn.trusted || s->authenticated);
 }
 
-static void
-record_attack(struct smtp_session *s, enum attack_kind kind, const char *to,
+void
+smtp_record(struct smtp_session *s, enum attack_kind kind, const char *to,
     const char *reply_text)
 {
-	record_attack_user(s, kind, to, NULL, reply_text);
+	smtp_record_user(s, kind, to, NULL, reply_text);
 }
 
 static void
-txn_free(struct smtp_txn *t)
+smtp_txn_free(struct smtp_txn *t)
 {
 	size_t	i;
 
@@ -291,70 +184,11 @@ txn_free(struct smtp_txn *t)
 	free(t);
 }
 
-static void
-txn_reset(struct smtp_session *s)
+void
+smtp_txn_reset(struct smtp_session *s)
 {
-	txn_free(s->txn);
+	smtp_txn_free(s->txn);
 	s->txn = NULL;
-}
-
-static void *
-grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 8;
-	p = realloc(p, *cap * size);
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
-}
-
-static bool
-str_in(char **list, size_t n, const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* A mailbox is stored as "domain/user", NUL, then the address the client
- * gave (orig_to in the delivery log line); str_in compares the first part. */
-static void
-add_mailbox(struct smtp_txn *t, const char *domain, const char *user,
-    const char *orig)
-{
-	char	key[DOMAIN_MAX + LOCAL_PART_MAX + 2];
-	char	*dup;
-	size_t	 klen, olen = strlen(orig);
-
-	text_printf(key, sizeof(key), "%s/%s", domain, user);
-	if (str_in(t->mailboxes, t->nmailboxes, key))
-		return;
-	t->mailboxes = grow(t->mailboxes, &t->mbcap, t->nmailboxes,
-	    sizeof(char *));
-	klen = strlen(key);
-	if ((dup = malloc(klen + olen + 2)) == NULL)
-		FATAL("out of memory");
-	memcpy(dup, key, klen + 1);
-	memcpy(dup + klen + 1, orig, olen + 1);
-	t->mailboxes[t->nmailboxes++] = dup;
-}
-
-static void
-add_remote(struct smtp_txn *t, const char *addr)
-{
-	char	*dup;
-
-	if (str_in(t->remotes, t->nremotes, addr))
-		return;
-	t->remotes = grow(t->remotes, &t->rmcap, t->nremotes, sizeof(char *));
-	if ((dup = strdup(addr)) == NULL)
-		FATAL("out of memory");
-	t->remotes[t->nremotes++] = dup;
 }
 
 /* ---- closing ---------------------------------------------------------- */
@@ -384,42 +218,43 @@ smtp_free(void *arg)
 		event_free(s->timer);
 	if (s->tarpit_timer != NULL)
 		event_free(s->tarpit_timer);
-	txn_reset(s);
+	smtp_txn_reset(s);
 	free(s);
 }
 
 /* Count a client error; past max_errors the session ends (421). */
-static bool
+bool
 smtp_error(struct smtp_session *s)
 {
 	if (++s->errors < conn_cfg(&s->conn)->max_errors)
 		return false;
-	reply(s, "421 4.7.0 %s Error: too many errors", conn_cfg(&s->conn)->hostname);
+	reply(s, "421 4.7.0 %s Error: too many errors",
+	    conn_cfg(&s->conn)->hostname);
 	log_info("%s too many errors ip=%s", s->conn.sid, s->conn.peer_ip);
-	record_attack(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
+	smtp_record(s, ATTACK_PROTOCOL, NULL, "421 4.7.0 too many errors");
 	conn_close(&s->conn, "too many errors");
 	return true;
 }
 
 /* ---- commands ----------------------------------------------------------- */
 
-static bool
-is_submission(const struct smtp_session *s)
+bool
+smtp_is_submission(const struct smtp_session *s)
 {
 	return s->conn.listener->role == LISTENER_SUBMISSION ||
 	    s->conn.listener->role == LISTENER_SMTPS;
 }
 
-static bool
-starttls_offered(const struct smtp_session *s)
+bool
+smtp_starttls_offered(const struct smtp_session *s)
 {
 	return s->conn.eng->tls != NULL && !s->conn.tls;
 }
 
 /* RFC 4954 4: no plaintext passwords over an unprotected link, except
  * from trusted networks when the admin allows it. */
-static bool
-auth_offered(const struct smtp_session *s)
+bool
+smtp_auth_offered(const struct smtp_session *s)
 {
 	return s->conn.eng->auth != NULL && (s->conn.tls ||
 	    (s->conn.trusted && conn_cfg(&s->conn)->trusted_plaintext_auth));
@@ -437,7 +272,7 @@ smtp_cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 		smtp_error(s);
 		return;
 	}
-	txn_reset(s);
+	smtp_txn_reset(s);
 	s->esmtp = esmtp;
 	smtp_enter_state(s, SMTP_STATE_IDLE);
 	if (!esmtp) {
@@ -449,9 +284,9 @@ smtp_cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %llu", (unsigned long long)cfg->max_message_size);
 	reply(s, "250-8BITMIME");
-	if (starttls_offered(s))
+	if (smtp_starttls_offered(s))
 		reply(s, "250-STARTTLS");
-	if (auth_offered(s))
+	if (smtp_auth_offered(s))
 		reply(s, "250-AUTH PLAIN LOGIN");
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
@@ -468,480 +303,11 @@ smtp_cmd_ehlo(struct smtp_session *s, struct span arg)
 	smtp_cmd_helo_common(s, arg, true);
 }
 
-static bool
-owner_is_local(const char *domain, void *arg)
-{
-	const struct smtp_session	*s = arg;
-
-	return addr_domain_is_local(&conn_cfg(&s->conn)->domains, domain);
-}
-
-/* RFC 6409 6.1: a logged-in user may send as their own address, or as an
- * alias in a local domain that delivers to them; nobody else's. */
-static bool
-sender_owned(const struct smtp_session *s, const char *local,
-    const char *domain)
-{
-	char	key[ADDRESS_MAX + 1];
-
-	if (!addr_lookup_key(local, domain, key))
-		return false;
-	return aliases_sender_owned(s->conn.eng->aliases, key, s->auth_user,
-	    owner_is_local, (void *)s);
-}
-
-static void
-smtp_cmd_mail(struct smtp_session *s, struct span arg)
-{
-	const struct config	*cfg = conn_cfg(&s->conn);
-	struct smtp_txn		*t;
-	struct smtp_mail_params	 params;
-	struct smtp_path	 path;
-	char			 buf[ADDRESS_MAX * 4 + 1];
-	char			 addr[ADDRESS_MAX + 1];
-
-	switch (smtp_parse_mail(arg, &path, &params)) {
-	case SMTP_PATH_OK:
-		break;
-	case SMTP_PATH_BAD_PARAM:
-		reply(s, "555 5.5.4 Unsupported or malformed MAIL parameter");
-		smtp_error(s);
-		return;
-	case SMTP_PATH_LOCAL_TOO_LONG:
-	case SMTP_PATH_DOMAIN_TOO_LONG:
-	case SMTP_PATH_NO_DOMAIN:
-		reply(s, "553 5.1.7 Sender address rejected: bad address "
-		    "syntax");
-		smtp_error(s);
-		return;
-	default:
-		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
-		smtp_error(s);
-		return;
-	}
-	if (params.has_size && params.size > cfg->max_message_size) {
-		reply(s, "552 5.3.4 Message size exceeds fixed limit");
-		return;
-	}
-	if (is_submission(s) && !s->authenticated) {
-		/* RFC 6409 4.3 and 8314: submission is for logged-in users. */
-		if (!s->conn.tls)
-			reply(s, "530 5.7.0 Must issue a STARTTLS command "
-			    "first");
-		else
-			reply(s, "530 5.7.0 Authentication required");
-		smtp_error(s);
-		return;
-	}
-	if (s->authenticated && !path.is_null &&
-	    !sender_owned(s, path.local, path.domain)) {
-		smtp_path_format(&path, addr);
-		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
-		    "by user %s", addr, s->auth_user);
-		log_info("%s sender mismatch user=%s from=<%s>", s->conn.sid,
-		    s->auth_user, log_sanitize(addr, buf, sizeof(buf)));
-		smtp_error(s);
-		return;
-	}
-	if (path.domain_is_literal) {
-		/* Nothing legitimate sends from an address literal; and it
-		 * can never be one of our domains. Accept it (RFC 5321
-		 * 4.1.3 allows it), it only classifies. */
-	}
-	t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		FATAL("out of memory");
-	t->from = path;
-	smtp_path_format(&path, t->from_text);
-	t->sender_local = !path.is_null &&
-	    addr_domain_is_local(&cfg->domains, path.domain);
-	s->txn = t;
-	smtp_enter_state(s, SMTP_STATE_MAIL);
-	log_debug("%s mail from=<%s>", s->conn.sid,
-	    log_sanitize(t->from_text, buf, sizeof(buf)));
-	reply(s, "250 2.1.0 Ok");
-}
-
-struct expand_ctx {
-	struct smtp_session	*s;
-	struct smtp_txn		*t;
-	size_t			 delivered;
-	bool			 alias;	/* addresses come from an alias */
-	const char		*orig;	/* the recipient as given */
-};
-
-static bool
-domain_is_local_cb(const char *domain, void *arg)
-{
-	struct expand_ctx	*x = arg;
-
-	return addr_domain_is_local(&conn_cfg(&x->s->conn)->domains, domain);
-}
-
-/* One final address of an alias expansion (or the address itself). */
-static void
-expand_emit(const char *addr, void *arg)
-{
-	struct expand_ctx	*x = arg;
-	const struct config	*cfg = conn_cfg(&x->s->conn);
-	const char		*at = strrchr(addr, '@');
-	char			 local[LOCAL_PART_MAX + 1];
-
-	if (at == NULL)
-		return;
-	if (!addr_domain_is_local(&cfg->domains, at + 1)) {
-		add_remote(x->t, addr);
-		x->t->forwarded |= x->alias;
-		x->delivered++;
-		return;
-	}
-	if (!text_copy_span(local, sizeof(local), addr, (size_t)(at - addr)))
-		return;
-	if ((x->s->conn.eng->users != NULL &&
-	    passwd_file_has_user(x->s->conn.eng->users, addr)) ||
-	    strcmp(local, "postmaster") == 0) {
-		if (!spool_name_is_safe(local))
-			return;
-		add_mailbox(x->t, at + 1, local, x->orig);
-		x->delivered++;
-		return;
-	}
-	/* A plain unknown recipient is the caller's 550; only a broken alias
-	 * is the admin's business. */
-	if (x->alias)
-		log_warn("%s alias target <%s> is neither a user nor remote",
-		    x->s->conn.sid, addr);
-}
-
-/* Resolve a local recipient into mailboxes and forwards; false if none.
- * orig names the recipient in delivery log lines (NULL: the address). */
-static bool
-resolve_local_as(struct smtp_session *s, const char *local,
-    const char *domain, const char *orig)
-{
-	struct expand_ctx	 x = { s, s->txn, 0, false, NULL };
-	char			 key[ADDRESS_MAX + 1];
-	int			 n;
-
-	if (!addr_lookup_key(local, domain, key))
-		return false;
-	x.orig = orig != NULL ? orig : key;
-	if (s->conn.eng->aliases != NULL && aliases_has(s->conn.eng->aliases,
-	    key)) {
-		x.alias = true;
-		n = aliases_expand(s->conn.eng->aliases, key,
-		    domain_is_local_cb,
-		    expand_emit, &x);
-		if (n < 0)
-			log_warn("%s alias expansion of <%s> over its limits",
-			    s->conn.sid, key);
-		return x.delivered > 0;
-	}
-	expand_emit(key, &x);
-	return x.delivered > 0;
-}
-
-static bool
-resolve_local(struct smtp_session *s, const char *local, const char *domain)
-{
-	return resolve_local_as(s, local, domain, NULL);
-}
-
-/*
- * RCPT to an SRS address in our domain: a bounce to a forward we made goes
- * to the original sender (a mailbox here, or back out through the queue);
- * a forged, expired or unknown one gets 550. False after the reply.
- */
-static bool
-srs_rcpt(struct smtp_session *s, const struct smtp_path *path,
-    const char *addr)
-{
-	enum srs_result	 r;
-	char		 orig[ADDRESS_MAX + 1], local[LOCAL_PART_MAX + 1];
-	char		 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
-	const char	*at;
-
-	r = srs_reverse_rcpt(conn_cfg(&s->conn), time(NULL), path->local, orig,
-	    sizeof(orig));
-	if (r == SRS_OK && (at = strrchr(orig, '@')) != NULL) {
-		if (!addr_domain_is_local(&conn_cfg(&s->conn)->domains, at + 1)) {
-			add_remote(s->txn, orig);
-			goto ok;
-		}
-		if (text_copy_span(local, sizeof(local), orig,
-		    (size_t)(at - orig)) &&
-		    resolve_local_as(s, local, at + 1, addr))
-			goto ok;
-	}
-	reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", addr,
-	    r == SRS_OK ? "User unknown" : r == SRS_EXPIRED ?
-	    "SRS address expired" : "invalid SRS address");
-	log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: Recipient "
-	    "address rejected: SRS %s; from=<%s> to=<%s>", s->conn.sid,
-	    s->conn.client_name, s->conn.peer_ip,
-	    log_sanitize(addr, b1, sizeof(b1)), srs_result_name(r),
-	    log_sanitize(s->txn->from_text, b2, sizeof(b2)), b1);
-	smtp_error(s);
-	return false;
-ok:
-	log_info("%s srs to=<%s> orig_to=<%s>", s->conn.sid,
-	    log_sanitize(orig, b2, sizeof(b2)),
-	    log_sanitize(addr, b1, sizeof(b1)));
-	return true;
-}
-
-static void
-smtp_cmd_rcpt(struct smtp_session *s, struct span arg)
-{
-	const struct config	*cfg = conn_cfg(&s->conn);
-	struct smtp_txn		*t = s->txn;
-	struct smtp_path	 path;
-	struct relay_input	 in;
-	struct relay_decision	 d;
-	char			 addr[ADDRESS_MAX + 1];
-	char			 b1[ADDRESS_MAX * 4 + 1], b2[ADDRESS_MAX * 4 + 1];
-	char			 b3[HELO_MAX * 4 + 1], text[256];
-	char			 grant_user[ADDRESS_MAX + 1] = "";
-
-	if (t->nrcpts >= cfg->max_recipients) {
-		/* RFC 5321 4.5.3.1.10: 452, the client sends the rest in
-		 * another transaction. */
-		reply(s, "452 4.5.3 Error: too many recipients");
-		return;
-	}
-	switch (smtp_parse_rcpt(arg, &path)) {
-	case SMTP_PATH_OK:
-		break;
-	case SMTP_PATH_BAD_PARAM:
-		reply(s, "555 5.5.4 Unsupported RCPT parameter");
-		smtp_error(s);
-		return;
-	case SMTP_PATH_LOCAL_TOO_LONG:
-	case SMTP_PATH_DOMAIN_TOO_LONG:
-	case SMTP_PATH_NO_DOMAIN:
-		reply(s, "553 5.1.3 Recipient address rejected: bad address "
-		    "syntax");
-		smtp_error(s);
-		return;
-	default:
-		reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
-		smtp_error(s);
-		return;
-	}
-	if (path.is_bare_postmaster) {
-		/* RFC 5321 4.1.1.3: <Postmaster> means ours, any domain. */
-		text_copy(path.local, "postmaster", sizeof(path.local));
-		text_copy(path.domain, cfg->domains.names[0],
-		    sizeof(path.domain));
-	}
-	smtp_path_format(&path, addr);
-
-	memset(&in, 0, sizeof(in));
-	in.client_trusted = s->conn.trusted;
-	in.client_authenticated = s->authenticated;
-	in.sender_null = t->from.is_null;
-	in.sender_local = t->sender_local;
-	in.rcpt_literal = path.domain_is_literal;
-	in.rcpt_local_domain = !path.domain_is_literal &&
-	    addr_domain_is_local(&cfg->domains, path.domain);
-	in.rcpt_routing = addr_local_has_routing(&path);
-	in.reject_forged_local_sender = cfg->reject_forged_local_sender;
-	/* The grant lookup reads the store: only when it can matter. */
-	if (!in.client_trusted && !in.client_authenticated &&
-	    !s->conn.proxy_unknown &&
-	    (!in.rcpt_local_domain || in.sender_local || in.rcpt_routing))
-		in.client_pop_grant = grants_check(s->conn.eng,
-		    conn_sa(&s->conn), grant_user);
-	d = relay_decide(&in);
-
-	/* [defense] dnsbl: for relay and local mail alike, so the attempt
-	 * is recorded with its envelope; proven clients are never refused. */
-	if (s->dnsbl_zone[0] != '\0' && !in.client_trusted &&
-	    !in.client_authenticated && !in.client_pop_grant &&
-	    !grants_check(s->conn.eng, conn_sa(&s->conn),
-	    NULL)) {
-		text_printf(text, sizeof(text), "554 5.7.1 Service "
-		    "unavailable; client [%s] blocked using %s",
-		    s->conn.peer_ip,
-		    s->dnsbl_zone);
-		reply(s, "%s", text);
-		log_info("%s reject: RCPT from %s[%s]: %s; from=<%s> "
-		    "to=<%s> dnsbl=%s", s->conn.sid, s->conn.client_name,
-		    s->conn.peer_ip,
-		    text, log_sanitize(t->from_text, b2, sizeof(b2)),
-		    log_sanitize(addr, b1, sizeof(b1)), s->dnsbl_zone);
-		record_attack(s, ATTACK_BLOCKLISTED, addr, text);
-		smtp_error(s);
-		return;
-	}
-	switch (d.verdict) {
-	case RELAY_DELIVER_LOCAL:
-		if (srs_is_srs(path.local, strlen(path.local))) {
-			if (!srs_rcpt(s, &path, addr))
-				return;
-			break;
-		}
-		if (in.rcpt_routing ||
-		    !resolve_local(s, path.local, path.domain)) {
-			/* Refused at RCPT, so we never bounce to a forged
-			 * sender later (no backscatter). */
-			text_printf(text, sizeof(text),
-			    "550 5.1.1 Recipient address rejected: "
-			    "User unknown");
-			reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
-			    "User unknown", addr);
-			log_sanitize(addr, b1, sizeof(b1));
-			log_info("%s reject: RCPT from %s[%s]: 550 5.1.1 <%s>: "
-			    "Recipient address rejected: User unknown; "
-			    "helo=<%s> from=<%s> to=<%s>", s->conn.sid,
-			    s->conn.client_name, s->conn.peer_ip, b1,
-			    log_sanitize(s->helo, b3, sizeof(b3)),
-			    log_sanitize(t->from_text, b2, sizeof(b2)), b1);
-			smtp_error(s);
-			return;
-		}
-		break;
-	case RELAY_ALLOW:
-		add_remote(t, addr);
-		log_info("%s relay ip=%s to=<%s> licence=%s%s%s", s->conn.sid,
-		    s->conn.peer_ip, log_sanitize(addr, b1, sizeof(b1)),
-		    s->conn.trusted ? "trusted-network" : s->authenticated ?
-		    "auth" : "pop-before-smtp",
-		    s->authenticated ? " user=" : in.client_pop_grant &&
-		    !s->conn.trusted ? " grant-user=" : "",
-		    s->authenticated ? s->auth_user : in.client_pop_grant &&
-		    !s->conn.trusted ? grant_user : "");
-		break;
-	case RELAY_DENY:
-	case RELAY_DENY_LITERAL:
-		text_printf(text, sizeof(text), "554 5.7.1 Relay access denied");
-		reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
-		goto refused;
-	case RELAY_DENY_FORGED_LOCAL:
-		text_printf(text, sizeof(text), "550 5.7.1 Sender address "
-		    "rejected: local sender from an unauthenticated client");
-		reply(s, "550 5.7.1 <%s>: Sender address rejected: local "
-		    "sender from an unauthenticated client", t->from_text);
-		goto refused;
-	}
-	t->rcpts = grow(t->rcpts, &t->cap, t->nrcpts, sizeof(*t->rcpts));
-	text_copy(t->rcpts[t->nrcpts++].addr, addr, ADDRESS_MAX + 1);
-	smtp_enter_state(s, SMTP_STATE_RCPT);
-	reply(s, "250 2.1.5 Ok");
-	return;
-
-refused:
-	/* Postfix's wording first (what the client was told), then the
-	 * fields. */
-	log_info("%s reject: RCPT from %s[%s]: %s; helo=<%s> from=<%s> "
-	    "to=<%s> verdict=%s%s%s", s->conn.sid, s->conn.client_name,
-	    s->conn.peer_ip, text, log_sanitize(s->helo, b3, sizeof(b3)),
-	    log_sanitize(t->from_text, b1, sizeof(b1)),
-	    log_sanitize(addr, b2, sizeof(b2)),
-	    relay_verdict_name(d.verdict), d.is_attack ? " attack=" : "",
-	    d.is_attack ? attack_kind_name(d.kind) : "");
-	if (d.is_attack)
-		record_attack(s, d.kind, addr, text);
-	smtp_error(s);
-}
-
-static void
-write_received(struct smtp_session *s, struct spool_msg *msg)
-{
-	const struct config	*cfg = conn_cfg(&s->conn);
-	char			 line[SMTP_TEXT_LINE_MAX];
-	char			 date[64], b1[HELO_MAX * 4 + 1];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
-
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	text_printf(line, sizeof(line), "Received: from %s (%s [%s])",
-	    log_sanitize(s->helo, b1, sizeof(b1)), s->conn.client_name,
-	    s->conn.peer_ip);
-	spool_msg_line(msg, line, strlen(line));
-	if (s->conn.tls && *s->conn.tls_info != '\0') {
-		char *sp = strchr(s->conn.tls_info, ' ');
-
-		text_printf(line, sizeof(line), "\t(using %.*s with cipher %s)",
-		    sp ? (int)(sp - s->conn.tls_info) : 0, s->conn.tls_info,
-		    sp ? sp + 1 : s->conn.tls_info);
-		spool_msg_line(msg, line, strlen(line));
-	}
-	if (s->authenticated && cfg->received_auth_user) {
-		text_printf(line, sizeof(line), "\t(Authenticated sender: %s)",
-		    s->auth_user);
-		spool_msg_line(msg, line, strlen(line));
-	}
-	/* RFC 3848 with-protocol types. */
-	text_printf(line, sizeof(line), "\tby %s (pillory) with %s%s%s id %s",
-	    cfg->hostname, s->esmtp ? "ESMTP" : "SMTP",
-	    s->esmtp && s->conn.tls ? "S" : "",
-	    s->esmtp && s->authenticated ? "A" : "", spool_msg_id(msg));
-	spool_msg_line(msg, line, strlen(line));
-	if (s->txn->nrcpts == 1)
-		text_printf(line, sizeof(line), "\tfor <%s>; %s",
-		    s->txn->rcpts[0].addr, date);
-	else
-		text_printf(line, sizeof(line), "\t; %s", date);
-	spool_msg_line(msg, line, strlen(line));
-}
-
-static void
-smtp_cmd_data(struct smtp_session *s, struct span arg)
-{
-	struct smtp_txn	*t = s->txn;
-
-	if (arg.len != 0) {
-		reply(s, "501 5.5.4 Syntax: DATA");
-		smtp_error(s);
-		return;
-	}
-	if ((t->msg = spool_msg_new(s->conn.eng->spool)) == NULL) {
-		reply(s, "451 4.3.0 Error: queue file write error");
-		txn_reset(s);
-		smtp_enter_state(s, SMTP_STATE_IDLE);
-		return;
-	}
-	spool_msg_set_sender(t->msg, t->from_text);
-	if (s->conn.hold != NULL && attacklog_hold_name(s->conn.hold) == NULL) {
-		/* The Received header names the client: wait for the
-		 * look-up (bounded); the client waits for 354 anyway (RFC
-		 * 2920 3.1). */
-		struct timeval tv = { SMTP_NAME_WAIT_S, 0 };
-
-		smtp_enter_state(s, SMTP_STATE_NAMEWAIT);
-		if (s->timer == NULL)
-			s->timer = evtimer_new(s->conn.eng->base,
-			    smtp_timer_cb, s);
-		evtimer_add(s->timer, &tv);
-		return;
-	}
-	smtp_data_start(s);
-}
-
-/* Received header, 354: DATA begins (the client's name is known or the
- * wait for it is over). */
-static void
-smtp_data_start(struct smtp_session *s)
-{
-	struct smtp_txn	*t = s->txn;
-
-	memset(&t->data, 0, sizeof(t->data));
-	t->data.in_headers = true;
-	write_received(s, t->msg);
-	smtp_enter_state(s, SMTP_STATE_DATA);
-	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
-	    (time_t)conn_cfg(&s->conn)->data_timeout, 0 },
-	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-}
-
 static void
 smtp_cmd_rset(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
-	txn_reset(s);
+	smtp_txn_reset(s);
 	if (s->state != SMTP_STATE_HELO)
 		smtp_enter_state(s, SMTP_STATE_IDLE);
 	reply(s, "250 2.0.0 Ok");
@@ -980,223 +346,6 @@ smtp_cmd_not_implemented(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	reply(s, "502 5.5.1 Error: command not implemented");
-	smtp_error(s);
-}
-
-static void
-smtp_cmd_starttls(struct smtp_session *s, struct span arg)
-{
-	if (!starttls_offered(s)) {
-		reply(s, s->conn.tls ? "503 5.5.1 Error: TLS already active" :
-		    "502 5.5.1 Error: command not implemented");
-		smtp_error(s);
-		return;
-	}
-	if (arg.len != 0) {
-		reply(s, "501 5.5.4 Syntax: STARTTLS");
-		smtp_error(s);
-		return;
-	}
-	reply(s, "220 2.0.0 Ready to start TLS");
-	/* RFC 3207 4.2: forget everything learnt before, including any
-	 * commands the client pipelined behind STARTTLS (tls_starttls drops
-	 * them: CVE-2011-0411). */
-	conn_starttls(&s->conn);
-	txn_reset(s);
-	s->helo[0] = '\0';
-	s->esmtp = false;
-	smtp_enter_state(s, SMTP_STATE_HELO);
-}
-
-static void smtp_auth_check(struct smtp_session *, const char *,
-    const char *);
-
-static void
-auth_failed_reply(struct smtp_session *s, const char *user)
-{
-	char	b[ADDRESS_MAX * 4 + 1];
-
-	reply(s, "535 5.7.8 Error: authentication failed");
-	log_info("%s auth failed ip=%s user=%s", s->conn.sid, s->conn.peer_ip,
-	    log_sanitize(user, b, sizeof(b)));
-	record_attack_user(s, ATTACK_AUTH_FAIL, NULL, user,
-	    "535 5.7.8 authentication failed");
-}
-
-static void
-smtp_auth_done(enum auth_result result, void *arg)
-{
-	struct smtp_session	*s = arg;
-
-	s->auth_req = NULL;
-	smtp_enter_state(s, SMTP_STATE_IDLE);
-	switch (result) {
-	case AUTH_OK:
-		s->authenticated = true;
-		/* A login proves the address: its records leave the page. */
-		attacklog_login(s->conn.eng->alog, s->conn.peer_ip,
-		    clock_now_us());
-		if (s->conn.eng->defense != NULL)
-			defense_login(s->conn.eng->defense,
-			    conn_sa(&s->conn));
-		log_info("%s auth ok ip=%s user=%s%s%s", s->conn.sid,
-		    s->conn.peer_ip,
-		    s->auth_user, s->conn.tls ? " tls=" : "", s->conn.tls_info);
-		reply(s, "235 2.7.0 Authentication successful");
-		break;
-	case AUTH_FAIL:
-		auth_failed_reply(s, s->auth_user);
-		s->auth_user[0] = '\0';
-		if (smtp_error(s))
-			return;
-		break;
-	case AUTH_TEMPFAIL:
-		s->auth_user[0] = '\0';
-		reply(s, "454 4.7.0 Temporary authentication failure");
-		break;
-	}
-	smtp_process(s);
-}
-
-/* Hand user and password to the auth process; the password is wiped by
- * the caller. */
-static void
-smtp_auth_check(struct smtp_session *s, const char *user,
-    const char *password)
-{
-	text_copy(s->auth_user, user, sizeof(s->auth_user));
-	text_lower(s->auth_user);
-	smtp_enter_state(s, SMTP_STATE_AUTHWAIT);
-	s->auth_req = auth_verify(s->conn.eng->auth, s->auth_user, password,
-	    conn_sa(&s->conn), smtp_auth_done, s);
-}
-
-/* A PLAIN response (initial or continuation). */
-static void
-auth_plain(struct smtp_session *s, const char *b64, size_t len)
-{
-	char	user[AUTH_USER_MAX + 1], pass[AUTH_PASSWORD_MAX + 1];
-
-	if (sasl_plain_decode(b64, len, user, pass) == -1) {
-		reply(s, "501 5.5.2 Error: invalid PLAIN response");
-		smtp_enter_state(s, SMTP_STATE_IDLE);
-		auth_note_failure(s->conn.eng->auth,
-		    conn_sa(&s->conn));
-		smtp_error(s);
-		return;
-	}
-	smtp_auth_check(s, user, pass);
-	explicit_bzero(pass, sizeof(pass));
-}
-
-static int
-decode_text(const char *b64, size_t len, char *out, size_t size)
-{
-	int	n = sasl_base64_decode(b64, len, (uint8_t *)out, size - 1);
-
-	if (n < 0 || memchr(out, '\0', (size_t)n) != NULL) {
-		explicit_bzero(out, size);
-		return -1;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/* One line in SMTP_STATE_SASL: a continuation of PLAIN or LOGIN. */
-static void
-smtp_sasl_line(struct smtp_session *s, const char *line, size_t len)
-{
-	char	pass[AUTH_PASSWORD_MAX + 1];
-
-	if (len == 1 && line[0] == '*') {
-		reply(s, "501 5.0.0 Authentication aborted");
-		s->auth_user[0] = '\0';
-		smtp_enter_state(s, SMTP_STATE_IDLE);
-		return;
-	}
-	switch (s->sasl) {
-	case SASL_PLAIN:
-		auth_plain(s, line, len);
-		return;
-	case SASL_LOGIN_USER:
-		if (decode_text(line, len, s->auth_user,
-		    sizeof(s->auth_user)) == -1)
-			break;
-		s->sasl = SASL_LOGIN_PASS;
-		reply(s, "334 UGFzc3dvcmQ6");	/* "Password:" */
-		return;
-	case SASL_LOGIN_PASS:
-		if (decode_text(line, len, pass, sizeof(pass)) == -1)
-			break;
-		smtp_auth_check(s, s->auth_user, pass);
-		explicit_bzero(pass, sizeof(pass));
-		return;
-	}
-	reply(s, "501 5.5.2 Error: invalid base64 data");
-	s->auth_user[0] = '\0';
-	smtp_enter_state(s, SMTP_STATE_IDLE);
-	smtp_error(s);
-}
-
-static void
-smtp_cmd_auth(struct smtp_session *s, struct span arg)
-{
-	const char	*sp;
-	struct span	 mech, ir = { NULL, 0 };
-
-	if (!auth_offered(s)) {
-		if (s->conn.eng->tls != NULL && !s->conn.tls)
-			reply(s, "538 5.7.11 Encryption required for "
-			    "requested authentication mechanism");
-		else
-			reply(s, "502 5.5.1 Error: authentication not "
-			    "enabled");
-		smtp_error(s);
-		return;
-	}
-	if (s->authenticated) {
-		reply(s, "503 5.5.1 Error: already authenticated");
-		smtp_error(s);
-		return;
-	}
-	if (auth_is_blocked(s->conn.eng->auth,
-	    conn_sa(&s->conn))) {
-		reply(s, "421 4.7.0 %s Error: too many authentication "
-		    "failures; try again later", conn_cfg(&s->conn)->hostname);
-		conn_close(&s->conn, "auth blocked");
-		return;
-	}
-	mech = arg;
-	if ((sp = memchr(arg.p, ' ', arg.len)) != NULL) {
-		mech.len = (size_t)(sp - arg.p);
-		ir.p = sp + 1;
-		ir.len = arg.len - mech.len - 1;
-	}
-	if (text_span_ieq(mech.p, mech.len, "PLAIN")) {
-		s->sasl = SASL_PLAIN;
-		if (ir.p == NULL) {
-			smtp_enter_state(s, SMTP_STATE_SASL);
-			reply(s, "334 ");
-			return;
-		}
-		/* RFC 4954 4: "=" is an empty initial response. */
-		if (ir.len == 1 && ir.p[0] == '=')
-			ir.len = 0;
-		auth_plain(s, ir.p, ir.len);
-		return;
-	}
-	if (text_span_ieq(mech.p, mech.len, "LOGIN")) {
-		smtp_enter_state(s, SMTP_STATE_SASL);
-		if (ir.p == NULL) {
-			s->sasl = SASL_LOGIN_USER;
-			reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
-			return;
-		}
-		s->sasl = SASL_LOGIN_USER;
-		smtp_sasl_line(s, ir.p, ir.len);
-		return;
-	}
-	reply(s, "504 5.5.4 Error: unsupported authentication mechanism");
 	smtp_error(s);
 }
 
@@ -1303,7 +452,7 @@ smtp_junk(struct smtp_session *s, enum smtp_verb verb)
 	    s->conn.peer_ip,
 	    s->junk);
 	if (!s->conn.trusted && !s->authenticated)
-		record_attack(s, ATTACK_PROTOCOL, NULL,
+		smtp_record(s, ATTACK_PROTOCOL, NULL,
 		    "421 4.7.0 command flood");
 	conn_close(&s->conn, "command flood");
 	return true;
@@ -1314,8 +463,10 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 {
 	/* The answer to each line the parser refuses. */
 	static const char *const refusals[] = {
-		[SMTP_PARSE_EMPTY] = "500 5.5.2 Error: command not recognized",
-		[SMTP_PARSE_UNKNOWN] = "500 5.5.2 Error: command not recognized",
+		[SMTP_PARSE_EMPTY] =
+		    "500 5.5.2 Error: command not recognized",
+		[SMTP_PARSE_UNKNOWN] =
+		    "500 5.5.2 Error: command not recognized",
 		[SMTP_PARSE_NUL] = "500 5.5.2 Error: NUL character in command",
 		[SMTP_PARSE_BARE_EOL] =
 		    "500 5.5.2 Error: bare <CR> or <LF> in command",
@@ -1337,7 +488,7 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 		if (r == SMTP_PARSE_BARE_EOL) {
 			log_info("%s bare CR/LF in command ip=%s",
 			    s->conn.sid, s->conn.peer_ip);
-			record_attack(s, ATTACK_PROTOCOL, NULL,
+			smtp_record(s, ATTACK_PROTOCOL, NULL,
 			    "500 5.5.2 bare CR or LF in command");
 		}
 		smtp_error(s);
@@ -1359,12 +510,6 @@ smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 }
 
 /* ---- input ---------------------------------------------------------------- */
-
-static void
-drain(struct evbuffer *in, size_t n)
-{
-	evbuffer_drain(in, n);
-}
 
 /* True when the next input line is an RCPT command (ASCII, any case). */
 static bool
@@ -1412,176 +557,9 @@ smtp_command_step(struct smtp_session *s)
 	return true;
 }
 
-static void smtp_commit_done(int, void *);
-
-/* The final "." arrived: refuse a poisoned message or commit it. */
-static void
-smtp_data_end(struct smtp_session *s)
-{
-	struct smtp_txn		*t = s->txn;
-	struct smtp_data	*d = &t->data;
-	const char		*refusal = NULL;
-	size_t			 i;
-	char			 srs[ADDRESS_MAX + 1];
-	char			 b[ADDRESS_MAX * 4 + 1];
-
-	bufferevent_set_timeouts(s->conn.bev, &(struct timeval){
-	    (time_t)conn_cfg(&s->conn)->command_timeout, 0 },
-	    &(struct timeval){ SMTP_WRITE_TIMEOUT, 0 });
-	if (d->bare_eol) {
-		refusal = "554 5.6.0 Error: message contains bare <CR> or "
-		    "<LF> (RFC 5321 2.3.8); not accepted";
-		record_attack(s, ATTACK_PROTOCOL,
-		    t->nrcpts ? t->rcpts[0].addr : NULL,
-		    "554 5.6.0 bare CR or LF in message (smuggling)");
-	} else if (d->nul)
-		refusal = "554 5.6.0 Error: message contains NUL characters";
-	else if (d->too_big)
-		refusal = "552 5.3.4 Error: message size exceeds fixed limit";
-	else if (d->long_line)
-		refusal = "554 5.6.0 Error: message line longer than 998 "
-		    "characters (RFC 5321 4.5.3.1.6)";
-	else if (d->hops > RECEIVED_HOPS_MAX)
-		refusal = "554 5.4.6 Error: too many hops (mail loop?)";
-	if (refusal != NULL) {
-		reply(s, "%s", refusal);
-		log_info("%s refused ip=%s id=%s reply=\"%s\"", s->conn.sid,
-		    s->conn.peer_ip, spool_msg_id(t->msg), refusal);
-		txn_reset(s);
-		smtp_enter_state(s, SMTP_STATE_IDLE);
-		return;
-	}
-	for (i = 0; i < t->nmailboxes; i++) {
-		char *slash = strchr(t->mailboxes[i], '/');
-
-		*slash = '\0';
-		spool_msg_add_mailbox_orig(t->msg, t->mailboxes[i],
-		    slash + 1, slash + 1 + strlen(slash + 1) + 1);
-		*slash = '/';
-	}
-	for (i = 0; i < t->nremotes; i++)
-		spool_msg_add_remote(t->msg, t->remotes[i]);
-	if (t->forwarded && srs_forward_sender(conn_cfg(&s->conn), time(NULL),
-	    t->from_text, srs, sizeof(srs))) {
-		spool_msg_set_queue_sender(t->msg, srs);
-		log_info("%s srs id=%s from=<%s> queue_from=<%s>", s->conn.sid,
-		    spool_msg_id(t->msg),
-		    log_sanitize(t->from_text, b, sizeof(b)), srs);
-	}
-	smtp_enter_state(s, SMTP_STATE_COMMIT);
-	/* The spool calls us back: a close meanwhile waits for it. */
-	conn_hold(&s->conn);
-	spool_msg_commit(t->msg, smtp_commit_done, s);
-}
-
-static void
-smtp_commit_done(int status, void *arg)
-{
-	struct smtp_session	*s = arg;
-	struct smtp_txn		*t = s->txn;
-	char			 b[ADDRESS_MAX * 4 + 1];
-
-	if (status == 0) {
-		s->messages++;
-		s->junk = 0;
-		log_info("%s queued id=%s ip=%s from=<%s> rcpts=%zu "
-		    "mailboxes=%zu remote=%zu size=%llu", s->conn.sid,
-		    spool_msg_id(t->msg), s->conn.peer_ip,
-		    log_sanitize(t->from_text, b, sizeof(b)), t->nrcpts,
-		    t->nmailboxes, t->nremotes,
-		    (unsigned long long)t->data.octets);
-		reply(s, "250 2.0.0 Ok: queued as %s", spool_msg_id(t->msg));
-	} else
-		reply(s, "451 4.3.0 Error: local error in processing; "
-		    "try again later");
-	t->msg = NULL;	/* the spool freed it */
-	txn_reset(s);
-	if (conn_release(&s->conn) || s->conn.closing)
-		return;
-	smtp_enter_state(s, SMTP_STATE_IDLE);
-	smtp_process(s);
-}
-
-static void
-data_line(struct smtp_session *s, const char *line, size_t len)
-{
-	struct smtp_data	*d = &s->txn->data;
-	const struct config	*cfg = conn_cfg(&s->conn);
-
-	/* RFC 5321 4.5.2: a leading dot was doubled by the client. */
-	if (len > 0 && line[0] == '.') {
-		line++;
-		len--;
-	}
-	if (memchr(line, '\r', len) != NULL || memchr(line, '\n', len) != NULL)
-		d->bare_eol = true;
-	if (memchr(line, '\0', len) != NULL)
-		d->nul = true;
-	if (d->in_headers) {
-		if (len == 0)
-			d->in_headers = false;
-		else if (len >= 9 && strncasecmp(line, "Received:", 9) == 0)
-			d->hops++;
-	}
-	d->octets += len + 2;
-	if (d->octets > cfg->max_message_size)
-		d->too_big = true;
-	if (d->bare_eol || d->nul || d->too_big || d->long_line)
-		return;		/* refused at the end; stop writing */
-	spool_msg_line(s->txn->msg, line, len);
-}
-
-/* Consume DATA lines; false when more input is needed. */
-static bool
-smtp_data_step(struct smtp_session *s)
-{
-	struct evbuffer		*in = bufferevent_get_input(s->conn.bev);
-	struct smtp_data	*d = &s->txn->data;
-	struct evbuffer_ptr	 eol;
-	size_t			 eol_len, avail, len;
-	char			 line[SMTP_TEXT_LINE_MAX + 1];
-
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail == 0)
-			return false;
-		eol = evbuffer_search_eol(in, NULL, &eol_len,
-		    EVBUFFER_EOL_CRLF_STRICT);
-		if (eol.pos == -1) {
-			if (avail > SMTP_TEXT_LINE_MAX) {
-				d->long_line = true;
-				d->in_long_line = true;
-				d->octets += avail - 1;
-				drain(in, avail - 1);
-			}
-			return false;
-		}
-		len = (size_t)eol.pos;
-		if (d->in_long_line) {
-			/* The end of a line we already refused. */
-			d->in_long_line = false;
-			d->octets += len + 2;
-			drain(in, len + 2);
-			continue;
-		}
-		if (len + 2 > SMTP_TEXT_LINE_MAX) {
-			d->long_line = true;
-			d->octets += len + 2;
-			drain(in, len + 2);
-			continue;
-		}
-		evbuffer_remove(in, line, len + 2);
-		if (len == 1 && line[0] == '.') {
-			smtp_data_end(s);
-			return true;
-		}
-		data_line(s, line, len);
-	}
-}
-
 /* The greet pause is over, or the client's name is still unknown at
  * DATA. */
-static void
+void
 smtp_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session	*s = arg;
@@ -1647,11 +625,12 @@ smtp_refuse_banned(struct smtp_session *s)
 	s->banned = true;
 	smtp_enter_state(s, SMTP_STATE_BANNED);
 	reply(s, "554 5.7.1 %s Service unavailable; client [%s] is banned "
-	    "for repeated attacks", conn_cfg(&s->conn)->hostname, s->conn.peer_ip);
+	    "for repeated attacks", conn_cfg(&s->conn)->hostname,
+	    s->conn.peer_ip);
 	log_info("%s banned ip=%s port=%d network=%s", s->conn.sid,
 	    s->conn.peer_ip,
 	    s->conn.listener->port, net);
-	record_attack(s, ATTACK_BANNED, NULL, text);
+	smtp_record(s, ATTACK_BANNED, NULL, text);
 	return true;
 }
 
@@ -1701,7 +680,7 @@ smtp_greet(struct smtp_session *s)
 		reply(s, "554 5.5.1 %s Error: talking before the greeting",
 		    conn_cfg(&s->conn)->hostname);
 		log_info("%s early talker ip=%s", s->conn.sid, s->conn.peer_ip);
-		record_attack(s, ATTACK_PROTOCOL, NULL,
+		smtp_record(s, ATTACK_PROTOCOL, NULL,
 		    "554 5.5.1 talking before the greeting");
 		conn_close(&s->conn, "early talker");
 		return;
@@ -1723,7 +702,7 @@ smtp_tarpit_done(evutil_socket_t fd, short what, void *arg)
 	smtp_process(s);
 }
 
-static void
+void
 smtp_process(struct smtp_session *s)
 {
 	bool		more = true;
@@ -1811,7 +790,8 @@ smtp_timeout(void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	reply(s, "421 4.4.2 %s Error: timeout exceeded", conn_cfg(&s->conn)->hostname);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    conn_cfg(&s->conn)->hostname);
 	log_info("%s timeout ip=%s state=%s", s->conn.sid, s->conn.peer_ip,
 	    smtp_state_names[s->state]);
 }
