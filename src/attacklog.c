@@ -28,6 +28,7 @@
 
 #include "attacklog.h"
 #include "attacklog_hold.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -80,24 +81,6 @@ struct attacklog {
 #define ATTACKLOG_DROP_LOG_US		(60LL * 1000000)
 /* The writer gives back a batch array larger than this after use. */
 #define ATTACKLOG_BATCH_KEEP		1024
-
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
-static int64_t
-real_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
 
 static void
 attacklog_lock(struct attacklog *al)
@@ -237,7 +220,7 @@ attacklog_write_shared(struct attacklog *al, size_t n)
 {
 	char	err[512];
 
-	if (!al->store_down || mono_us() >= al->store_retry_mono_us) {
+	if (!al->store_down || clock_mono_us() >= al->store_retry_mono_us) {
 		if (store_insert_batch(al->st, al->batch, n) == 0) {
 			attacklog_written(al, n);
 			return;
@@ -247,7 +230,7 @@ attacklog_write_shared(struct attacklog *al, size_t n)
 			    "go to the spool until it returns",
 			    store_errmsg(al->st));
 		al->store_down = true;
-		al->store_retry_mono_us = mono_us() + 1000000;
+		al->store_retry_mono_us = clock_mono_us() + 1000000;
 	}
 	if (store_spool_append(al->spool, al->batch, n, err,
 	    sizeof(err)) == 0) {
@@ -277,12 +260,12 @@ attacklog_replay(struct attacklog *al)
 	uint64_t	done = 0;
 
 	if (al->spool == NULL || store_spool_bytes(al->spool) == 0 ||
-	    (al->store_down && mono_us() < al->store_retry_mono_us))
+	    (al->store_down && clock_mono_us() < al->store_retry_mono_us))
 		return;
 	if (store_spool_replay(al->spool, attacklog_replay_cb, al,
 	    &done) != 0) {
 		al->store_down = true;
-		al->store_retry_mono_us = mono_us() + 1000000;
+		al->store_retry_mono_us = clock_mono_us() + 1000000;
 		if (done > 0)
 			attacklog_written(al, (size_t)done);
 		return;
@@ -371,12 +354,12 @@ static void
 attacklog_purge_due(struct attacklog *al)
 {
 	uint64_t	deleted = 0;
-	int64_t		now = mono_us();
+	int64_t		now = clock_mono_us();
 
 	if (al->retention_us == 0 || now < al->next_purge_mono_us)
 		return;
 	al->next_purge_mono_us = now + ATTACKLOG_PURGE_INTERVAL_US;
-	if (store_purge(al->st, real_us() - (int64_t)al->retention_us,
+	if (store_purge(al->st, clock_now_us() - (int64_t)al->retention_us,
 	    &deleted) != 0) {
 		log_err("attack log: purge: %s", store_errmsg(al->st));
 		return;
@@ -394,7 +377,7 @@ attacklog_purge_due(struct attacklog *al)
 static void
 attacklog_log_drops(struct attacklog *al, uint64_t dropped, bool force)
 {
-	int64_t	now = mono_us();
+	int64_t	now = clock_mono_us();
 
 	if (dropped == al->dropped_logged)
 		return;
@@ -429,14 +412,14 @@ attacklog_writer(void *arg)
 		while (al->npending == 0 && al->nlogins == 0 &&
 		    !al->stopping) {
 			if (al->retention_us != 0 &&
-			    mono_us() >= al->next_purge_mono_us)
+			    clock_mono_us() >= al->next_purge_mono_us)
 				break;
 			wake = al->retention_us != 0 ?
-			    al->next_purge_mono_us : mono_us() + 3600000000LL;
+			    al->next_purge_mono_us : clock_mono_us() + 3600000000LL;
 			/* Spooled records: look for the store every second. */
 			if (al->spool != NULL &&
 			    store_spool_bytes(al->spool) > 0) {
-				if (mono_us() >= al->store_retry_mono_us)
+				if (clock_mono_us() >= al->store_retry_mono_us)
 					break;
 				if (wake > al->store_retry_mono_us)
 					wake = al->store_retry_mono_us;
@@ -450,9 +433,9 @@ attacklog_writer(void *arg)
 		 * transaction: a transaction per record costs more than the
 		 * record, and wakes this thread for every refused RCPT.
 		 */
-		wake = mono_us() + ATTACKLOG_LINGER_US;
+		wake = clock_mono_us() + ATTACKLOG_LINGER_US;
 		while (al->npending > 0 && al->npending < ATTACKLOG_LINGER_MAX &&
-		    !al->stopping && mono_us() < wake) {
+		    !al->stopping && clock_mono_us() < wake) {
 			ts.tv_sec = (time_t)(wake / 1000000);
 			ts.tv_nsec = (long)(wake % 1000000) * 1000;
 			(void)pthread_cond_timedwait(&al->cv, &al->mu, &ts);
@@ -521,7 +504,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	(void)text_copy(al->node, cfg->store_node != NULL &&
 	    cfg->store_node[0] != '\0' ? cfg->store_node :
 	    cfg->hostname != NULL ? cfg->hostname : "", sizeof(al->node));
-	al->uid_start = real_us();
+	al->uid_start = clock_now_us();
 	al->retention_us = cfg->retention * 1000000;
 	al->withdraw_window_us = (int64_t)cfg->publish_withdraw_window *
 	    1000000;
@@ -530,7 +513,7 @@ attacklog_open(const struct config *cfg, char *err, size_t errlen)
 	al->logins = xcalloc(ATTACKLOG_LOGINS_MAX, sizeof(*al->logins));
 	al->login_batch = xcalloc(ATTACKLOG_LOGINS_MAX,
 	    sizeof(*al->login_batch));
-	al->next_purge_mono_us = mono_us();
+	al->next_purge_mono_us = clock_mono_us();
 	if (cfg->store_url != NULL && cfg->store_url[0] != '\0') {
 		char	dir[CONFIG_PATH_MAX + 16];
 

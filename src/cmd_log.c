@@ -16,6 +16,7 @@
 #include "asn.h"
 #include "attack.h"
 #include "attrib.h"
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "store.h"
@@ -86,15 +87,6 @@ log_usage(FILE *fp)
 	fprintf(fp, "\n");
 }
 
-static int64_t
-log_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
 /*
  * Apply one option and its argument (NULL for flags). Returns 0, or the
  * exit status after printing why to stderr.
@@ -134,7 +126,7 @@ log_apply(struct log_args *a, enum log_opt opt, const char *val)
 		a->q.kind = kind;
 		break;
 	case LOG_OPT_SINCE:
-		if (!attack_parse_time(val, log_now_us(), &a->q.since_us)) {
+		if (!attack_parse_time(val, clock_now_us(), &a->q.since_us)) {
 			fprintf(stderr, "pillory log: --since: \"%s\" is not "
 			    "RFC 3339, YYYY-MM-DD or a duration (2h, 7d)\n",
 			    val);

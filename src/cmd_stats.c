@@ -18,6 +18,7 @@
 #include "asn.h"
 #include "attack.h"
 #include "attrib.h"
+#include "clock.h"
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
@@ -98,21 +99,12 @@ stats_usage(FILE *fp)
 	    "  --json  one JSON object instead of text\n");
 }
 
-static int64_t
-stats_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
 /* Read everything from the store; -1 with the message on stderr. */
 static int
 stats_load(struct store *st, struct stats *s)
 {
 	if (store_totals(st, &s->totals) != 0 ||
-	    store_daily(st, stats_now_us(), STATS_DAYS, s->days) != 0 ||
+	    store_daily(st, clock_now_us(), STATS_DAYS, s->days) != 0 ||
 	    store_top(st, s->addrs, STATS_TOP, &s->naddrs, s->nets, STATS_TOP,
 	    &s->nnets) != 0 ||
 	    store_incidents(st, s->incidents, STATS_INCIDENTS,

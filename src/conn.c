@@ -37,6 +37,7 @@
 #include "proxy_proto.h"
 #include "text.h"
 #include "tls.h"
+#include "xalloc.h"
 
 /* While closing: how often to look whether the last reply has left (the
  * socket's bufferevent under a TLS filter says nothing when drained). */
@@ -164,8 +165,7 @@ conn_accept(struct engine *eng, struct listener *l, evutil_socket_t fd,
 		start(eng, l, fd, &peer);
 		return;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		FATAL("out of memory");
+	p = xcalloc(1, sizeof(*p));
 	p->eng = eng;
 	p->l = l;
 	p->start = start;

@@ -37,6 +37,7 @@
 #include <event2/event.h>
 
 #include "ban.h"
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "defense.h"
@@ -96,15 +97,6 @@ struct defense_dnsbl_req {
 };
 
 static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
 keep_us(const struct config *cfg)
 {
 	return (int64_t)cfg->defense_ban_max * 1000000;
@@ -145,7 +137,7 @@ defense_load(struct defense *d)
 {
 	defense_flush(d);
 	ban_table_clear(d->bans);
-	if (store_ban_list(d->eng->store, now_us() - keep_us(d->eng->cfg),
+	if (store_ban_list(d->eng->store, clock_now_us() - keep_us(d->eng->cfg),
 	    load_cb, d->bans) != 0) {
 		log_err("bans: %s", store_errmsg(d->eng->store));
 		return -1;
@@ -169,7 +161,7 @@ defense_publish(struct defense *d)
 		log_warn("blocklist: %s", err);
 		return;
 	}
-	list = ban_table_list(d->bans, now_us(), &n);
+	list = ban_table_list(d->bans, clock_now_us(), &n);
 	if (!defense_write_blocklist(dir, list, n, err, sizeof(err)))
 		log_warn("blocklist: %s", err);
 	free(list);
@@ -223,7 +215,7 @@ defense_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct defense		*d = arg;
 	struct ban_entry	*list;
-	int64_t			 now = now_us();
+	int64_t			 now = clock_now_us();
 	size_t			 n;
 
 	(void)fd;
@@ -342,7 +334,7 @@ defense_banned(struct defense *d, const struct sockaddr *sa, bool trusted)
 {
 	const struct ban_entry	*e;
 
-	if ((e = ban_table_find(d->bans, sa, now_us())) == NULL)
+	if ((e = ban_table_find(d->bans, sa, clock_now_us())) == NULL)
 		return NULL;
 	return is_allowed(d, sa, trusted) ? NULL : e;
 }
@@ -370,7 +362,7 @@ defense_note(struct defense *d, const struct sockaddr *sa,
 	const struct ban_entry	*old;
 	struct ban_entry	 e;
 	char			 text[BAN_NET_TEXT_MAX];
-	int64_t			 now = now_us();
+	int64_t			 now = clock_now_us();
 	uint32_t		 level = 1;
 
 	if (cfg->defense_ban_after == 0 || !kind_counts(kind))
@@ -430,7 +422,7 @@ defense_login(struct defense *d, const struct sockaddr *sa)
 
 	memset(&e, 0, sizeof(e));
 	ban_net_of_sockaddr(sa, 32, 128, &e.net);
-	e.start_us = now_us();
+	e.start_us = clock_now_us();
 	e.expires_us = e.start_us + (int64_t)DEFENSE_LOGIN_KEEP_S * 1000000;
 	ban_table_put(d->logins, &e);
 }
@@ -508,7 +500,7 @@ dnsbl_answer(enum dns_status status, const struct sockaddr_storage *addrs,
 		c = cache_slot(r->d, q->name);
 		text_copy(c->name, q->name, sizeof(c->name));
 		c->listed = q->listed;
-		c->expires_us = now_us() + DEFENSE_DNSBL_TTL * 1000000LL;
+		c->expires_us = clock_now_us() + DEFENSE_DNSBL_TTL * 1000000LL;
 	} else
 		log_info("dnsbl: %s: lookup failed; not refusing", q->name);
 	r->pending--;
@@ -523,7 +515,7 @@ defense_dnsbl(struct defense *d, const struct sockaddr *sa,
 	struct defense_dnsbl_req	*r;
 	struct dnsbl_cache		*c;
 	size_t				 i, ask = 0;
-	int64_t				 now = now_us();
+	int64_t				 now = clock_now_us();
 
 	if (zones->count == 0 || d->eng->dns == NULL) {
 		cb(NULL, arg);

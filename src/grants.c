@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "grants.h"
@@ -52,15 +53,6 @@ grants_key(const struct sockaddr *sa, unsigned prefix6, char *out,
 	return text_printf(out, size, "%s/%u", a, prefix6);
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void
 grants_add(struct engine *eng, const struct sockaddr *sa, const char *user)
 {
@@ -71,7 +63,7 @@ grants_add(struct engine *eng, const struct sockaddr *sa, const char *user)
 	    !grants_key(sa, (unsigned)cfg->pop_before_smtp_v6_prefix, key,
 	    sizeof(key)))
 		return;
-	if (store_grant_put(eng->store, key, user, now_us() +
+	if (store_grant_put(eng->store, key, user, clock_now_us() +
 	    (int64_t)cfg->pop_before_smtp * 1000000) != 0) {
 		log_err("grant %s for %s: %s", key, user,
 		    eng->store->ops->errmsg(eng->store));
@@ -93,7 +85,7 @@ grants_check(struct engine *eng, const struct sockaddr *sa, char *user_out)
 	    !grants_key(sa, (unsigned)cfg->pop_before_smtp_v6_prefix, key,
 	    sizeof(key)))
 		return false;
-	rc = store_grant_get(eng->store, key, now_us(), user,
+	rc = store_grant_get(eng->store, key, clock_now_us(), user,
 	    sizeof(user), NULL);
 	if (rc == -1) {
 		/* Fail closed: no proof, no relay. */

@@ -84,6 +84,7 @@
 #include "spool.h"
 #include "text.h"
 #include "tls.h"
+#include "xalloc.h"
 
 /* Input held before we stop reading (pipelined commands wait here). */
 #define POP3_INPUT_HIGH_WATER	(64 * 1024)
@@ -1047,8 +1048,7 @@ pop3_session_start(struct engine *eng, struct listener *l,
 
 	if (l->proxy)
 		FATAL("PROXY protocol on a POP3 listener");
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		FATAL("out of memory");
+	s = xcalloc(1, sizeof(*s));
 	s->method = "-";
 	/* RFC 1939 3: at least 10 minutes of inactivity (config.c keeps
 	 * [pop3] timeout there or above). */

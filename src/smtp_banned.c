@@ -37,6 +37,7 @@
 #include "log.h"
 #include "smtp_banned.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* A command line of RFC 5321 4.5.3.1.4, with its CRLF. */
 #define BANNED_LINE_MAX	512
@@ -185,8 +186,7 @@ smtp_banned_take(struct engine *eng, struct listener *l, evutil_socket_t fd,
 	/* Over the limit: the session answers 421 as for anyone. */
 	if (!listener_ip_acquire(eng, sa))
 		return false;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		FATAL("out of memory");
+	b = xcalloc(1, sizeof(*b));
 	b->eng = eng;
 	b->fd = fd;
 	memcpy(&b->peer, &peer->ss, peer->len);

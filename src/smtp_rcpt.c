@@ -21,6 +21,7 @@
 #include "spool.h"
 #include "srs.h"
 #include "text.h"
+#include "xalloc.h"
 
 static void *
 grow(void *p, size_t *cap, size_t n, size_t size)
@@ -28,10 +29,7 @@ grow(void *p, size_t *cap, size_t n, size_t size)
 	if (n < *cap)
 		return p;
 	*cap = *cap ? *cap * 2 : 8;
-	p = realloc(p, *cap * size);
-	if (p == NULL)
-		FATAL("out of memory");
-	return p;
+	return xreallocarray(p, *cap, size);
 }
 
 static bool
@@ -61,8 +59,7 @@ add_mailbox(struct smtp_txn *t, const char *domain, const char *user,
 	t->mailboxes = grow(t->mailboxes, &t->mbcap, t->nmailboxes,
 	    sizeof(char *));
 	klen = strlen(key);
-	if ((dup = malloc(klen + olen + 2)) == NULL)
-		FATAL("out of memory");
+	dup = xmalloc(klen + olen + 2);
 	memcpy(dup, key, klen + 1);
 	memcpy(dup + klen + 1, orig, olen + 1);
 	t->mailboxes[t->nmailboxes++] = dup;
@@ -76,8 +73,7 @@ add_remote(struct smtp_txn *t, const char *addr)
 	if (str_in(t->remotes, t->nremotes, addr))
 		return;
 	t->remotes = grow(t->remotes, &t->rmcap, t->nremotes, sizeof(char *));
-	if ((dup = strdup(addr)) == NULL)
-		FATAL("out of memory");
+	dup = xstrdup(addr);
 	t->remotes[t->nremotes++] = dup;
 }
 
@@ -161,9 +157,7 @@ smtp_cmd_mail(struct smtp_session *s, struct span arg)
 		 * can never be one of our domains. Accept it (RFC 5321
 		 * 4.1.3 allows it), it only classifies. */
 	}
-	t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		FATAL("out of memory");
+	t = xcalloc(1, sizeof(*t));
 	t->from = path;
 	smtp_path_format(&path, t->from_text);
 	t->sender_local = !path.is_null &&

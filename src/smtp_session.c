@@ -73,6 +73,7 @@
 #include "smtp_session_int.h"
 #include "spool.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* Input we hold before we stop reading from the socket (pipelining and
  * data are processed as they come; this bounds what waits meanwhile). */
@@ -822,8 +823,7 @@ smtp_session_start(struct engine *eng, struct listener *l,
 	/* A banned client on a plaintext listener costs no session. */
 	if (smtp_banned_take(eng, l, fd, peer))
 		return;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		FATAL("out of memory");
+	s = xcalloc(1, sizeof(*s));
 	conn_init(&s->conn, &smtp_proto, s, eng, l, fd, peer,
 	    (int)eng->cfg->command_timeout, SMTP_WRITE_TIMEOUT);
 	smtp_client_known(s);
